@@ -1,0 +1,110 @@
+# hotline — build, run, test, bench, fuzz.
+#
+#   make            build hotlined and hotlinectl into build/
+#   make run        install what is missing, start redis + hotlined locally
+#   make test       install what is missing, build, run every test
+#   make bench      the load benchmark (tests/bench)
+#   make fuzz       libFuzzer targets for a bounded time (tests/fuzz)
+#   WERROR=1        turn warnings into errors (CI)
+#   SANITIZE=address,undefined   the same tree instrumented, in build/san/
+
+CC       ?= cc
+PKG      ?= pkg-config
+PKGS      = libevent libevent_openssl hiredis libconfig libcurl jansson libcrypto
+OPT      ?= -O2
+WARN      = -Wall -Wextra -Wpedantic -Wstrict-prototypes -Wmissing-prototypes \
+            -Wwrite-strings -Wshadow
+CFLAGS   ?= $(OPT) -g
+CFLAGS   += -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE $(WARN) -Imenus -Igateway
+ifeq ($(WERROR),1)
+CFLAGS   += -Werror
+endif
+ifneq ($(SANITIZE),)
+CFLAGS   += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all
+LDFLAGS  += -fsanitize=$(SANITIZE)
+B        ?= build/san
+else
+B        ?= build
+endif
+
+PKG_CFLAGS = $(shell $(PKG) --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   = $(shell $(PKG) --libs $(PKGS) 2>/dev/null)
+
+# menus/: the pure engine library (menu_*.c) and the CLI (hotlinectl*.c)
+MENU_SRC  = $(wildcard menus/menu_*.c)
+CTL_SRC   = $(wildcard menus/hotlinectl*.c)
+# gateway/: everything but main.c goes into a library the tests link
+GW_SRC    = $(filter-out gateway/main.c,$(wildcard gateway/*.c))
+UNIT_SRC  = $(wildcard tests/unit/test_*.c)
+
+MENU_OBJ  = $(MENU_SRC:%.c=$(B)/%.o)
+CTL_OBJ   = $(CTL_SRC:%.c=$(B)/%.o)
+GW_OBJ    = $(GW_SRC:%.c=$(B)/%.o)
+UNIT_BIN  = $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
+
+all: $(B)/hotlined $(B)/hotlinectl
+
+$(B)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) -MMD -MP -c -o $@ $<
+
+$(B)/libmenu.a: $(MENU_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(B)/libgw.a: $(GW_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(B)/hotlined: $(B)/gateway/main.o $(B)/libgw.a $(B)/libmenu.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lm
+
+$(B)/hotlinectl: $(CTL_OBJ) $(B)/libgw.a $(B)/libmenu.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lm
+
+$(B)/tests/%: tests/unit/%.c $(B)/libgw.a $(B)/libmenu.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) $(shell $(PKG) --cflags cmocka) -Itests/unit \
+	  $(LDFLAGS) -o $@ $< $(B)/libgw.a $(B)/libmenu.a $(PKG_LIBS) \
+	  $(shell $(PKG) --libs cmocka) -lm
+
+build-tests: all $(UNIT_BIN)
+
+# ---- the two commands -----------------------------------------------------
+deps:
+	@sh deploy/install-deps.sh test
+
+run:
+	@sh deploy/install-deps.sh run
+	@$(MAKE) --no-print-directory all
+	@sh deploy/run-local.sh $(B)
+
+test: deps
+	@$(MAKE) --no-print-directory build-tests
+	@B=$(B) sh tests/run.sh
+
+test-unit: build-tests
+	@B=$(B) sh tests/run.sh unit
+
+test-integration: build-tests
+	@B=$(B) sh tests/run.sh integration
+
+test-faults: deps
+	@$(MAKE) --no-print-directory build-tests
+	@B=$(B) FAULTS=full sh tests/run.sh faults
+
+bench:
+	@sh deploy/install-deps.sh bench
+	@$(MAKE) --no-print-directory all
+	@B=$(B) sh tests/bench/run.sh
+
+fuzz:
+	@sh deploy/install-deps.sh fuzz
+	@sh tests/fuzz/run.sh
+
+clean:
+	rm -rf build
+
+.PHONY: all deps run test test-unit test-integration test-faults bench fuzz clean build-tests
+
+-include $(shell find build -name '*.d' 2>/dev/null)
