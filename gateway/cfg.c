@@ -1,0 +1,655 @@
+/*
+ * cfg.c — reads config/hotlined.cfg (libconfig) into a struct cfg, with a
+ * commented default for every setting in cfg_defaults(), then loads the menus
+ * the channels name. Every error names the file and line; nothing half-loaded
+ * is ever returned.
+ */
+#include "cfg.h"
+
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <errno.h>
+#include <libconfig.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "dialect.h"
+#include "log.h"
+
+/* Error context: the first error wins, formatted as FILE:LINE: message. */
+struct cfg_err {
+    const char *file;
+    char *buf;
+    size_t len;
+    int failed;
+};
+
+__attribute__((format(printf, 3, 4)))
+static void fail(struct cfg_err *e, int line, const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+
+    if (e->failed)
+        return;
+    e->failed = 1;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    snprintf(e->buf, e->len, "%s:%d: %s", e->file, line, msg);
+}
+
+/* Every default, in one place. */
+static void cfg_defaults(struct cfg *c)
+{
+    c->refs = 1;
+    c->listen_host = strdup("127.0.0.1");
+    c->listen_port = 8080;
+    c->workers = 1;                     /* processes on the port */
+    c->redis_host = strdup("127.0.0.1");
+    c->redis_port = 6379;
+    c->prefix = strdup("hl:");
+    c->redis_timeout_ms = 250;          /* one Redis call; then fall back */
+    c->menus_dir = strdup("config/menus");
+    c->spool_path = strdup("var/spool.jsonl");
+    c->fallback = strdup("Sorry, the service is busy. Please try again later.");
+    c->sms_stop = strdup("You will get no more messages from this number. "
+                         "Send START to undo.");
+    c->sms_start = strdup("Messages are on again.");
+    c->log_level = strdup("info");
+    c->max_body = 16 * 1024;            /* aggregator bodies are < 2 KiB */
+    c->max_headers = 8 * 1024;
+    c->http_timeout_s = 10;             /* aggregators give up at ~15 s */
+    c->drain_s = 10;
+}
+
+/* Reads string `name` of group s. "env:NAME" is replaced by the variable.
+ * Returns 1 when set (value in *out, malloc'd), 0 when absent, and 2 when it
+ * names an unset environment variable (*out NULL; *envname set). */
+static int get_str(const config_setting_t *s, const char *name, char **out,
+                   const char **envname)
+{
+    const char *v = NULL;
+    const char *env;
+
+    *out = NULL;
+    if (envname)
+        *envname = NULL;
+    if (!config_setting_lookup_string(s, name, &v))
+        return 0;
+    if (strncmp(v, "env:", 4) == 0) {
+        env = getenv(v + 4);
+        if (envname)
+            *envname = v + 4;
+        if (!env || !*env)
+            return 2;
+        v = env;
+    }
+    *out = strdup(v);
+    return 1;
+}
+
+/* A string that, when given, replaces *dst (freeing the old value).
+ * An unset env: variable is an error. */
+static void opt_str(const config_setting_t *s, const char *name, char **dst,
+                    struct cfg_err *e)
+{
+    const char *envname;
+    char *v;
+    int r = get_str(s, name, &v, &envname);
+
+    if (r == 2) {
+        fail(e, config_setting_source_line(config_setting_get_member(s, name)),
+             "%s: environment variable %s is not set", name, envname);
+        return;
+    }
+    if (r == 1) {
+        free(*dst);
+        *dst = v;
+    }
+}
+
+static void opt_int(const config_setting_t *s, const char *name, int *dst,
+                    int lo, int hi, struct cfg_err *e)
+{
+    const config_setting_t *m = config_setting_get_member(s, name);
+    int v;
+
+    if (!m)
+        return;
+    if (config_setting_type(m) != CONFIG_TYPE_INT) {
+        fail(e, config_setting_source_line(m), "%s must be a whole number",
+             name);
+        return;
+    }
+    v = config_setting_get_int(m);
+    if (v < lo || v > hi) {
+        fail(e, config_setting_source_line(m), "%s must be between %d and %d",
+             name, lo, hi);
+        return;
+    }
+    *dst = v;
+}
+
+int cfg_parse_hostport(const char *s, char **host, int *port)
+{
+    const char *colon;
+    const char *h = s;
+    size_t hl;
+    char *end;
+    long p;
+
+    if (*s == '[') {
+        const char *rb = strchr(s, ']');
+
+        if (!rb || rb[1] != ':')
+            return -1;
+        h = s + 1;
+        hl = (size_t)(rb - h);
+        colon = rb + 1;
+    } else {
+        colon = strrchr(s, ':');
+        if (!colon)
+            return -1;
+        hl = (size_t)(colon - s);
+    }
+    errno = 0;
+    p = strtol(colon + 1, &end, 10);
+    if (errno || *end || end == colon + 1 || p < 0 || p > 65535 || hl == 0)
+        return -1;
+    *host = strndup(h, hl);
+    *port = (int)p;
+    return *host ? 0 : -1;
+}
+
+static int parse_cidr(const char *s, struct cfg_cidr *out)
+{
+    char buf[64];
+    char *slash;
+    int maxbits;
+
+    if (strlen(s) >= sizeof buf)
+        return -1;
+    strcpy(buf, s);
+    slash = strchr(buf, '/');
+    if (slash)
+        *slash = '\0';
+    memset(out, 0, sizeof *out);
+    if (inet_pton(AF_INET, buf, out->addr) == 1) {
+        out->family = AF_INET;
+        maxbits = 32;
+    } else if (inet_pton(AF_INET6, buf, out->addr) == 1) {
+        out->family = AF_INET6;
+        maxbits = 128;
+    } else {
+        return -1;
+    }
+    out->bits = maxbits;
+    if (slash) {
+        char *end;
+        long b = strtol(slash + 1, &end, 10);
+
+        if (*end || end == slash + 1 || b < 0 || b > maxbits)
+            return -1;
+        out->bits = (int)b;
+    }
+    return 0;
+}
+
+static int cidr_match(const struct cfg_cidr *c, int family,
+                      const unsigned char *addr)
+{
+    int full = c->bits / 8;
+    int rest = c->bits % 8;
+
+    if (c->family != family)
+        return 0;
+    if (memcmp(c->addr, addr, (size_t)full) != 0)
+        return 0;
+    if (rest) {
+        unsigned char mask = (unsigned char)(0xff << (8 - rest));
+
+        if ((c->addr[full] & mask) != (addr[full] & mask))
+            return 0;
+    }
+    return 1;
+}
+
+int cfg_addr_allowed(const struct cfg_channel *ch, const char *addr)
+{
+    unsigned char a[16];
+    int family;
+
+    if (ch->nallow == 0)
+        return 1;
+    if (inet_pton(AF_INET, addr, a) == 1) {
+        family = AF_INET;
+    } else if (inet_pton(AF_INET6, addr, a) == 1) {
+        family = AF_INET6;
+        /* An IPv4 client on a dual-stack socket arrives as ::ffff:a.b.c.d. */
+        if (memcmp(a, "\0\0\0\0\0\0\0\0\0\0\xff\xff", 12) == 0) {
+            memmove(a, a + 12, 4);
+            family = AF_INET;
+        }
+    } else {
+        return 0;
+    }
+    for (size_t i = 0; i < ch->nallow; i++) {
+        if (cidr_match(&ch->allow[i], family, a))
+            return 1;
+    }
+    return 0;
+}
+
+static void sms_out_load(const config_setting_t *g, struct cfg_sms_out *o,
+                         struct cfg_err *e)
+{
+    opt_str(g, "provider", &o->provider, e);
+    opt_str(g, "base_url", &o->base_url, e);
+    opt_str(g, "username", &o->username, e);
+    opt_str(g, "password", &o->password, e);
+    opt_str(g, "from", &o->from, e);
+}
+
+static void sms_out_free(struct cfg_sms_out *o)
+{
+    free(o->provider);
+    free(o->base_url);
+    free(o->username);
+    free(o->password);
+    free(o->from);
+}
+
+/* Reads one channel group. */
+static void channel_load(const config_setting_t *g, struct cfg_channel *ch,
+                         struct cfg_err *e)
+{
+    const config_setting_t *allow;
+    const config_setting_t *reply;
+    const char *envname = NULL;
+    int line = config_setting_source_line(g);
+    int fold = 0;
+
+    ch->line = line;
+    ch->timeout_s = 180;
+    ch->render.sms_parts = 1;
+    opt_str(g, "name", &ch->name, e);
+    opt_str(g, "dialect", &ch->dialect_name, e);
+    opt_str(g, "path", &ch->path, e);
+    opt_str(g, "menu", &ch->menu_name, e);
+    opt_str(g, "public_url", &ch->public_url, e);
+    opt_int(g, "timeout", &ch->timeout_s, 10, 86400 * 7, e);
+    opt_int(g, "sms_parts", &ch->render.sms_parts, 1, 10, e);
+    if (config_setting_lookup_bool(g, "fold", &fold))
+        ch->render.fold = fold;
+    if (e->failed)
+        return;
+    if (!ch->name || !ch->dialect_name || !ch->path || !ch->menu_name) {
+        fail(e, line, "a channel needs name, dialect, path and menu");
+        return;
+    }
+    if (ch->path[0] != '/') {
+        fail(e, line, "channel %s: path must start with '/'", ch->name);
+        return;
+    }
+    ch->dialect = dialect_find(ch->dialect_name);
+    if (!ch->dialect) {
+        fail(e, line, "channel %s: unknown dialect '%s'", ch->name,
+             ch->dialect_name);
+        return;
+    }
+    ch->render.channel = ch->dialect->kind == IN_SMS ? MENU_CH_SMS
+                                                     : MENU_CH_USSD;
+    if (get_str(g, "secret", &ch->secret, &envname) == 2) {
+        fail(e, line, "channel %s: environment variable %s is not set",
+             ch->name, envname);
+        return;
+    }
+    if (ch->secret && !*ch->secret) {
+        free(ch->secret);
+        ch->secret = NULL;
+    }
+    /* A Twilio channel without its token is disabled, never open. */
+    if (get_str(g, "auth_token", &ch->auth_token, &envname) != 1 &&
+        strcmp(ch->dialect_name, "twilio-sms") == 0) {
+        ch->disabled = 1;
+        log_warn("%s:%d: channel %s disabled: no Twilio auth token (%s)",
+                 e->file, line, ch->name, envname ? envname : "auth_token");
+    }
+    allow = config_setting_get_member(g, "allow");
+    if (allow) {
+        int n = config_setting_length(allow);
+
+        ch->allow = calloc((size_t)(n > 0 ? n : 1), sizeof *ch->allow);
+        for (int i = 0; ch->allow && i < n; i++) {
+            const char *a = config_setting_get_string_elem(allow, i);
+
+            if (!a || parse_cidr(a, &ch->allow[i]) != 0) {
+                fail(e, config_setting_source_line(allow),
+                     "channel %s: allow[%d] is not an address or CIDR",
+                     ch->name, i);
+                return;
+            }
+            ch->nallow++;
+        }
+    }
+    reply = config_setting_get_member(g, "reply");
+    if (reply)
+        sms_out_load(reply, &ch->reply, e);
+    if (!ch->dialect->reply_in_body && !ch->disabled &&
+        (!ch->reply.provider || !ch->reply.base_url)) {
+        fail(e, line, "channel %s: dialect %s replies through an API: "
+             "set reply = { provider; base_url; ... }", ch->name,
+             ch->dialect_name);
+    }
+}
+
+static void channel_free(struct cfg_channel *ch)
+{
+    free(ch->name);
+    free(ch->dialect_name);
+    free(ch->path);
+    free(ch->menu_name);
+    free(ch->secret);
+    free(ch->auth_token);
+    free(ch->public_url);
+    free(ch->allow);
+    sms_out_free(&ch->reply);
+}
+
+static int has_suffix(const char *s, const char *suf)
+{
+    size_t a = strlen(s), b = strlen(suf);
+
+    return a >= b && strcmp(s + a - b, suf) == 0;
+}
+
+static int name_cmp(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Loads every *.cfg in dir, in name order. Any menu error fails the load
+ * with the checker's lines in err; warnings are logged. */
+static int menus_load(struct cfg *c, char *err, size_t errlen)
+{
+    DIR *d = opendir(c->menus_dir);
+    struct dirent *de;
+    char **names = NULL;
+    size_t n = 0;
+    int rc = 0;
+
+    if (!d) {
+        snprintf(err, errlen, "%s: menus directory %s: %s", c->file,
+                 c->menus_dir, strerror(errno));
+        return -1;
+    }
+    while ((de = readdir(d)) != NULL) {
+        char **nn;
+
+        if (de->d_name[0] == '.' || !has_suffix(de->d_name, ".cfg"))
+            continue;
+        nn = realloc(names, (n + 1) * sizeof *names);
+        if (!nn)
+            break;
+        names = nn;
+        names[n++] = strdup(de->d_name);
+    }
+    closedir(d);
+    qsort(names, n, sizeof *names, name_cmp);
+    c->menus = calloc(n ? n : 1, sizeof *c->menus);
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        char path[4096];
+        struct menu_diags dg;
+        struct menu *m = NULL;
+        size_t used = 0;
+
+        snprintf(path, sizeof path, "%s/%s", c->menus_dir, names[i]);
+        menu_diags_init(&dg);
+        if (menu_load_file(path, &m, &dg) != 0) {
+            rc = -1;
+            for (size_t k = 0; k < dg.n && used + 2 < errlen; k++) {
+                if (dg.v[k].sev != MENU_SEV_ERROR)
+                    continue;
+                used += (size_t)menu_diag_format(path, &dg.v[k], err + used,
+                                                 errlen - used);
+                if (used + 2 < errlen)
+                    err[used++] = '\n';
+                err[used] = '\0';
+            }
+            if (used == 0)
+                snprintf(err, errlen, "%s: menu does not load", path);
+            else
+                err[used - 1] = '\0';
+        } else {
+            for (size_t k = 0; k < dg.n; k++) {
+                char line[512];
+
+                menu_diag_format(path, &dg.v[k], line, sizeof line);
+                log_warn("%s", line);
+            }
+            c->menus[c->nmenus++] = m;
+        }
+        menu_diags_free(&dg);
+    }
+    for (size_t i = 0; i < n; i++)
+        free(names[i]);
+    free(names);
+    return rc;
+}
+
+static const struct menu *menu_by_name(const struct cfg *c, const char *name)
+{
+    for (size_t i = 0; i < c->nmenus; i++) {
+        if (strcmp(c->menus[i]->name, name) == 0)
+            return c->menus[i];
+    }
+    return NULL;
+}
+
+static void apply_overrides(struct cfg *c, const struct cfg_overrides *ov,
+                            struct cfg_err *e)
+{
+    char *h;
+    int p;
+
+    if (!ov)
+        return;
+    if (ov->listen) {
+        if (cfg_parse_hostport(ov->listen, &h, &p) != 0) {
+            fail(e, 0, "--listen %s: expected HOST:PORT", ov->listen);
+            return;
+        }
+        free(c->listen_host);
+        c->listen_host = h;
+        c->listen_port = p;
+    }
+    if (ov->redis) {
+        if (cfg_parse_hostport(ov->redis, &h, &p) != 0) {
+            fail(e, 0, "--redis %s: expected HOST:PORT", ov->redis);
+            return;
+        }
+        free(c->redis_host);
+        c->redis_host = h;
+        c->redis_port = p;
+    }
+    if (ov->menus_dir) {
+        free(c->menus_dir);
+        c->menus_dir = strdup(ov->menus_dir);
+    }
+}
+
+/* Top-level settings. */
+static void settings_load(const config_setting_t *root, struct cfg *c,
+                          struct cfg_err *e)
+{
+    const config_setting_t *redis = config_setting_get_member(root, "redis");
+    const config_setting_t *http = config_setting_get_member(root, "http");
+    const config_setting_t *sms = config_setting_get_member(root, "sms");
+    char *listen = NULL;
+    int v;
+
+    opt_str(root, "listen", &listen, e);
+    if (listen) {
+        free(c->listen_host);
+        c->listen_host = NULL;
+        if (cfg_parse_hostport(listen, &c->listen_host, &c->listen_port))
+            fail(e, 0, "listen '%s': expected HOST:PORT", listen);
+        free(listen);
+    }
+    opt_int(root, "workers", &c->workers, 1, 64, e);
+    opt_str(root, "menus", &c->menus_dir, e);
+    opt_str(root, "spool", &c->spool_path, e);
+    opt_str(root, "pepper", &c->pepper, e);
+    opt_str(root, "fallback", &c->fallback, e);
+    opt_str(root, "log_level", &c->log_level, e);
+    if (sms) {
+        opt_str(sms, "stop_reply", &c->sms_stop, e);
+        opt_str(sms, "start_reply", &c->sms_start, e);
+    }
+    if (redis) {
+        opt_str(redis, "host", &c->redis_host, e);
+        opt_int(redis, "port", &c->redis_port, 1, 65535, e);
+        opt_str(redis, "password", &c->redis_password, e);
+        opt_str(redis, "prefix", &c->prefix, e);
+        opt_int(redis, "timeout_ms", &c->redis_timeout_ms, 10, 10000, e);
+    }
+    if (http) {
+        v = (int)c->max_body;
+        opt_int(http, "max_body", &v, 256, 1 << 20, e);
+        c->max_body = (size_t)v;
+        v = (int)c->max_headers;
+        opt_int(http, "max_headers", &v, 1024, 1 << 16, e);
+        c->max_headers = (size_t)v;
+        opt_int(http, "timeout", &c->http_timeout_s, 1, 120, e);
+        opt_int(http, "drain", &c->drain_s, 0, 300, e);
+    }
+}
+
+static int channels_load(const config_setting_t *root, struct cfg *c,
+                         struct cfg_err *e)
+{
+    const config_setting_t *chs = config_setting_get_member(root, "channels");
+    int n;
+
+    if (!chs || !config_setting_is_list(chs)) {
+        fail(e, chs ? config_setting_source_line(chs) : 0,
+             "channels must be a list: channels = ( { ... }, ... );");
+        return -1;
+    }
+    n = config_setting_length(chs);
+    c->channels = calloc((size_t)(n ? n : 1), sizeof *c->channels);
+    if (!c->channels)
+        return -1;
+    for (int i = 0; i < n && !e->failed; i++) {
+        struct cfg_channel *ch = &c->channels[i];
+
+        channel_load(config_setting_get_elem(chs, (unsigned)i), ch, e);
+        c->nchannels++;
+        for (int k = 0; k < i && !e->failed; k++) {
+            if (strcmp(c->channels[k].path, ch->path) == 0)
+                fail(e, ch->line, "channel %s: path %s is already served by "
+                     "channel %s", ch->name, ch->path, c->channels[k].name);
+        }
+    }
+    return e->failed ? -1 : 0;
+}
+
+int cfg_load(const char *path, const struct cfg_overrides *ov,
+             struct cfg **out, char *err, size_t errlen)
+{
+    struct cfg_err e = { path, err, errlen, 0 };
+    struct cfg *c = calloc(1, sizeof *c);
+    config_t lc;
+
+    *out = NULL;
+    if (!c) {
+        snprintf(err, errlen, "%s: out of memory", path);
+        return -1;
+    }
+    cfg_defaults(c);
+    c->file = strdup(path);
+    config_init(&lc);
+    if (!config_read_file(&lc, path)) {
+        if (config_error_type(&lc) == CONFIG_ERR_FILE_IO)
+            snprintf(err, errlen, "%s: cannot read: %s", path,
+                     strerror(errno));
+        else
+            snprintf(err, errlen, "%s:%d: %s", path, config_error_line(&lc),
+                     config_error_text(&lc));
+        config_destroy(&lc);
+        cfg_release(c);
+        return -1;
+    }
+    settings_load(config_root_setting(&lc), c, &e);
+    if (!e.failed)
+        apply_overrides(c, ov, &e);
+    if (!e.failed)
+        channels_load(config_root_setting(&lc), c, &e);
+    config_destroy(&lc);
+    if (!e.failed && (!c->pepper || strlen(c->pepper) < 16))
+        fail(&e, 0, "pepper must be set (at least 16 characters; "
+             "pepper = \"env:HOTLINE_PEPPER\")");
+    if (!e.failed && log_level_parse(c->log_level) < 0)
+        fail(&e, 0, "log_level must be debug, info, warn or error");
+    if (!e.failed && menus_load(c, err, errlen) != 0)
+        e.failed = 1;
+    for (size_t i = 0; !e.failed && i < c->nchannels; i++) {
+        struct cfg_channel *ch = &c->channels[i];
+
+        ch->menu = menu_by_name(c, ch->menu_name);
+        if (!ch->menu)
+            fail(&e, ch->line, "channel %s: no menu named '%s' in %s",
+                 ch->name, ch->menu_name, c->menus_dir);
+    }
+    if (e.failed) {
+        cfg_release(c);
+        return -1;
+    }
+    *out = c;
+    return 0;
+}
+
+struct cfg *cfg_retain(struct cfg *c)
+{
+    c->refs++;
+    return c;
+}
+
+void cfg_release(struct cfg *c)
+{
+    if (!c || --c->refs > 0)
+        return;
+    for (size_t i = 0; i < c->nchannels; i++)
+        channel_free(&c->channels[i]);
+    free(c->channels);
+    for (size_t i = 0; i < c->nmenus; i++)
+        menu_free(c->menus[i]);
+    free(c->menus);
+    free(c->file);
+    free(c->listen_host);
+    free(c->redis_host);
+    free(c->redis_password);
+    free(c->prefix);
+    free(c->menus_dir);
+    free(c->spool_path);
+    free(c->pepper);
+    free(c->fallback);
+    free(c->sms_stop);
+    free(c->sms_start);
+    free(c->log_level);
+    free(c);
+}
+
+const struct cfg_channel *cfg_channel_by_path(const struct cfg *c,
+                                              const char *path)
+{
+    for (size_t i = 0; i < c->nchannels; i++) {
+        if (strcmp(c->channels[i].path, path) == 0)
+            return &c->channels[i];
+    }
+    return NULL;
+}

@@ -1,0 +1,107 @@
+/*
+ * cfg.h — hotlined's configuration: the daemon's settings, its channels, and
+ * the menus they serve, loaded from one libconfig file (config/hotlined.cfg
+ * is the commented reference). Any string written "env:NAME" is read from
+ * the environment, so secrets never sit in the file.
+ *
+ * A loaded struct cfg is immutable and reference-counted: a SIGHUP builds a
+ * new one while requests in flight keep the old one until they finish.
+ */
+#ifndef HOTLINE_CFG_H
+#define HOTLINE_CFG_H
+
+#include <netinet/in.h>
+#include <stddef.h>
+
+#include "menu.h"
+
+struct dialect;
+
+struct cfg_cidr {
+    int family;                 /* AF_INET or AF_INET6 */
+    unsigned char addr[16];
+    int bits;
+};
+
+/* Where an SMS reply or alert SMS goes out (see sms_send.h). */
+struct cfg_sms_out {
+    char *provider;             /* "africastalking" | "kannel" | "twilio" */
+    char *base_url;
+    char *username;             /* AT username / Kannel user / Twilio SID */
+    char *password;             /* AT API key / Kannel password / Twilio token */
+    char *from;                 /* sender id / short code, may be NULL */
+};
+
+struct cfg_channel {
+    char *name;
+    char *dialect_name;
+    const struct dialect *dialect;
+    char *path;                 /* exact request path, e.g. /ussd/hubtel */
+    char *menu_name;
+    const struct menu *menu;    /* resolved from the loaded menus */
+    int timeout_s;              /* session time to live */
+    struct menu_render render;  /* channel kind, fold, sms_parts */
+    char *secret;               /* required ?key= / X-Hotline-Key, or NULL */
+    char *auth_token;           /* twilio-sms: signature key */
+    char *public_url;           /* twilio-sms: URL Twilio calls */
+    struct cfg_cidr *allow;     /* address allow-list; empty = any */
+    size_t nallow;
+    struct cfg_sms_out reply;   /* africastalking-sms: the messaging API */
+    int disabled;               /* 1: answer 503 (e.g. no Twilio token) */
+    int line;
+};
+
+struct cfg {
+    int refs;
+    char *file;
+    char *listen_host;
+    int listen_port;
+    int workers;                /* processes sharing the port */
+    char *redis_host;
+    int redis_port;
+    char *redis_password;       /* NULL = none */
+    char *prefix;               /* key prefix, default "hl:" */
+    int redis_timeout_ms;       /* deadline of one Redis call */
+    char *menus_dir;
+    char *spool_path;
+    char *pepper;               /* HMAC key for phone-number keys */
+    char *fallback;             /* screen when Redis is unreachable */
+    char *sms_stop;             /* SMS reply to STOP */
+    char *sms_start;            /* SMS reply to START */
+    char *log_level;
+    size_t max_body;
+    size_t max_headers;
+    int http_timeout_s;
+    int drain_s;                /* SIGTERM: longest wait for in-flight */
+    struct cfg_channel *channels;
+    size_t nchannels;
+    struct menu **menus;
+    size_t nmenus;
+};
+
+/* Command-line values that override the file (NULL/0 = keep). */
+struct cfg_overrides {
+    const char *listen;         /* HOST:PORT */
+    const char *redis;          /* HOST:PORT */
+    const char *menus_dir;
+};
+
+/* Loads FILE, applies ov, loads every menu in menus_dir and resolves each
+ * channel's dialect and menu. On error returns -1 with "FILE:LINE: message"
+ * (or a menu checker's lines) in err, and *out is NULL. Warnings (a channel
+ * disabled for lack of a secret, a menu warning) go to the log. The caller
+ * owns *out (cfg_release). */
+int cfg_load(const char *path, const struct cfg_overrides *ov,
+             struct cfg **out, char *err, size_t errlen);
+struct cfg *cfg_retain(struct cfg *c);
+void cfg_release(struct cfg *c);  /* frees at the last reference; NULL ok */
+
+/* The channel serving an exact path, or NULL. */
+const struct cfg_channel *cfg_channel_by_path(const struct cfg *c,
+                                              const char *path);
+/* 1 when addr (text form) is allowed by the channel's allow-list. */
+int cfg_addr_allowed(const struct cfg_channel *ch, const char *addr);
+/* Parses "HOST:PORT" / "[V6]:PORT" into host (malloc'd) and port. */
+int cfg_parse_hostport(const char *s, char **host, int *port);
+
+#endif

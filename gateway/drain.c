@@ -1,0 +1,136 @@
+/*
+ * drain.c — moves help requests from the local spool into Redis once Redis
+ * is reachable again.
+ *
+ * Each spool record is the exact argument list of the STEP script (session.c)
+ * with the session write blanked, so replaying it only files the request —
+ * idempotently: a case whose owner is the same session is "already filed".
+ * A drain replays every record of FILE.draining; only when all of them were
+ * acknowledged is the file deleted. Any failure keeps it for the next try
+ * (the periodic timer in main.c, or the next reconnect).
+ */
+#include <hiredis/hiredis.h>
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gw.h"
+#include "log.h"
+#include "spool.h"
+#include "store.h"
+
+#define DRAIN_ARGS_MAX 60
+
+struct drain {
+    struct gw *gw;
+    size_t total;
+    size_t waiting;
+    size_t failed;
+    size_t filed;
+};
+
+static void drain_end(struct drain *d)
+{
+    if (d->failed == 0) {
+        spool_drained(d->gw->spool, d->total);
+        log_info("spool: %zu help requests moved to Redis (%zu new)",
+                 d->total, d->filed);
+    } else {
+        log_warn("spool: %zu of %zu help requests not moved yet; will retry",
+                 d->failed, d->total);
+    }
+    d->gw->spool_busy = 0;
+    free(d);
+}
+
+static void on_filed(struct redisReply *reply, void *arg)
+{
+    struct drain *d = arg;
+
+    if (!reply || reply->type != REDIS_REPLY_ARRAY || reply->elements != 2 ||
+        reply->element[0]->integer < 0)
+        d->failed++;
+    else if (reply->element[0]->integer == 1)
+        d->filed++;
+    if (--d->waiting == 0)
+        drain_end(d);
+}
+
+/* Sends one record; returns 0 when sent. A malformed record is counted as
+ * done (it can never succeed) and logged without its content. */
+static int send_record(struct drain *d, const char *rec)
+{
+    json_error_t jerr;
+    json_t *arr = json_loads(rec, 0, &jerr);
+    const char *av[DRAIN_ARGS_MAX];
+    size_t al[DRAIN_ARGS_MAX];
+    size_t n;
+    int rc = -1;
+
+    if (!arr || !json_is_array(arr) || json_array_size(arr) < 17 ||
+        json_array_size(arr) > DRAIN_ARGS_MAX) {
+        log_error("spool: a malformed record was skipped");
+        json_decref(arr);
+        return 1;
+    }
+    n = json_array_size(arr);
+    for (size_t i = 0; i < n; i++) {
+        json_t *v = json_array_get(arr, i);
+
+        av[i] = json_string_value(v);
+        al[i] = json_string_length(v);
+        if (!av[i]) {
+            log_error("spool: a malformed record was skipped");
+            json_decref(arr);
+            return 1;
+        }
+    }
+    /* hiredis copies the arguments when formatting the command. */
+    rc = store_eval(d->gw->store, GW_SCRIPT_STEP, on_filed, d, 6, (int)n, av,
+                    al);
+    json_decref(arr);
+    return rc;
+}
+
+void gw_spool_drain(struct gw *gw)
+{
+    struct drain *d;
+    char **recs = NULL;
+    size_t n = 0;
+
+    if (gw->spool_busy || !store_ready(gw->store) ||
+        spool_depth(gw->spool) == 0)
+        return;
+    if (spool_take(gw->spool, &recs, &n) != 0) {
+        log_error("spool: cannot read the spool file");
+        return;
+    }
+    if (n == 0) {
+        spool_drained(gw->spool, 0);
+        spool_free_records(recs, n);
+        return;
+    }
+    d = calloc(1, sizeof *d);
+    if (!d) {
+        spool_free_records(recs, n);
+        return;
+    }
+    d->gw = gw;
+    d->total = n;
+    d->waiting = 1;             /* held until every record was sent */
+    gw->spool_busy = 1;
+    for (size_t i = 0; i < n; i++) {
+        int rc;
+
+        d->waiting++;
+        rc = send_record(d, recs[i]);
+        if (rc != 0) {
+            d->waiting--;
+            if (rc < 0)
+                d->failed++;
+        }
+    }
+    spool_free_records(recs, n);
+    if (--d->waiting == 0)
+        drain_end(d);
+}

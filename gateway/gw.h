@@ -1,0 +1,40 @@
+/*
+ * gw.h — the daemon's context, shared by server.c (HTTP), session.c (one
+ * inbound message through the menu and Redis) and main.c (start, signals).
+ * One per process; everything runs on its one event loop.
+ */
+#ifndef HOTLINE_GW_H
+#define HOTLINE_GW_H
+
+#include <stddef.h>
+
+struct event_base;
+struct evhttp;
+struct cfg;
+struct store;
+struct spool;
+struct metrics;
+struct hc;
+
+struct gw {
+    struct event_base *base;
+    struct cfg *cfg;            /* current config; requests retain theirs */
+    struct store *store;
+    struct spool *spool;
+    struct metrics *metrics;
+    struct hc *hc;              /* outbound HTTP: SMS replies, alerts */
+    struct evhttp *http;
+    int inflight;               /* requests accepted, not yet answered */
+    int draining;               /* SIGTERM received */
+    int spool_busy;             /* a spool drain is under way */
+};
+
+/* Index of the Lua scripts the store loads (session.c owns their text). */
+enum gw_script { GW_SCRIPT_LOAD = 0, GW_SCRIPT_STEP = 1, GW_SCRIPT_COUNT };
+extern const char *const gw_scripts[GW_SCRIPT_COUNT];
+
+/* Moves spooled help requests into Redis (session.c). Called when the store
+ * becomes ready and from a periodic timer; does nothing while one runs. */
+void gw_spool_drain(struct gw *gw);
+
+#endif

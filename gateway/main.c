@@ -1,0 +1,271 @@
+/*
+ * main.c — hotlined: options, start-up, signals. A thin shell: everything it
+ * starts is in cfg.c, store.c, spool.c, server.c and session.c.
+ *
+ *   hotlined -c FILE [--listen HOST:PORT] [--redis HOST:PORT] [--menus DIR]
+ *            [--check]
+ *
+ * Start-up errors exit 1 with FILE:LINE. SIGHUP reloads the config and the
+ * menus: a broken new config is logged and the old one kept; requests in
+ * flight finish on the config they started with. SIGTERM/SIGINT stop
+ * accepting, wait for requests in flight (http.drain seconds at most), and
+ * exit 0.
+ */
+#include <errno.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include <getopt.h>
+#include <libgen.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "cfg.h"
+#include "gw.h"
+#include "http_client.h"
+#include "log.h"
+#include "metrics.h"
+#include "server.h"
+#include "spool.h"
+#include "store.h"
+
+#define SPOOL_RETRY_S 5
+
+struct opts {
+    const char *config;
+    struct cfg_overrides ov;
+    int check;
+};
+
+static struct gw gw;
+static struct opts opts;
+static struct event *drain_timer;
+static struct event *stop_timer;
+static struct timeval stop_deadline;
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: hotlined -c FILE [--listen HOST:PORT] [--redis HOST:PORT]"
+            " [--menus DIR] [--check]\n"
+            "  -c, --config FILE   configuration (see config/hotlined.cfg)\n"
+            "      --listen H:P    override listen\n"
+            "      --redis H:P     override redis.host/port\n"
+            "      --menus DIR     override menus\n"
+            "      --check         load config and menus, report, exit\n");
+}
+
+static int parse_args(int argc, char **argv, struct opts *o)
+{
+    static const struct option longs[] = {
+        { "config", required_argument, NULL, 'c' },
+        { "listen", required_argument, NULL, 'l' },
+        { "redis", required_argument, NULL, 'r' },
+        { "menus", required_argument, NULL, 'm' },
+        { "check", no_argument, NULL, 'k' },
+        { "help", no_argument, NULL, 'h' },
+        { NULL, 0, NULL, 0 },
+    };
+    int c;
+
+    while ((c = getopt_long(argc, argv, "c:h", longs, NULL)) != -1) {
+        switch (c) {
+        case 'c': o->config = optarg; break;
+        case 'l': o->ov.listen = optarg; break;
+        case 'r': o->ov.redis = optarg; break;
+        case 'm': o->ov.menus_dir = optarg; break;
+        case 'k': o->check = 1; break;
+        case 'h': usage(stdout); exit(0);
+        default: return -1;
+        }
+    }
+    if (!o->config || optind != argc)
+        return -1;
+    return 0;
+}
+
+static void on_store_ready(struct store *s, void *arg)
+{
+    (void)s;
+    gw_spool_drain(arg);
+}
+
+static void on_drain_timer(evutil_socket_t fd, short ev, void *arg)
+{
+    (void)fd;
+    (void)ev;
+    gw_spool_drain(arg);
+}
+
+static void on_sighup(evutil_socket_t fd, short ev, void *arg)
+{
+    struct cfg *next = NULL;
+    char err[4096];
+
+    (void)fd;
+    (void)ev;
+    (void)arg;
+    if (cfg_load(opts.config, &opts.ov, &next, err, sizeof err) != 0) {
+        log_error("reload failed, keeping the running config: %s", err);
+        return;
+    }
+    if (strcmp(next->listen_host, gw.cfg->listen_host) != 0 ||
+        next->listen_port != gw.cfg->listen_port)
+        log_warn("reload: listen address changes need a restart");
+    cfg_release(gw.cfg);
+    gw.cfg = next;
+    server_apply_limits(&gw);
+    log_set_level((enum log_level)log_level_parse(gw.cfg->log_level));
+    log_info("reloaded %s: %zu channels, %zu menus", gw.cfg->file,
+             gw.cfg->nchannels, gw.cfg->nmenus);
+}
+
+static void on_stop_timer(evutil_socket_t fd, short ev, void *arg)
+{
+    struct timeval now;
+
+    (void)fd;
+    (void)ev;
+    (void)arg;
+    evutil_gettimeofday(&now, NULL);
+    if (gw.inflight == 0 || evutil_timercmp(&now, &stop_deadline, >)) {
+        if (gw.inflight)
+            log_warn("drain time over with %d requests in flight",
+                     gw.inflight);
+        event_base_loopexit(gw.base, NULL);
+    }
+}
+
+static void on_sigterm(evutil_socket_t fd, short ev, void *arg)
+{
+    struct timeval tick = { 0, 20000 };
+    struct timeval drain;
+
+    (void)fd;
+    (void)ev;
+    (void)arg;
+    if (gw.draining)
+        return;
+    gw.draining = 1;
+    log_info("stopping: %d requests in flight", gw.inflight);
+    server_stop_accepting(&gw);
+    evutil_gettimeofday(&stop_deadline, NULL);
+    drain.tv_sec = gw.cfg->drain_s;
+    drain.tv_usec = 0;
+    evutil_timeradd(&stop_deadline, &drain, &stop_deadline);
+    stop_timer = event_new(gw.base, -1, EV_PERSIST, on_stop_timer, NULL);
+    event_add(stop_timer, &tick);
+}
+
+/* Creates the spool's directory if needed (one level, like var/). */
+static int ensure_dir_of(const char *path)
+{
+    char *copy = strdup(path);
+    char *dir;
+    int rc = 0;
+
+    if (!copy)
+        return -1;
+    dir = dirname(copy);
+    if (mkdir(dir, 0700) != 0 && errno != EEXIST)
+        rc = -1;
+    free(copy);
+    return rc;
+}
+
+static int start(char *err, size_t errlen)
+{
+    struct store_opts so = { 0 };
+    struct timeval every = { SPOOL_RETRY_S, 0 };
+
+    if (ensure_dir_of(gw.cfg->spool_path) != 0) {
+        snprintf(err, errlen, "spool directory for %s: %s",
+                 gw.cfg->spool_path, strerror(errno));
+        return -1;
+    }
+    gw.spool = spool_open(gw.cfg->spool_path, err, errlen);
+    if (!gw.spool)
+        return -1;
+    if (spool_depth(gw.spool))
+        log_warn("spool: %zu help requests waiting for Redis",
+                 spool_depth(gw.spool));
+    gw.metrics = metrics_new();
+    gw.hc = hc_new(gw.base, NULL);
+    so.host = gw.cfg->redis_host;
+    so.port = gw.cfg->redis_port;
+    so.password = gw.cfg->redis_password;
+    so.timeout_ms = gw.cfg->redis_timeout_ms;
+    so.scripts = gw_scripts;
+    so.nscripts = GW_SCRIPT_COUNT;
+    so.on_ready = on_store_ready;
+    so.arg = &gw;
+    gw.store = store_new(gw.base, &so);
+    if (!gw.metrics || !gw.store || !gw.hc) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    if (server_start(&gw, err, errlen) != 0)
+        return -1;
+    drain_timer = event_new(gw.base, -1, EV_PERSIST, on_drain_timer, &gw);
+    event_add(drain_timer, &every);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    struct event *sig[3];
+    char err[4096];
+    int rc = 0;
+
+    if (parse_args(argc, argv, &opts) != 0) {
+        usage(stderr);
+        return 2;
+    }
+    signal(SIGPIPE, SIG_IGN);
+    hc_global_init();
+    if (cfg_load(opts.config, &opts.ov, &gw.cfg, err, sizeof err) != 0) {
+        fprintf(stderr, "%s\n", err);
+        return 1;
+    }
+    log_set_level((enum log_level)log_level_parse(gw.cfg->log_level));
+    if (opts.check) {
+        printf("%s: ok: %zu channels, %zu menus\n", opts.config,
+               gw.cfg->nchannels, gw.cfg->nmenus);
+        cfg_release(gw.cfg);
+        return 0;
+    }
+    gw.base = event_base_new();
+    if (!gw.base || start(err, sizeof err) != 0) {
+        log_error("%s", gw.base ? err : "event_base_new failed");
+        rc = 1;
+        goto out;
+    }
+    sig[0] = evsignal_new(gw.base, SIGHUP, on_sighup, NULL);
+    sig[1] = evsignal_new(gw.base, SIGTERM, on_sigterm, NULL);
+    sig[2] = evsignal_new(gw.base, SIGINT, on_sigterm, NULL);
+    for (int i = 0; i < 3; i++)
+        event_add(sig[i], NULL);
+    log_info("hotlined ready: %zu channels, %zu menus", gw.cfg->nchannels,
+             gw.cfg->nmenus);
+    event_base_dispatch(gw.base);
+    for (int i = 0; i < 3; i++)
+        event_free(sig[i]);
+    log_info("stopped");
+out:
+    if (drain_timer)
+        event_free(drain_timer);
+    if (stop_timer)
+        event_free(stop_timer);
+    if (gw.http)
+        evhttp_free(gw.http);
+    hc_free(gw.hc);
+    store_free(gw.store);
+    spool_close(gw.spool);
+    metrics_free(gw.metrics);
+    cfg_release(gw.cfg);
+    if (gw.base)
+        event_base_free(gw.base);
+    return rc;
+}

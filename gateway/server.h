@@ -1,0 +1,19 @@
+/*
+ * server.h — the HTTP front: binds the configured address (SO_REUSEPORT),
+ * routes operations endpoints and channel paths, enforces every limit.
+ */
+#ifndef HOTLINE_SERVER_H
+#define HOTLINE_SERVER_H
+
+#include <stddef.h>
+
+struct gw;
+
+/* Creates gw->http and starts listening on gw->cfg's address. */
+int server_start(struct gw *gw, char *err, size_t errlen);
+/* Applies gw->cfg's HTTP limits (after a reload too). */
+void server_apply_limits(struct gw *gw);
+/* Stops accepting connections; requests in flight continue. */
+void server_stop_accepting(struct gw *gw);
+
+#endif

@@ -1,0 +1,681 @@
+/*
+ * session.c — the path of one USSD screen or SMS (DESIGN.md, steps 3–6).
+ *
+ * A request is a small state machine, struct sreq:
+ *   LOAD   one EVALSHA of the LOAD script: the session hash and, for SMS,
+ *          whether the number opted out;
+ *   DECIDE pure: menu_step / menu_replay / menu_show on what was loaded;
+ *   SAVE   one EVALSHA of the STEP script: the new state with its TTL and,
+ *          for a forward, the help request (case hash + stream entry), made
+ *          idempotent by the case's owner — the same session files once;
+ *   REPLY  the dialect renders the screen.
+ * The caller is told "sent" only after the STEP script succeeded or the
+ * request was fsync'd to the spool.
+ *
+ * Keys (prefix P, default "hl:"):
+ *   P s:{CHANNEL:ID}   session hash: st (state), h (AT history),
+ *                      q (last SMS message id), r (reference filed)
+ *   P o:PHONEKEY       SMS opt-out marker (STOP / START)
+ *   P case:REF         case hash (owner = session key, status, fields)
+ *   P q:QUEUE          help-request stream
+ * ID is the aggregator's session id for USSD, and PHONEKEY (an HMAC of the
+ * number) for SMS and Nalo: no key ever contains a phone number.
+ */
+#include "session.h"
+
+#include <ctype.h>
+#include <hiredis/hiredis.h>
+#include <jansson.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+
+#include "cfg.h"
+#include "dialect.h"
+#include "gw.h"
+#include "log.h"
+#include "mask.h"
+#include "menu.h"
+#include "metrics.h"
+#include "sms_reply.h"
+#include "spool.h"
+#include "store.h"
+
+#define KEY_MAX 320
+#define NREFS 3
+#define REPLY_MAX (MENU_SCREEN_MAX * 2 + 512)
+
+/* LOAD: KEYS[1] session, KEYS[2] opt-out key (or the session key again). */
+static const char script_load[] =
+    "return {redis.call('HMGET', KEYS[1], 'st', 'h', 'q', 'r'),"
+    " redis.call('EXISTS', KEYS[2])}";
+
+/* STEP: KEYS 1 session, 2-4 case keys of the candidate references,
+ * 5 queue stream, 6 opt-out key. ARGV 1 ttl ('0' deletes the session),
+ * 2 state ('' saves nothing), 3 history, 4 marker, 5 opt-out op
+ * ('' | 'set' | 'clear'), 6 file ('0' | '1'), 7-9 candidate references,
+ * 10 owner, 11 N, then N field/value pairs of the help request.
+ * Returns {code, ref}: 1 filed, 0 already filed by this owner,
+ * -1 every candidate taken, 2 nothing to file. */
+static const char script_step[] =
+    "local res = {2, ''}\n"
+    "if ARGV[6] == '1' then\n"
+    "  res = {-1, ''}\n"
+    "  local n = tonumber(ARGV[11])\n"
+    "  local entry = {}\n"
+    "  for k = 12, 11 + 2 * n do entry[#entry + 1] = ARGV[k] end\n"
+    "  for i = 1, 3 do\n"
+    "    local ck = KEYS[1 + i]\n"
+    "    local owner = redis.call('HGET', ck, 'owner')\n"
+    "    if not owner then\n"
+    "      local id = redis.call('XADD', KEYS[5], '*', 'ref', ARGV[6 + i],"
+    " unpack(entry))\n"
+    "      redis.call('HSET', ck, 'ref', ARGV[6 + i], 'owner', ARGV[10],"
+    " 'status', 'new', 'entry', id, unpack(entry))\n"
+    "      res = {1, ARGV[6 + i]}\n"
+    "      break\n"
+    "    elseif owner == ARGV[10] then\n"
+    "      res = {0, ARGV[6 + i]}\n"
+    "      break\n"
+    "    end\n"
+    "  end\n"
+    "end\n"
+    "if ARGV[1] == '0' then\n"
+    "  redis.call('DEL', KEYS[1])\n"
+    "elseif ARGV[2] ~= '' then\n"
+    "  redis.call('HSET', KEYS[1], 'st', ARGV[2], 'h', ARGV[3], 'q', ARGV[4])\n"
+    "  if res[1] >= 0 and res[2] ~= '' then\n"
+    "    redis.call('HSET', KEYS[1], 'r', res[2])\n"
+    "  end\n"
+    "  redis.call('EXPIRE', KEYS[1], ARGV[1])\n"
+    "end\n"
+    "if ARGV[5] == 'set' then redis.call('SET', KEYS[6], '1')\n"
+    "elseif ARGV[5] == 'clear' then redis.call('DEL', KEYS[6]) end\n"
+    "return res\n";
+
+const char *const gw_scripts[GW_SCRIPT_COUNT] = { script_load, script_step };
+
+static const char ref_alphabet[] = "346789ABCDEFGHJKMNPQRTWXY";
+
+/* What the LOAD script returned. */
+struct loaded {
+    int ok;                     /* Redis answered */
+    int have_state;             /* a state that decodes against this menu */
+    struct menu_state st;
+    char hist[MENU_HISTORY_MAX];
+    char marker[IN_ID_MAX];
+    char ref[SESSION_REF_LEN + 1];
+    int opted_out;
+};
+
+struct sreq {
+    struct gw *gw;
+    struct cfg *cfg;
+    const struct cfg_channel *ch;
+    struct inbound in;
+    char skey[KEY_MAX];         /* session key, also the case owner */
+    char okey[KEY_MAX];         /* opt-out key (SMS), else = skey */
+    char refs[NREFS][SESSION_REF_LEN + 1];
+    struct menu_ctx ctx;
+    struct loaded L;
+    struct menu_state st;
+    struct menu_result res;
+    /* the decision */
+    int save;                   /* write st */
+    int del;                    /* delete the session */
+    const char *optout_op;      /* "", "set", "clear" */
+    int file;                   /* file a help request */
+    int silent;                 /* send nothing (SMS) */
+    const char *text;           /* reply text when not res.screen */
+    int end;
+    session_done_cb done;
+    void *arg;
+};
+
+static void hmac256(const char *key, const char *data, unsigned char out[32])
+{
+    unsigned int len = 32;
+
+    HMAC(EVP_sha256(), key, (int)strlen(key), (const unsigned char *)data,
+         strlen(data), out, &len);
+}
+
+void session_ref(const char *pepper, const char *key, int attempt,
+                 char out[SESSION_REF_LEN + 1])
+{
+    unsigned char mac[32];
+    char data[KEY_MAX + 16];
+
+    snprintf(data, sizeof data, "ref:%d:%s", attempt, key);
+    hmac256(pepper, data, mac);
+    for (int i = 0; i < SESSION_REF_LEN; i++)
+        out[i] = ref_alphabet[mac[i] % (sizeof ref_alphabet - 1)];
+    out[SESSION_REF_LEN] = '\0';
+}
+
+void session_phone_key(const char *pepper, const char *phone, char out[33])
+{
+    static const char hex[] = "0123456789abcdef";
+    unsigned char mac[32];
+    char data[IN_PHONE_MAX + 8];
+
+    snprintf(data, sizeof data, "phone:%s", phone);
+    hmac256(pepper, data, mac);
+    for (int i = 0; i < 16; i++) {
+        out[2 * i] = hex[mac[i] >> 4];
+        out[2 * i + 1] = hex[mac[i] & 15];
+    }
+    out[32] = '\0';
+}
+
+static double now_ms(void)
+{
+    struct timeval tv;
+
+    gettimeofday(&tv, NULL);
+    return (double)tv.tv_sec * 1000.0 + (double)(tv.tv_usec / 1000);
+}
+
+/* ---- reply ---------------------------------------------------------- */
+
+static void finish(struct sreq *r)
+{
+    char body[REPLY_MAX];
+    const char *ctype = "text/plain; charset=utf-8";
+    struct outbound out;
+    int n;
+
+    out.text = r->silent ? "" : (r->text ? r->text : r->res.screen.text);
+    out.end = r->text ? r->end : r->res.end;
+    if (r->ch->dialect->reply_in_body) {
+        n = r->ch->dialect->render(&r->in, &out, body, sizeof body, &ctype);
+    } else {
+        /* The reply goes out through the provider's API; the HTTP answer
+         * to the aggregator is empty. */
+        if (out.text[0])
+            sms_reply_send(r->gw, r->ch, r->in.phone, out.text);
+        body[0] = '\0';
+        n = 0;
+    }
+    if (n < 0) {
+        log_error("channel %s: reply does not fit its buffer", r->ch->name);
+        r->done(500, "", 0, "text/plain", r->arg);
+    } else {
+        r->done(200, body, (size_t)n, ctype, r->arg);
+    }
+    cfg_release(r->cfg);
+    free(r);
+}
+
+/* Answers with the fallback screen: the session ends, nothing is stored. */
+static void finish_fallback(struct sreq *r)
+{
+    metrics_add(r->gw->metrics, "hotline_fallbacks_total", "channel",
+                r->ch->name, 1);
+    r->text = r->cfg->fallback;
+    r->end = 1;
+    r->silent = 0;
+    finish(r);
+}
+
+/* ---- the help request ------------------------------------------------ */
+
+/* Fills argv for the STEP script (keys first). Strings point into r or into
+ * `scratch`. Returns argc. */
+static int step_args(struct sreq *r, const char **av, size_t *al,
+                     char scratch[][64], char *state, const char *hist)
+{
+    const struct menu_node *fw = r->res.node;
+    const char *lang = r->ctx.menu->langs[r->st.lang];
+    int n = 0;
+    int npairs = 0;
+    int npos;
+
+    av[n++] = r->skey;
+    for (int i = 0; i < NREFS; i++) {
+        snprintf(scratch[i], 64, "%scase:%s", r->cfg->prefix, r->refs[i]);
+        av[n++] = scratch[i];
+    }
+    snprintf(scratch[3], 64, "%sq:%s", r->cfg->prefix,
+             r->file && fw && fw->queue ? fw->queue : "none");
+    av[n++] = scratch[3];
+    av[n++] = r->okey;
+    snprintf(scratch[4], 64, "%d", r->del ? 0 : r->ch->timeout_s);
+    av[n++] = scratch[4];
+    av[n++] = r->save ? state : "";
+    av[n++] = hist;
+    av[n++] = r->in.msg_id;
+    av[n++] = r->optout_op;
+    av[n++] = r->file ? "1" : "0";
+    for (int i = 0; i < NREFS; i++)
+        av[n++] = r->refs[i];
+    av[n++] = r->skey;
+    npos = n++;
+    if (r->file && fw) {
+        snprintf(scratch[6], 64, "%.0f", now_ms());
+        av[n++] = "queue";    av[n++] = fw->queue ? fw->queue : "default";
+        av[n++] = "channel";  av[n++] = r->ch->name;
+        av[n++] = "phone";    av[n++] = r->in.phone;
+        av[n++] = "lang";     av[n++] = lang;
+        av[n++] = "created";  av[n++] = scratch[6];
+        av[n++] = "service";  av[n++] = r->in.service;
+        npairs = 6;
+        for (size_t i = 0; i < fw->nfields && i < MENU_VARS_MAX; i++) {
+            const char *v = menu_state_get(&r->st, fw->fields[i]);
+
+            snprintf(scratch[7 + i], 64, "f:%s", fw->fields[i]);
+            av[n++] = scratch[7 + i];
+            av[n++] = v ? v : "";
+            npairs++;
+        }
+    }
+    snprintf(scratch[5], 64, "%d", npairs);
+    av[npos] = scratch[5];
+    for (int i = 0; i < n; i++)
+        al[i] = strlen(av[i]);
+    return n;
+}
+
+/* Writes the STEP script's arguments to the spool as a JSON array, so the
+ * drain replays exactly the same idempotent filing. 0 on success. */
+static int spool_request(struct sreq *r, const char **av, const size_t *al,
+                         int argc)
+{
+    json_t *arr = json_array();
+    char *line;
+    int rc;
+
+    for (int i = 0; i < argc; i++) {
+        /* The drain files only: ttl, state, marker and opt-out blanked
+         * (ARGV 1, 2, 4, 5 sit at argv 6, 7, 9, 10). */
+        const char *v = av[i];
+        size_t l = al[i];
+
+        if (i == 6 || i == 7 || i == 9 || i == 10) {
+            v = "";
+            l = 0;
+        }
+        json_array_append_new(arr, json_stringn(v, l));
+    }
+    line = json_dumps(arr, JSON_COMPACT);
+    json_decref(arr);
+    if (!line)
+        return -1;
+    rc = spool_append(r->gw->spool, line, strlen(line));
+    free(line);
+    if (rc == 0) {
+        metrics_add(r->gw->metrics, "hotline_spooled_total", "channel",
+                    r->ch->name, 1);
+        log_warn("channel %s: help request %s spooled (Redis unreachable)",
+                 r->ch->name, r->refs[0]);
+    }
+    return rc;
+}
+
+static void on_saved(struct redisReply *reply, void *arg);
+
+#define STEP_ARGS_MAX (16 + 2 * (8 + MENU_VARS_MAX))
+#define NSCRATCH (7 + MENU_VARS_MAX)
+
+/* SAVE: runs the STEP script, or spools when Redis is not there. */
+static void save(struct sreq *r)
+{
+    const char *av[STEP_ARGS_MAX];
+    size_t al[STEP_ARGS_MAX];
+    char scratch[NSCRATCH][64];
+    char state[MENU_STATE_ENC_MAX];
+    const char *hist = r->in.has_history ? r->in.text : "";
+    int argc;
+
+    state[0] = '\0';
+    if (r->save && menu_state_encode(r->ctx.menu, &r->st, state,
+                                     sizeof state) < 0) {
+        log_error("channel %s: state does not encode", r->ch->name);
+        r->save = 0;
+    }
+    argc = step_args(r, av, al, scratch, state, hist);
+    if (store_eval(r->gw->store, GW_SCRIPT_STEP, on_saved, r, 6, argc, av,
+                   al) == 0)
+        return;
+    /* Redis is not there: the help request goes to the spool. */
+    if (r->file) {
+        if (spool_request(r, av, al, argc) != 0) {
+            log_error("channel %s: spool write failed; caller sent to the "
+                      "fallback screen", r->ch->name);
+            finish_fallback(r);
+            return;
+        }
+        metrics_add(r->gw->metrics, "hotline_forwards_total", "queue",
+                    r->res.node && r->res.node->queue ? r->res.node->queue
+                                                      : "default", 1);
+    }
+    finish(r);
+}
+
+static void on_saved(struct redisReply *reply, void *arg)
+{
+    struct sreq *r = arg;
+    const char *queue = r->res.node && r->res.node->queue ? r->res.node->queue
+                                                          : "default";
+
+    if (!reply || reply->type != REDIS_REPLY_ARRAY || reply->elements != 2) {
+        /* The script may or may not have run: spooling is safe either way,
+         * the drain's filing is idempotent by owner. */
+        if (r->file) {
+            const char *av[STEP_ARGS_MAX];
+            size_t al[STEP_ARGS_MAX];
+            char scratch[NSCRATCH][64];
+            int argc = step_args(r, av, al, scratch, "", "");
+
+            if (spool_request(r, av, al, argc) != 0) {
+                finish_fallback(r);
+                return;
+            }
+            metrics_add(r->gw->metrics, "hotline_forwards_total", "queue",
+                        queue, 1);
+        }
+        finish(r);
+        return;
+    }
+    if (r->file) {
+        long long code = reply->element[0]->integer;
+        const char *ref = reply->element[1]->str;
+
+        if (code == 1)
+            metrics_add(r->gw->metrics, "hotline_forwards_total", "queue",
+                        queue, 1);
+        if (code < 0 || !ref) {
+            log_error("channel %s: no free reference; fallback screen",
+                      r->ch->name);
+            finish_fallback(r);
+            return;
+        }
+        if (strcmp(ref, r->refs[0]) != 0) {
+            /* A candidate was taken: show the reference actually filed. */
+            r->ctx.ref = ref;
+            menu_show(&r->ctx, &r->st, &r->res);
+        }
+        log_info("channel %s: help request %s %s on queue %s", r->ch->name,
+                 ref, code == 1 ? "filed" : "already filed", queue);
+    }
+    finish(r);
+}
+
+/* ---- deciding the step (pure apart from metrics) ---------------------- */
+
+/* Trims surrounding blanks, folds diacritics and upper-cases: the form an
+ * SMS keyword is compared in. */
+static void keyword_form(const char *text, char *out, size_t outsz)
+{
+    char folded[IN_TEXT_MAX];
+    size_t b = 0, e, j = 0;
+
+    if (menu_fold(text, folded, sizeof folded) < 0)
+        folded[0] = '\0';
+    while (folded[b] == ' ' || folded[b] == '\t' || folded[b] == '\n' ||
+           folded[b] == '\r')
+        b++;
+    e = strlen(folded);
+    while (e > b && (folded[e - 1] == ' ' || folded[e - 1] == '\t' ||
+                     folded[e - 1] == '\n' || folded[e - 1] == '\r'))
+        e--;
+    for (size_t i = b; i < e && j + 1 < outsz; i++)
+        out[j++] = (char)toupper((unsigned char)folded[i]);
+    out[j] = '\0';
+}
+
+static int is_keyword(const struct menu *m, const char *word)
+{
+    for (size_t i = 0; i < m->nkeywords; i++) {
+        char k[64];
+
+        keyword_form(m->keywords[i], k, sizeof k);
+        if (strcmp(k, word) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+static void count_session(struct sreq *r)
+{
+    metrics_add(r->gw->metrics, "hotline_sessions_total", "channel",
+                r->ch->name, 1);
+}
+
+/* A forward screen means: file. A quit after a filed request is noted. */
+static void after_step(struct sreq *r)
+{
+    r->save = 1;
+    if (r->res.action == MENU_ACT_FORWARD)
+        r->file = 1;
+}
+
+static void decide_ussd_history(struct sreq *r)
+{
+    struct loaded *L = &r->L;
+    const char *h = r->in.text;
+    const char *next;
+
+    if (L->have_state && strcmp(L->hist, h) == 0) {
+        /* The aggregator retried a request we answered: same screen,
+         * nothing filed or saved again. */
+        r->st = L->st;
+        r->ctx.ref = L->ref;
+        menu_show(&r->ctx, &r->st, &r->res);
+        return;
+    }
+    next = L->have_state && !L->st.ended ? menu_history_next(h, L->hist)
+                                         : NULL;
+    if (next) {
+        r->st = L->st;
+        menu_step(&r->ctx, &r->st, next, &r->res);
+    } else {
+        if (!L->have_state)
+            count_session(r);
+        menu_replay(&r->ctx, h, &r->st, &r->res);
+    }
+    after_step(r);
+}
+
+static void decide_ussd(struct sreq *r)
+{
+    struct loaded *L = &r->L;
+
+    if (r->in.is_release) {
+        r->text = "";
+        r->end = 1;
+        return;
+    }
+    if (r->in.has_history) {
+        decide_ussd_history(r);
+        return;
+    }
+    if (!L->ok) {
+        r->text = NULL;
+        r->end = -1;            /* fallback */
+        return;
+    }
+    if (L->have_state && !r->in.is_new) {
+        r->st = L->st;
+        if (L->st.ended) {
+            r->ctx.ref = L->ref;
+            menu_show(&r->ctx, &r->st, &r->res);
+            return;
+        }
+        menu_step(&r->ctx, &r->st, r->in.text, &r->res);
+    } else {
+        count_session(r);
+        menu_begin(&r->ctx, &r->st, &r->res);
+        if (r->in.text[0])
+            menu_step(&r->ctx, &r->st, r->in.text, &r->res);
+    }
+    after_step(r);
+}
+
+static void decide_sms(struct sreq *r)
+{
+    struct loaded *L = &r->L;
+    char word[64];
+    int kw;
+
+    if (!L->ok) {
+        r->end = -1;
+        return;
+    }
+    keyword_form(r->in.text, word, sizeof word);
+    if (strcmp(word, "STOP") == 0) {
+        r->optout_op = "set";
+        r->del = 1;
+        r->text = r->cfg->sms_stop;
+        r->end = 1;
+        char masked[IN_PHONE_MAX];
+
+        mask_phone(r->in.phone, masked, sizeof masked);
+        log_info("channel %s: number %s opted out", r->ch->name, masked);
+        return;
+    }
+    if (strcmp(word, "START") == 0) {
+        r->optout_op = "clear";
+        r->text = r->cfg->sms_start;
+        r->end = 1;
+        return;
+    }
+    kw = is_keyword(r->ctx.menu, word);
+    if (L->opted_out && !kw) {
+        r->silent = 1;
+        return;
+    }
+    if (kw) {
+        /* Texting a keyword is an explicit request: it opts back in. */
+        if (L->opted_out)
+            r->optout_op = "clear";
+        count_session(r);
+        menu_begin(&r->ctx, &r->st, &r->res);
+        after_step(r);
+        return;
+    }
+    if (L->have_state && r->in.msg_id[0] &&
+        strcmp(L->marker, r->in.msg_id) == 0) {
+        /* A retry of a message we answered. */
+        r->st = L->st;
+        r->ctx.ref = L->ref;
+        menu_show(&r->ctx, &r->st, &r->res);
+        return;
+    }
+    if (L->have_state && !L->st.ended) {
+        r->st = L->st;
+        menu_step(&r->ctx, &r->st, r->in.text, &r->res);
+        after_step(r);
+        return;
+    }
+    /* No live session and no keyword: start nothing, send nothing. */
+    r->silent = 1;
+}
+
+/* ---- load ------------------------------------------------------------- */
+
+static void copy_str(char *dst, size_t cap, const redisReply *e)
+{
+    dst[0] = '\0';
+    if (e && e->type == REDIS_REPLY_STRING && e->len < cap) {
+        memcpy(dst, e->str, e->len);
+        dst[e->len] = '\0';
+    }
+}
+
+static void parse_loaded(struct sreq *r, const redisReply *reply)
+{
+    struct loaded *L = &r->L;
+    const redisReply *h;
+
+    if (!reply || reply->type != REDIS_REPLY_ARRAY || reply->elements != 2 ||
+        reply->element[0]->type != REDIS_REPLY_ARRAY ||
+        reply->element[0]->elements != 4)
+        return;
+    L->ok = 1;
+    h = reply->element[0];
+    L->opted_out = reply->element[1]->type == REDIS_REPLY_INTEGER &&
+                   reply->element[1]->integer == 1;
+    if (h->element[0]->type == REDIS_REPLY_STRING &&
+        menu_state_decode(r->ctx.menu, h->element[0]->str,
+                          h->element[0]->len, &L->st) == 0)
+        L->have_state = 1;
+    copy_str(L->hist, sizeof L->hist, h->element[1]);
+    copy_str(L->marker, sizeof L->marker, h->element[2]);
+    copy_str(L->ref, sizeof L->ref, h->element[3]);
+}
+
+static void decide_and_save(struct sreq *r)
+{
+    if (r->in.kind == IN_SMS)
+        decide_sms(r);
+    else
+        decide_ussd(r);
+    if (r->end == -1) {
+        finish_fallback(r);
+        return;
+    }
+    if (r->res.action == MENU_ACT_QUIT)
+        log_info("channel %s: duress exit", r->ch->name);
+    if (r->save || r->del || r->optout_op[0] || r->file) {
+        save(r);
+        return;
+    }
+    finish(r);
+}
+
+static void on_loaded(struct redisReply *reply, void *arg)
+{
+    struct sreq *r = arg;
+
+    parse_loaded(r, reply);
+    decide_and_save(r);
+}
+
+void session_handle(struct gw *gw, struct cfg *cfg,
+                    const struct cfg_channel *ch, const struct inbound *in,
+                    session_done_cb done, void *arg)
+{
+    struct sreq *r = calloc(1, sizeof *r);
+    char pk[33];
+    const char *av[2];
+    size_t al[2];
+
+    if (!r) {
+        done(503, "", 0, "text/plain", arg);
+        return;
+    }
+    r->gw = gw;
+    r->cfg = cfg_retain(cfg);
+    r->ch = ch;
+    r->in = *in;
+    r->done = done;
+    r->arg = arg;
+    r->optout_op = "";
+    r->ctx.menu = ch->menu;
+    r->ctx.render = ch->render;
+    if (in->kind == IN_SMS || strcmp(ch->dialect_name, "nalo-ussd") == 0) {
+        /* Keyed by number: only its HMAC goes into Redis keys. */
+        session_phone_key(cfg->pepper, in->phone, pk);
+        snprintf(r->skey, sizeof r->skey, "%ss:{%s:%s}", cfg->prefix,
+                 ch->name, pk);
+        snprintf(r->okey, sizeof r->okey, "%so:%s", cfg->prefix, pk);
+    } else {
+        snprintf(r->skey, sizeof r->skey, "%ss:{%s:%s}", cfg->prefix,
+                 ch->name, in->session);
+        snprintf(r->okey, sizeof r->okey, "%s", r->skey);
+    }
+    for (int i = 0; i < NREFS; i++)
+        session_ref(cfg->pepper, r->skey, i, r->refs[i]);
+    r->ctx.ref = r->refs[0];
+    av[0] = r->skey;
+    av[1] = r->okey;
+    al[0] = strlen(r->skey);
+    al[1] = strlen(r->okey);
+    if (store_eval(gw->store, GW_SCRIPT_LOAD, on_loaded, r, 2, 2, av, al) !=
+        0)
+        on_loaded(NULL, r);     /* Redis not there: decide without it */
+}

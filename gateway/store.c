@@ -1,0 +1,393 @@
+/*
+ * store.c — hiredis async on libevent, with deadlines and reconnection.
+ *
+ * hiredis 0.14 has no command timeout, no connect timeout and no automatic
+ * reconnect (DESIGN.md, "Known limits"). Here every command carries a
+ * `struct pending` with a libevent timer: whichever comes first — the reply or
+ * the timer — runs the caller's callback; the other is ignored. hiredis
+ * always calls back eventually (with NULL when the context dies), and that is
+ * when the pending record is freed.
+ *
+ * The connection walks DOWN → CONNECTING → PREPARING (AUTH, SCRIPT LOAD) →
+ * READY. A drop, a failed connect, or three deadlines in a row free the
+ * context and schedule a reconnect with backoff from 100 ms up to 2 s.
+ */
+#include "store.h"
+
+#include <event2/event.h>
+#include <hiredis/adapters/libevent.h>
+#include <hiredis/async.h>
+#include <hiredis/hiredis.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+
+enum store_state { ST_DOWN, ST_CONNECTING, ST_PREPARING, ST_READY };
+
+#define BACKOFF_MIN_MS 100
+#define BACKOFF_MAX_MS 2000
+#define TIMEOUTS_BEFORE_RESET 3
+#define SHA_LEN 40
+
+struct store {
+    struct event_base *base;
+    redisAsyncContext *ac;
+    enum store_state state;
+    char *host;
+    int port;
+    char *password;
+    int timeout_ms;
+    char **scripts;
+    char (*shas)[SHA_LEN + 1];
+    size_t nscripts;
+    size_t loaded;              /* scripts loaded on this connection */
+    store_event_cb on_ready;
+    void *arg;
+    struct event *retry;        /* reconnect timer */
+    struct event *connect_deadline;
+    int backoff_ms;
+    int timeouts_in_row;
+    struct store_stats stats;
+};
+
+struct pending {
+    struct store *s;
+    store_cb cb;
+    void *arg;
+    struct event *timer;
+    int done;                   /* the caller's callback has run */
+};
+
+static void store_connect(struct store *s);
+
+static struct timeval ms_tv(int ms)
+{
+    struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
+
+    return tv;
+}
+
+static void schedule_reconnect(struct store *s)
+{
+    struct timeval tv = ms_tv(s->backoff_ms);
+
+    s->state = ST_DOWN;
+    evtimer_add(s->retry, &tv);
+    s->backoff_ms *= 2;
+    if (s->backoff_ms > BACKOFF_MAX_MS)
+        s->backoff_ms = BACKOFF_MAX_MS;
+}
+
+/* Drops the current context (its pending callbacks run with NULL) and
+ * schedules a reconnect. Safe to call from our timers, not from inside a
+ * hiredis callback. */
+static void drop_connection(struct store *s, const char *why)
+{
+    redisAsyncContext *ac = s->ac;
+
+    if (!ac)
+        return;
+    log_warn("redis %s:%d: %s; reconnecting", s->host, s->port, why);
+    s->ac = NULL;
+    evtimer_del(s->connect_deadline);
+    ac->data = NULL;
+    redisAsyncFree(ac);
+    s->stats.reconnects++;
+    schedule_reconnect(s);
+}
+
+static void on_pending_timeout(evutil_socket_t fd, short ev, void *arg)
+{
+    struct pending *p = arg;
+    struct store *s = p->s;
+
+    (void)fd;
+    (void)ev;
+    if (p->done)
+        return;
+    p->done = 1;
+    s->stats.errors++;
+    s->stats.timeouts++;
+    p->cb(NULL, p->arg);
+    if (++s->timeouts_in_row >= TIMEOUTS_BEFORE_RESET)
+        drop_connection(s, "commands time out");
+}
+
+static void on_reply(redisAsyncContext *ac, void *r, void *arg)
+{
+    struct pending *p = arg;
+    redisReply *reply = r;
+
+    (void)ac;
+    if (!p->done) {
+        p->done = 1;
+        if (p->s) {
+            p->s->timeouts_in_row = 0;
+            if (!reply || reply->type == REDIS_REPLY_ERROR)
+                p->s->stats.errors++;
+        }
+        p->cb(reply, p->arg);
+    }
+    event_free(p->timer);
+    free(p);
+}
+
+int store_cmd(struct store *s, store_cb cb, void *arg, int argc,
+              const char **argv, const size_t *argvlen)
+{
+    struct pending *p;
+    struct timeval tv;
+
+    if (!s || s->state != ST_READY || !s->ac)
+        return -1;
+    p = calloc(1, sizeof *p);
+    if (!p)
+        return -1;
+    p->s = s;
+    p->cb = cb;
+    p->arg = arg;
+    p->timer = evtimer_new(s->base, on_pending_timeout, p);
+    if (!p->timer) {
+        free(p);
+        return -1;
+    }
+    if (redisAsyncCommandArgv(s->ac, on_reply, p, argc, argv, argvlen) !=
+        REDIS_OK) {
+        event_free(p->timer);
+        free(p);
+        return -1;
+    }
+    tv = ms_tv(s->timeout_ms);
+    evtimer_add(p->timer, &tv);
+    return 0;
+}
+
+int store_eval(struct store *s, size_t script, store_cb cb, void *arg,
+               int nkeys, int argc, const char **argv, const size_t *argvlen)
+{
+    const char *av[64];
+    size_t al[64];
+    char nk[16];
+
+    if (!s || script >= s->nscripts || argc + 3 > 64)
+        return -1;
+    snprintf(nk, sizeof nk, "%d", nkeys);
+    av[0] = "EVALSHA";
+    al[0] = 7;
+    av[1] = s->shas[script];
+    al[1] = strlen(s->shas[script]);
+    av[2] = nk;
+    al[2] = strlen(nk);
+    for (int i = 0; i < argc; i++) {
+        av[i + 3] = argv[i];
+        al[i + 3] = argvlen ? argvlen[i] : strlen(argv[i]);
+    }
+    return store_cmd(s, cb, arg, argc + 3, av, al);
+}
+
+static void become_ready(struct store *s)
+{
+    s->state = ST_READY;
+    s->backoff_ms = BACKOFF_MIN_MS;
+    s->timeouts_in_row = 0;
+    log_info("redis %s:%d: ready", s->host, s->port);
+    if (s->on_ready)
+        s->on_ready(s, s->arg);
+}
+
+/* Replies to AUTH and SCRIPT LOAD while PREPARING. */
+static void on_prepare_reply(redisAsyncContext *ac, void *r, void *arg)
+{
+    struct store *s = ac->data;
+    redisReply *reply = r;
+    size_t idx = (size_t)(uintptr_t)arg;
+
+    if (!s || s->ac != ac || s->state != ST_PREPARING)
+        return;
+    if (!reply || reply->type == REDIS_REPLY_ERROR) {
+        log_error("redis %s:%d: %s failed: %s", s->host, s->port,
+                  idx == SIZE_MAX ? "AUTH" : "SCRIPT LOAD",
+                  reply ? reply->str : "no reply");
+        s->stats.errors++;
+        return;     /* the deadline drops the connection and retries */
+    }
+    if (idx != SIZE_MAX && idx < s->nscripts &&
+        reply->type == REDIS_REPLY_STRING && reply->len == SHA_LEN) {
+        memcpy(s->shas[idx], reply->str, SHA_LEN);
+        s->shas[idx][SHA_LEN] = '\0';
+        s->loaded++;
+    }
+    if (s->loaded == s->nscripts) {
+        evtimer_del(s->connect_deadline);
+        become_ready(s);
+    }
+}
+
+static void on_connect(const redisAsyncContext *cac, int status)
+{
+    redisAsyncContext *ac = (redisAsyncContext *)cac;
+    struct store *s = ac->data;
+
+    if (!s || s->ac != ac)
+        return;
+    if (status != REDIS_OK) {
+        /* hiredis frees the context after this callback. */
+        log_warn("redis %s:%d: connect failed: %s", s->host, s->port,
+                 ac->errstr);
+        s->ac = NULL;
+        s->stats.errors++;
+        evtimer_del(s->connect_deadline);
+        schedule_reconnect(s);
+        return;
+    }
+    s->state = ST_PREPARING;
+    s->loaded = 0;
+    if (s->password)
+        redisAsyncCommand(ac, on_prepare_reply, (void *)(uintptr_t)SIZE_MAX,
+                          "AUTH %s", s->password);
+    for (size_t i = 0; i < s->nscripts; i++)
+        redisAsyncCommand(ac, on_prepare_reply, (void *)(uintptr_t)i,
+                          "SCRIPT LOAD %s", s->scripts[i]);
+    if (s->nscripts == 0) {
+        if (s->password) {
+            /* AUTH's reply would find loaded == nscripts: ready there. */
+            return;
+        }
+        evtimer_del(s->connect_deadline);
+        become_ready(s);
+    }
+}
+
+static void on_disconnect(const redisAsyncContext *cac, int status)
+{
+    struct store *s = cac->data;
+
+    (void)status;
+    if (!s || s->ac != cac)
+        return;
+    /* hiredis frees the context after this; pending callbacks got NULL. */
+    log_warn("redis %s:%d: connection lost", s->host, s->port);
+    s->ac = NULL;
+    s->stats.errors++;
+    s->stats.reconnects++;
+    evtimer_del(s->connect_deadline);
+    schedule_reconnect(s);
+}
+
+static void on_connect_deadline(evutil_socket_t fd, short ev, void *arg)
+{
+    struct store *s = arg;
+
+    (void)fd;
+    (void)ev;
+    drop_connection(s, s->state == ST_CONNECTING ? "connect timed out"
+                                                 : "preparation timed out");
+}
+
+static void on_retry(evutil_socket_t fd, short ev, void *arg)
+{
+    (void)fd;
+    (void)ev;
+    store_connect(arg);
+}
+
+static void store_connect(struct store *s)
+{
+    struct timeval tv = ms_tv(s->timeout_ms > 1000 ? s->timeout_ms : 1000);
+    redisAsyncContext *ac = redisAsyncConnect(s->host, s->port);
+
+    if (!ac || ac->err) {
+        log_warn("redis %s:%d: %s", s->host, s->port,
+                 ac ? ac->errstr : "out of memory");
+        if (ac)
+            redisAsyncFree(ac);
+        s->stats.errors++;
+        schedule_reconnect(s);
+        return;
+    }
+    ac->data = s;
+    s->ac = ac;
+    s->state = ST_CONNECTING;
+    redisLibeventAttach(ac, s->base);
+    redisAsyncSetConnectCallback(ac, on_connect);
+    redisAsyncSetDisconnectCallback(ac, on_disconnect);
+    evtimer_add(s->connect_deadline, &tv);
+}
+
+struct store *store_new(struct event_base *base, const struct store_opts *o)
+{
+    struct store *s = calloc(1, sizeof *s);
+
+    if (!s)
+        return NULL;
+    s->base = base;
+    s->host = strdup(o->host);
+    s->port = o->port;
+    s->password = o->password ? strdup(o->password) : NULL;
+    s->timeout_ms = o->timeout_ms > 0 ? o->timeout_ms : 250;
+    s->on_ready = o->on_ready;
+    s->arg = o->arg;
+    s->backoff_ms = BACKOFF_MIN_MS;
+    s->nscripts = o->nscripts;
+    s->scripts = calloc(o->nscripts + 1, sizeof *s->scripts);
+    s->shas = calloc(o->nscripts + 1, sizeof *s->shas);
+    s->retry = evtimer_new(base, on_retry, s);
+    s->connect_deadline = evtimer_new(base, on_connect_deadline, s);
+    if (!s->host || !s->scripts || !s->shas || !s->retry ||
+        !s->connect_deadline) {
+        store_free(s);
+        return NULL;
+    }
+    for (size_t i = 0; i < o->nscripts; i++)
+        s->scripts[i] = strdup(o->scripts[i]);
+    store_connect(s);
+    return s;
+}
+
+void store_retarget(struct store *s, const char *host, int port)
+{
+    if (strcmp(s->host, host) == 0 && s->port == port)
+        return;
+    log_info("redis: switching to %s:%d", host, port);
+    free(s->host);
+    s->host = strdup(host);
+    s->port = port;
+    if (s->ac) {
+        drop_connection(s, "retargeted");
+    }
+}
+
+void store_free(struct store *s)
+{
+    if (!s)
+        return;
+    if (s->ac) {
+        redisAsyncContext *ac = s->ac;
+
+        s->ac = NULL;
+        ac->data = NULL;
+        redisAsyncFree(ac);
+    }
+    if (s->retry)
+        event_free(s->retry);
+    if (s->connect_deadline)
+        event_free(s->connect_deadline);
+    for (size_t i = 0; s->scripts && i < s->nscripts; i++)
+        free(s->scripts[i]);
+    free(s->scripts);
+    free(s->shas);
+    free(s->host);
+    free(s->password);
+    free(s);
+}
+
+int store_ready(const struct store *s)
+{
+    return s && s->state == ST_READY && s->ac != NULL;
+}
+
+void store_stats(const struct store *s, struct store_stats *out)
+{
+    *out = s->stats;
+}
