@@ -244,14 +244,21 @@ int cfg_addr_allowed(const struct cfg_channel *ch, const char *addr)
     return 0;
 }
 
-static void sms_out_load(const config_setting_t *g, struct cfg_sms_out *o,
-                         struct cfg_err *e)
+/* Reads a reply/alert SMS provider group. Returns 0, or -1 when a value
+ * names an unset environment variable (*envname says which). */
+static int sms_out_load(const config_setting_t *g, struct cfg_sms_out *o,
+                        const char **envname)
 {
-    opt_str(g, "provider", &o->provider, e);
-    opt_str(g, "base_url", &o->base_url, e);
-    opt_str(g, "username", &o->username, e);
-    opt_str(g, "password", &o->password, e);
-    opt_str(g, "from", &o->from, e);
+    static const char *const names[] = { "provider", "base_url", "username",
+                                         "password", "from" };
+    char **dst[] = { &o->provider, &o->base_url, &o->username, &o->password,
+                     &o->from };
+
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        if (get_str(g, names[i], dst[i], envname) == 2)
+            return -1;
+    }
+    return 0;
 }
 
 static void sms_out_free(struct cfg_sms_out *o)
@@ -280,7 +287,6 @@ static void channel_load(const config_setting_t *g, struct cfg_channel *ch,
     opt_str(g, "dialect", &ch->dialect_name, e);
     opt_str(g, "path", &ch->path, e);
     opt_str(g, "menu", &ch->menu_name, e);
-    opt_str(g, "public_url", &ch->public_url, e);
     opt_int(g, "timeout", &ch->timeout_s, 10, 86400 * 7, e);
     opt_int(g, "sms_parts", &ch->render.sms_parts, 1, 10, e);
     if (config_setting_lookup_bool(g, "fold", &fold))
@@ -336,9 +342,21 @@ static void channel_load(const config_setting_t *g, struct cfg_channel *ch,
             ch->nallow++;
         }
     }
+    /* A channel whose credentials come from an unset variable is disabled
+     * with a warning: it answers 503, it is never open. */
+    if (get_str(g, "public_url", &ch->public_url, &envname) == 2 &&
+        !ch->disabled) {
+        ch->disabled = 1;
+        log_warn("%s:%d: channel %s disabled: %s is not set", e->file, line,
+                 ch->name, envname);
+    }
     reply = config_setting_get_member(g, "reply");
-    if (reply)
-        sms_out_load(reply, &ch->reply, e);
+    if (reply && sms_out_load(reply, &ch->reply, &envname) != 0 &&
+        !ch->disabled) {
+        ch->disabled = 1;
+        log_warn("%s:%d: channel %s disabled: %s is not set", e->file, line,
+                 ch->name, envname);
+    }
     if (!ch->dialect->reply_in_body && !ch->disabled &&
         (!ch->reply.provider || !ch->reply.base_url)) {
         fail(e, line, "channel %s: dialect %s replies through an API: "

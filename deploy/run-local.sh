@@ -1,0 +1,46 @@
+#!/bin/sh
+# `make run`: a local redis-server (data in var/, AOF on) on 127.0.0.1:6379
+# unless one answers there already, then hotlined with the shipped config on
+# 127.0.0.1:8080 in the foreground. Ctrl-C stops both.
+set -eu
+B=${1:-build}
+cd "$(dirname "$0")/.."
+mkdir -p var
+REDIS_PORT=${REDIS_PORT:-6379}
+started_redis=""
+if ! redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1; then
+  redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --dir "$PWD/var" \
+    --appendonly yes --appendfsync everysec --daemonize yes \
+    --pidfile "$PWD/var/redis.pid" --logfile "$PWD/var/redis.log"
+  started_redis=1
+  for _ in 1 2 3 4 5 6 7 8 9 10; do
+    redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1 && break
+    sleep 0.2
+  done
+fi
+# A local pepper, kept in var/ so session keys survive restarts.
+if [ -z "${HOTLINE_PEPPER:-}" ]; then
+  [ -s var/pepper ] || od -An -tx1 -N24 /dev/urandom | tr -d ' \n' > var/pepper
+  HOTLINE_PEPPER=$(cat var/pepper)
+fi
+export HOTLINE_PEPPER
+export AT_BASE_URL=${AT_BASE_URL:-https://api.sandbox.africastalking.com}
+export AT_USERNAME=${AT_USERNAME:-sandbox}
+cleanup() {
+  [ -n "$started_redis" ] && redis-cli -p "$REDIS_PORT" shutdown nosave >/dev/null 2>&1 || true
+}
+trap cleanup EXIT INT TERM
+cat <<MSG
+
+hotline is starting on http://127.0.0.1:8080 (Redis on 127.0.0.1:$REDIS_PORT)
+
+Try a USSD call as Africa's Talking would make it (each request sends the
+whole history in text=):
+  curl -s -d 'sessionId=demo1&serviceCode=*384*123%23&phoneNumber=%2B84901234567&text=' http://127.0.0.1:8080/ussd/africastalking
+  curl -s -d 'sessionId=demo1&serviceCode=*384*123%23&phoneNumber=%2B84901234567&text=2' http://127.0.0.1:8080/ussd/africastalking
+Walk the same menu offline:   $B/hotlinectl menu simulate config/menus/hotline.cfg --lang en
+Health and metrics:           curl -s http://127.0.0.1:8080/readyz ; curl -s http://127.0.0.1:8080/metrics
+Help requests in Redis:       redis-cli -p $REDIS_PORT XRANGE hl:q:urgent - +
+
+MSG
+"$B/hotlined" -c config/hotlined.cfg --redis "127.0.0.1:$REDIS_PORT"
