@@ -242,7 +242,7 @@ class Hotlined:
         wait_for(lambda: get(self.url("/readyz"))[0] == 200, timeout,
                  what="hotlined /readyz")
 
-    def signal(self, sig):
+    def send_signal(self, sig):
         self.proc.send_signal(sig)
 
     def stop(self, sig=signal.SIGTERM, timeout=15):

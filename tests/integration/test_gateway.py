@@ -392,7 +392,7 @@ def test_sighup_broken_menu_keeps_old_and_sigterm_drains(tmp):
     hl.wait_ready()
     with open(os.path.join(menus, "hotline.cfg"), "w") as f:
         f.write(good.replace('next = "danger";', 'next = "nowhere";'))
-    hl.signal(signal.SIGHUP)
+    hl.send_signal(signal.SIGHUP)
     wait_for(lambda: "reload failed" in hl.log(), 5, what="reload error logged")
     contains(hl.log(), "nowhere", "the error names the problem")
     b = at_walk(hl, "ATUid_h", ["2", "1", "Hanoi"])
