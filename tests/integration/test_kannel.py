@@ -99,12 +99,12 @@ class Kannel:
     def phone_sends(self, text, timeout=15):
         """fakesmsc sends one SMS from PHONE and prints what comes back;
         returns the decoded reply text (several parts joined)."""
-        msg = "%s %s text %s" % (PHONE, SHORT, text.replace(" ", "+"))
+        msg = "%s %s text %s" % (PHONE, SHORT, text)
         out_path = os.path.join(self.tmp, "fakesmsc-%f.out" % time.time())
         out = open(out_path, "wb")
         p = subprocess.Popen([FAKESMSC, "-H", "127.0.0.1", "-r",
                               str(self.ports["fake"]), "-i", "0.1", "-m", "1",
-                              msg], stdout=out, stderr=subprocess.DEVNULL)
+                              msg], stdout=out, stderr=subprocess.STDOUT)
         _procs.append(p)
 
         def replies():
