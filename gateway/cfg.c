@@ -10,6 +10,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <libconfig.h>
+#include <openssl/crypto.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -64,6 +65,12 @@ static void cfg_defaults(struct cfg *c)
     c->max_headers = 8 * 1024;
     c->http_timeout_s = 10;             /* aggregators give up at ~15 s */
     c->drain_s = 10;
+    c->alert_attempts = 10;             /* then the dead-letter stream */
+    c->alert_backoff_ms = 500;          /* 0.5 s, 1 s, 2 s ... */
+    c->alert_backoff_max_ms = 60000;
+    c->alert_timeout_ms = 10000;
+    c->alert_claim_s = 60;              /* a dead worker's entries */
+    c->case_retention_s = 90 * 86400;   /* resolved cases: 90 days */
 }
 
 /* Reads string `name` of group s. "env:NAME" is replaced by the variable.
@@ -576,6 +583,179 @@ static int channels_load(const config_setting_t *root, struct cfg *c,
     return e->failed ? -1 : 0;
 }
 
+static void string_list(const config_setting_t *g, const char *name,
+                        char ***out, size_t *n, struct cfg_err *e)
+{
+    const config_setting_t *l = config_setting_get_member(g, name);
+    int len;
+
+    *out = NULL;
+    *n = 0;
+    if (!l)
+        return;
+    len = config_setting_length(l);
+    *out = calloc((size_t)len + 1, sizeof **out);
+    for (int i = 0; *out && i < len; i++) {
+        const char *v = config_setting_get_string_elem(l, i);
+
+        if (!v) {
+            fail(e, config_setting_source_line(l), "%s must list strings",
+                 name);
+            return;
+        }
+        if (strncmp(v, "env:", 4) == 0)
+            v = getenv(v + 4) ? getenv(v + 4) : "";
+        (*out)[(*n)++] = strdup(v);
+    }
+}
+
+static void alert_load(const config_setting_t *g, struct cfg_alert *a,
+                       struct cfg_err *e)
+{
+    const char *envname;
+    char *type = NULL;
+    int line = config_setting_source_line(g);
+
+    a->line = line;
+    opt_str(g, "type", &type, e);
+    opt_str(g, "url", &a->url, e);
+    opt_str(g, "secret", &a->secret, e);
+    opt_str(g, "from", &a->from, e);
+    opt_str(g, "username", &a->username, e);
+    opt_str(g, "password", &a->password, e);
+    string_list(g, "to", &a->to, &a->nto, e);
+    if (e->failed) {
+        free(type);
+        return;
+    }
+    if (type && strcmp(type, "webhook") == 0) {
+        a->type = ALERT_WEBHOOK;
+        if (!a->url || !a->secret)
+            fail(e, line, "a webhook alert needs url and secret");
+    } else if (type && strcmp(type, "sms") == 0) {
+        a->type = ALERT_SMS;
+        if (sms_out_load(g, &a->sms, &envname) != 0)
+            fail(e, line, "sms alert: environment variable %s is not set",
+                 envname);
+        else if (!a->sms.provider || !a->sms.base_url || a->nto == 0)
+            fail(e, line, "an sms alert needs provider, base_url and to");
+    } else if (type && strcmp(type, "email") == 0) {
+        a->type = ALERT_EMAIL;
+        if (!a->url || !a->from || a->nto == 0)
+            fail(e, line, "an email alert needs url (smtp://...), from and to");
+    } else {
+        fail(e, line, "alert type must be webhook, sms or email");
+    }
+    free(type);
+}
+
+static void alert_free(struct cfg_alert *a)
+{
+    free(a->url);
+    free(a->secret);
+    free(a->from);
+    free(a->username);
+    free(a->password);
+    for (size_t i = 0; i < a->nto; i++)
+        free(a->to[i]);
+    free(a->to);
+    sms_out_free(&a->sms);
+}
+
+/* queues = ( { name = "urgent"; alerts = ( { type = ...; ... } ); } );
+ * alerts = { attempts; backoff_ms; backoff_max_ms; timeout_ms; claim_s; }
+ * staff = ( { name = "lan"; token = "env:STAFF_TOKEN_LAN"; } );
+ * cases = { retention_days = 90; }; */
+static void staff_side_load(const config_setting_t *root, struct cfg *c,
+                            struct cfg_err *e)
+{
+    const config_setting_t *qs = config_setting_get_member(root, "queues");
+    const config_setting_t *al = config_setting_get_member(root, "alerts");
+    const config_setting_t *st = config_setting_get_member(root, "staff");
+    const config_setting_t *cs = config_setting_get_member(root, "cases");
+    int n;
+
+    if (al) {
+        opt_int(al, "attempts", &c->alert_attempts, 1, 1000, e);
+        opt_int(al, "backoff_ms", &c->alert_backoff_ms, 10, 3600000, e);
+        opt_int(al, "backoff_max_ms", &c->alert_backoff_max_ms, 10, 86400000,
+                e);
+        opt_int(al, "timeout_ms", &c->alert_timeout_ms, 100, 120000, e);
+        opt_int(al, "claim_s", &c->alert_claim_s, 1, 86400, e);
+    }
+    if (cs) {
+        int days = c->case_retention_s / 86400;
+
+        opt_int(cs, "retention_days", &days, 1, 3650, e);
+        c->case_retention_s = days * 86400;
+    }
+    n = qs ? config_setting_length(qs) : 0;
+    c->queues = calloc((size_t)n + 1, sizeof *c->queues);
+    for (int i = 0; c->queues && i < n && !e->failed; i++) {
+        const config_setting_t *q = config_setting_get_elem(qs, (unsigned)i);
+        const config_setting_t *as = config_setting_get_member(q, "alerts");
+        struct cfg_queue *cq = &c->queues[c->nqueues++];
+        int na = as ? config_setting_length(as) : 0;
+
+        cq->line = config_setting_source_line(q);
+        opt_str(q, "name", &cq->name, e);
+        if (!e->failed && !cq->name)
+            fail(e, cq->line, "a queue needs a name");
+        cq->alerts = calloc((size_t)na + 1, sizeof *cq->alerts);
+        for (int k = 0; cq->alerts && k < na && !e->failed; k++)
+            alert_load(config_setting_get_elem(as, (unsigned)k),
+                       &cq->alerts[cq->nalerts++], e);
+    }
+    n = st ? config_setting_length(st) : 0;
+    c->staff = calloc((size_t)n + 1, sizeof *c->staff);
+    for (int i = 0; c->staff && i < n && !e->failed; i++) {
+        const config_setting_t *s = config_setting_get_elem(st, (unsigned)i);
+        const char *envname;
+        struct cfg_staff *sf = &c->staff[c->nstaff];
+        int line = config_setting_source_line(s);
+
+        opt_str(s, "name", &sf->name, e);
+        if (get_str(s, "token", &sf->token, &envname) == 2) {
+            /* A member without a token cannot log in; others still can. */
+            log_warn("%s:%d: staff %s has no token (%s is not set)", e->file,
+                     line, sf->name ? sf->name : "?", envname);
+        }
+        if (!sf->name) {
+            fail(e, line, "a staff member needs a name");
+        } else if (sf->token && strlen(sf->token) < 16) {
+            fail(e, line, "staff %s: token must be 16 characters or more",
+                 sf->name);
+        }
+        c->nstaff++;
+    }
+}
+
+const struct cfg_queue *cfg_queue_by_name(const struct cfg *c,
+                                          const char *name)
+{
+    for (size_t i = 0; i < c->nqueues; i++) {
+        if (strcmp(c->queues[i].name, name) == 0)
+            return &c->queues[i];
+    }
+    return NULL;
+}
+
+const struct cfg_staff *cfg_staff_by_token(const struct cfg *c,
+                                           const char *token)
+{
+    const struct cfg_staff *found = NULL;
+    size_t tl = strlen(token);
+
+    /* Compare with every token, always, so timing says nothing. */
+    for (size_t i = 0; i < c->nstaff; i++) {
+        const char *t = c->staff[i].token;
+
+        if (t && strlen(t) == tl && CRYPTO_memcmp(t, token, tl) == 0)
+            found = &c->staff[i];
+    }
+    return found;
+}
+
 int cfg_load(const char *path, const struct cfg_overrides *ov,
              struct cfg **out, char *err, size_t errlen)
 {
@@ -607,6 +787,8 @@ int cfg_load(const char *path, const struct cfg_overrides *ov,
         apply_overrides(c, ov, &e);
     if (!e.failed)
         channels_load(config_root_setting(&lc), c, &e);
+    if (!e.failed)
+        staff_side_load(config_root_setting(&lc), c, &e);
     config_destroy(&lc);
     if (!e.failed && (!c->pepper || strlen(c->pepper) < 16))
         fail(&e, 0, "pepper must be set (at least 16 characters; "
@@ -644,6 +826,18 @@ void cfg_release(struct cfg *c)
     for (size_t i = 0; i < c->nchannels; i++)
         channel_free(&c->channels[i]);
     free(c->channels);
+    for (size_t i = 0; i < c->nqueues; i++) {
+        for (size_t k = 0; k < c->queues[i].nalerts; k++)
+            alert_free(&c->queues[i].alerts[k]);
+        free(c->queues[i].alerts);
+        free(c->queues[i].name);
+    }
+    free(c->queues);
+    for (size_t i = 0; i < c->nstaff; i++) {
+        free(c->staff[i].name);
+        free(c->staff[i].token);
+    }
+    free(c->staff);
     for (size_t i = 0; i < c->nmenus; i++)
         menu_free(c->menus[i]);
     free(c->menus);

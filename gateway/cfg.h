@@ -32,6 +32,34 @@ struct cfg_sms_out {
     char *from;                 /* sender id / short code, may be NULL */
 };
 
+/* One alert of a queue: where a help request is announced to staff. */
+enum cfg_alert_type { ALERT_WEBHOOK, ALERT_SMS, ALERT_EMAIL };
+
+struct cfg_alert {
+    enum cfg_alert_type type;
+    char *url;                  /* webhook URL, or smtp://host:port */
+    char *secret;               /* webhook HMAC-SHA256 key */
+    struct cfg_sms_out sms;     /* SMS: provider, base_url, credentials */
+    char **to;                  /* SMS numbers / e-mail addresses of staff */
+    size_t nto;
+    char *from;                 /* e-mail sender */
+    char *username;             /* SMTP auth (optional) */
+    char *password;
+    int line;
+};
+
+struct cfg_queue {
+    char *name;                 /* the forward node's `queue` */
+    struct cfg_alert *alerts;
+    size_t nalerts;
+    int line;
+};
+
+struct cfg_staff {
+    char *name;                 /* who did what, in case history */
+    char *token;                /* bearer token for /api/ and hotlinectl */
+};
+
 struct cfg_channel {
     char *name;
     char *dialect_name;
@@ -75,6 +103,16 @@ struct cfg {
     int drain_s;                /* SIGTERM: longest wait for in-flight */
     struct cfg_channel *channels;
     size_t nchannels;
+    struct cfg_queue *queues;   /* alerts per queue (may be empty) */
+    size_t nqueues;
+    int alert_attempts;         /* deliveries tried before dead-letter */
+    int alert_backoff_ms;       /* first retry delay; doubles, jittered */
+    int alert_backoff_max_ms;
+    int alert_timeout_ms;       /* one delivery's total deadline */
+    int alert_claim_s;          /* reclaim entries pending this long */
+    struct cfg_staff *staff;
+    size_t nstaff;
+    int case_retention_s;       /* resolved cases expire after this */
     struct menu **menus;
     size_t nmenus;
 };
@@ -99,6 +137,12 @@ void cfg_release(struct cfg *c);  /* frees at the last reference; NULL ok */
 /* The channel serving an exact path, or NULL. */
 const struct cfg_channel *cfg_channel_by_path(const struct cfg *c,
                                               const char *path);
+/* The queue named name, or NULL. */
+const struct cfg_queue *cfg_queue_by_name(const struct cfg *c,
+                                          const char *name);
+/* The staff member whose token equals token (constant time), or NULL. */
+const struct cfg_staff *cfg_staff_by_token(const struct cfg *c,
+                                           const char *token);
 /* 1 when addr (text form) is allowed by the channel's allow-list. */
 int cfg_addr_allowed(const struct cfg_channel *ch, const char *addr);
 /* Parses "HOST:PORT" / "[V6]:PORT" into host (malloc'd) and port. */
