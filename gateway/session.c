@@ -54,10 +54,12 @@ static const char script_load[] =
     " redis.call('EXISTS', KEYS[2])}";
 
 /* STEP: KEYS 1 session, 2-4 case keys of the candidate references,
- * 5 queue stream, 6 opt-out key. ARGV 1 ttl ('0' deletes the session),
- * 2 state ('' saves nothing), 3 history, 4 marker, 5 opt-out op
- * ('' | 'set' | 'clear'), 6 file ('0' | '1'), 7-9 candidate references,
- * 10 owner, 11 N, then N field/value pairs of the help request.
+ * 5 queue stream, 6 opt-out key, 7 the case this session filed earlier (or
+ * the session key). ARGV 1 ttl ('0' deletes the session), 2 state ('' saves
+ * nothing), 3 history, 4 marker, 5 opt-out op ('' | 'set' | 'clear'),
+ * 6 file ('0' | '1'), 7-9 candidate references, 10 owner, 11 N, then N
+ * field/value pairs of the help request, then 'high' when the caller took
+ * the duress exit after filing (the case is flagged) or ''.
  * Returns {code, ref}: 1 filed, 0 already filed by this owner,
  * -1 every candidate taken, 2 nothing to file. */
 static const char script_step[] =
@@ -91,6 +93,10 @@ static const char script_step[] =
     "    redis.call('HSET', KEYS[1], 'r', res[2])\n"
     "  end\n"
     "  redis.call('EXPIRE', KEYS[1], ARGV[1])\n"
+    "end\n"
+    "if ARGV[12 + 2 * tonumber(ARGV[11])] == 'high' and"
+    " redis.call('EXISTS', KEYS[7]) == 1 then\n"
+    "  redis.call('HSET', KEYS[7], 'risk', 'high')\n"
     "end\n"
     "if ARGV[5] == 'set' then redis.call('SET', KEYS[6], '1')\n"
     "elseif ARGV[5] == 'clear' then redis.call('DEL', KEYS[6]) end\n"
@@ -129,6 +135,8 @@ struct sreq {
     const char *optout_op;      /* "", "set", "clear" */
     int file;                   /* file a help request */
     int silent;                 /* send nothing (SMS) */
+    int risk;                   /* duress exit after a filed request */
+    char riskkey[KEY_MAX];      /* that request's case key */
     const char *text;           /* reply text when not res.screen */
     int end;
     session_done_cb done;
@@ -243,6 +251,7 @@ static int step_args(struct sreq *r, const char **av, size_t *al,
              r->file && fw && fw->queue ? fw->queue : "none");
     av[n++] = scratch[3];
     av[n++] = r->okey;
+    av[n++] = r->risk ? r->riskkey : r->skey;
     snprintf(scratch[4], 64, "%d", r->del ? 0 : r->ch->timeout_s);
     av[n++] = scratch[4];
     av[n++] = r->save ? state : "";
@@ -274,6 +283,7 @@ static int step_args(struct sreq *r, const char **av, size_t *al,
     }
     snprintf(scratch[5], 64, "%d", npairs);
     av[npos] = scratch[5];
+    av[n++] = r->risk ? "high" : "";
     for (int i = 0; i < n; i++)
         al[i] = strlen(av[i]);
     return n;
@@ -290,11 +300,11 @@ static int spool_request(struct sreq *r, const char **av, const size_t *al,
 
     for (int i = 0; i < argc; i++) {
         /* The drain files only: ttl, state, marker and opt-out blanked
-         * (ARGV 1, 2, 4, 5 sit at argv 6, 7, 9, 10). */
+         * (ARGV 1, 2, 4, 5 sit at argv 7, 8, 10, 11). */
         const char *v = av[i];
         size_t l = al[i];
 
-        if (i == 6 || i == 7 || i == 9 || i == 10) {
+        if (i == 7 || i == 8 || i == 10 || i == 11) {
             v = "";
             l = 0;
         }
@@ -317,7 +327,7 @@ static int spool_request(struct sreq *r, const char **av, const size_t *al,
 
 static void on_saved(struct redisReply *reply, void *arg);
 
-#define STEP_ARGS_MAX (16 + 2 * (8 + MENU_VARS_MAX))
+#define STEP_ARGS_MAX (18 + 2 * (6 + MENU_VARS_MAX))
 #define NSCRATCH (7 + MENU_VARS_MAX)
 
 /* SAVE: runs the STEP script, or spools when Redis is not there. */
@@ -337,7 +347,7 @@ static void save(struct sreq *r)
         r->save = 0;
     }
     argc = step_args(r, av, al, scratch, state, hist);
-    if (store_eval(r->gw->store, GW_SCRIPT_STEP, on_saved, r, 6, argc, av,
+    if (store_eval(r->gw->store, GW_SCRIPT_STEP, on_saved, r, 7, argc, av,
                    al) == 0)
         return;
     /* Redis is not there: the help request goes to the spool. */
@@ -571,6 +581,16 @@ static void decide_sms(struct sreq *r)
         after_step(r);
         return;
     }
+    if (L->have_state && r->ctx.menu->nav.quit &&
+        strcmp(word, r->ctx.menu->nav.quit) == 0) {
+        /* The quit key after the session ended (e.g. after filing): the
+         * neutral goodbye, and the case is flagged. */
+        r->text = menu_text_get(r->ctx.menu, &r->ctx.menu->strings.quit,
+                                L->st.lang);
+        r->end = 1;
+        flag_risk(r);
+        return;
+    }
     /* No live session and no keyword: start nothing, send nothing. */
     r->silent = 1;
 }
@@ -608,6 +628,18 @@ static void parse_loaded(struct sreq *r, const redisReply *reply)
     copy_str(L->ref, sizeof L->ref, h->element[3]);
 }
 
+/* The duress exit after this session filed a request: flag that case. */
+static void flag_risk(struct sreq *r)
+{
+    if (!r->L.ref[0])
+        return;
+    r->risk = 1;
+    snprintf(r->riskkey, sizeof r->riskkey, "%scase:%s", r->cfg->prefix,
+             r->L.ref);
+    log_warn("channel %s: duress exit after request %s: case flagged "
+             "high-risk", r->ch->name, r->L.ref);
+}
+
 static void decide_and_save(struct sreq *r)
 {
     if (r->in.kind == IN_SMS)
@@ -618,9 +650,11 @@ static void decide_and_save(struct sreq *r)
         finish_fallback(r);
         return;
     }
-    if (r->res.action == MENU_ACT_QUIT)
+    if (r->res.action == MENU_ACT_QUIT) {
         log_info("channel %s: duress exit", r->ch->name);
-    if (r->save || r->del || r->optout_op[0] || r->file) {
+        flag_risk(r);
+    }
+    if (r->save || r->del || r->optout_op[0] || r->file || r->risk) {
         save(r);
         return;
     }
