@@ -67,7 +67,7 @@ static int send_record(struct drain *d, const char *rec)
     size_t n;
     int rc = -1;
 
-    if (!arr || !json_is_array(arr) || json_array_size(arr) < 19 ||
+    if (!arr || !json_is_array(arr) || json_array_size(arr) < GW_STEP_MIN_ARGS ||
         json_array_size(arr) > DRAIN_ARGS_MAX) {
         log_error("spool: a malformed record was skipped");
         json_decref(arr);
@@ -86,7 +86,7 @@ static int send_record(struct drain *d, const char *rec)
         }
     }
     /* hiredis copies the arguments when formatting the command. */
-    rc = store_eval(d->gw->store, GW_SCRIPT_STEP, on_filed, d, 7, (int)n, av,
+    rc = store_eval(d->gw->store, GW_SCRIPT_STEP, on_filed, d, GW_STEP_NKEYS, (int)n, av,
                     al);
     json_decref(arr);
     return rc;

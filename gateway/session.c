@@ -347,7 +347,7 @@ static void save(struct sreq *r)
         r->save = 0;
     }
     argc = step_args(r, av, al, scratch, state, hist);
-    if (store_eval(r->gw->store, GW_SCRIPT_STEP, on_saved, r, 7, argc, av,
+    if (store_eval(r->gw->store, GW_SCRIPT_STEP, on_saved, r, GW_STEP_NKEYS, argc, av,
                    al) == 0)
         return;
     /* Redis is not there: the help request goes to the spool. */
