@@ -43,6 +43,9 @@ static void fail(struct cfg_err *e, int line, const char *fmt, ...)
     snprintf(e->buf, e->len, "%s:%d: %s", e->file, line, msg);
 }
 
+static void string_list(const config_setting_t *g, const char *name,
+                        char ***out, size_t *n, struct cfg_err *e);
+
 /* Every default, in one place. */
 static void cfg_defaults(struct cfg *c)
 {
@@ -541,6 +544,11 @@ static void settings_load(const config_setting_t *root, struct cfg *c,
         opt_str(redis, "password", &c->redis_password, e);
         opt_str(redis, "prefix", &c->prefix, e);
         opt_int(redis, "timeout_ms", &c->redis_timeout_ms, 10, 10000, e);
+        string_list(redis, "sentinels", &c->sentinels, &c->nsentinels, e);
+        opt_str(redis, "master", &c->sentinel_master, e);
+        if (c->nsentinels && !c->sentinel_master)
+            fail(e, config_setting_source_line(redis),
+                 "redis.sentinels needs redis.master (the master's name)");
     }
     if (http) {
         v = (int)c->max_body;
@@ -845,6 +853,10 @@ void cfg_release(struct cfg *c)
     free(c->listen_host);
     free(c->redis_host);
     free(c->redis_password);
+    for (size_t i = 0; i < c->nsentinels; i++)
+        free(c->sentinels[i]);
+    free(c->sentinels);
+    free(c->sentinel_master);
     free(c->prefix);
     free(c->menus_dir);
     free(c->spool_path);

@@ -90,6 +90,9 @@ struct cfg {
     char *redis_password;       /* NULL = none */
     char *prefix;               /* key prefix, default "hl:" */
     int redis_timeout_ms;       /* deadline of one Redis call */
+    char **sentinels;           /* "HOST:PORT" of Redis Sentinels, or none */
+    size_t nsentinels;
+    char *sentinel_master;      /* the master's name at the sentinels */
     char *menus_dir;
     char *spool_path;
     char *pepper;               /* HMAC key for phone-number keys */

@@ -27,6 +27,7 @@
 #include "http_client.h"
 #include "log.h"
 #include "metrics.h"
+#include "sentinel.h"
 #include "server.h"
 #include "spool.h"
 #include "store.h"
@@ -42,6 +43,7 @@ struct opts {
 static struct gw gw;
 static struct opts opts;
 static struct event *drain_timer;
+static struct sentinel *sentinel;
 static struct event *stop_timer;
 static struct timeval stop_deadline;
 
@@ -90,6 +92,12 @@ static void on_store_ready(struct store *s, void *arg)
 {
     (void)s;
     gw_spool_drain(arg);
+}
+
+static void on_master(const char *host, int port, void *arg)
+{
+    (void)arg;
+    store_retarget(gw.store, host, port);
 }
 
 static void on_drain_timer(evutil_socket_t fd, short ev, void *arg)
@@ -206,6 +214,16 @@ static int start(char *err, size_t errlen)
         snprintf(err, errlen, "out of memory");
         return -1;
     }
+    if (gw.cfg->nsentinels) {
+        sentinel = sentinel_new(gw.base,
+                                (const char *const *)gw.cfg->sentinels,
+                                gw.cfg->nsentinels, gw.cfg->sentinel_master,
+                                gw.cfg->redis_timeout_ms, on_master, NULL);
+        if (!sentinel) {
+            snprintf(err, errlen, "redis.sentinels: expected HOST:PORT");
+            return -1;
+        }
+    }
     if (server_start(&gw, err, errlen) != 0)
         return -1;
     drain_timer = event_new(gw.base, -1, EV_PERSIST, on_drain_timer, &gw);
@@ -260,6 +278,7 @@ out:
         event_free(stop_timer);
     if (gw.http)
         evhttp_free(gw.http);
+    sentinel_free(sentinel);
     hc_free(gw.hc);
     store_free(gw.store);
     spool_close(gw.spool);
