@@ -64,6 +64,11 @@ static void cfg_defaults(struct cfg *c)
                          "Send START to undo.");
     c->sms_start = strdup("Messages are on again.");
     c->log_level = strdup("info");
+    c->limit_sessions_hour = 30;        /* a caller retrying all evening */
+    c->limit_requests_day = 5;
+    c->limit_addr_minute = 0;           /* 0 = off: aggregators share IPs */
+    c->limit_message = strdup("Too many tries. Please call the hotline "
+                              "number on the poster.");
     c->max_body = 16 * 1024;            /* aggregator bodies are < 2 KiB */
     c->max_headers = 8 * 1024;
     c->http_timeout_s = 10;             /* aggregators give up at ~15 s */
@@ -517,6 +522,7 @@ static void settings_load(const config_setting_t *root, struct cfg *c,
     const config_setting_t *redis = config_setting_get_member(root, "redis");
     const config_setting_t *http = config_setting_get_member(root, "http");
     const config_setting_t *sms = config_setting_get_member(root, "sms");
+    const config_setting_t *limits = config_setting_get_member(root, "limits");
     char *listen = NULL;
     int v;
 
@@ -534,6 +540,15 @@ static void settings_load(const config_setting_t *root, struct cfg *c,
     opt_str(root, "pepper", &c->pepper, e);
     opt_str(root, "fallback", &c->fallback, e);
     opt_str(root, "log_level", &c->log_level, e);
+    if (limits) {
+        opt_int(limits, "sessions_per_hour", &c->limit_sessions_hour, 0,
+                1000000, e);
+        opt_int(limits, "requests_per_day", &c->limit_requests_day, 0,
+                1000000, e);
+        opt_int(limits, "per_address_per_minute", &c->limit_addr_minute, 0,
+                100000000, e);
+        opt_str(limits, "message", &c->limit_message, e);
+    }
     if (sms) {
         opt_str(sms, "stop_reply", &c->sms_stop, e);
         opt_str(sms, "start_reply", &c->sms_start, e);
@@ -862,6 +877,7 @@ void cfg_release(struct cfg *c)
     free(c->spool_path);
     free(c->pepper);
     free(c->fallback);
+    free(c->limit_message);
     free(c->sms_stop);
     free(c->sms_start);
     free(c->log_level);

@@ -97,6 +97,11 @@ struct cfg {
     char *spool_path;
     char *pepper;               /* HMAC key for phone-number keys */
     char *fallback;             /* screen when Redis is unreachable */
+    int limit_sessions_hour;    /* sessions a number may start an hour */
+    int limit_requests_day;     /* help requests a number may file a day
+                                   (its first is never refused) */
+    int limit_addr_minute;      /* requests one address may make a minute */
+    char *limit_message;        /* screen for a number over its limit */
     char *sms_stop;             /* SMS reply to STOP */
     char *sms_start;            /* SMS reply to START */
     char *log_level;

@@ -34,8 +34,8 @@ enum gw_script { GW_SCRIPT_LOAD = 0, GW_SCRIPT_STEP = 1, GW_SCRIPT_COUNT };
 extern const char *const gw_scripts[GW_SCRIPT_COUNT];
 /* Keys the STEP script takes (session.c documents them); a spool record is
  * that script's argv, at least GW_STEP_MIN_ARGS long. */
-#define GW_STEP_NKEYS 7
-#define GW_STEP_MIN_ARGS (GW_STEP_NKEYS + 12)
+#define GW_STEP_NKEYS 9
+#define GW_STEP_MIN_ARGS (GW_STEP_NKEYS + 13)
 
 /* Moves spooled help requests into Redis (session.c). Called when the store
  * becomes ready and from a periodic timer; does nothing while one runs. */

@@ -43,6 +43,7 @@ static const struct { const char *name, *type, *help; } helps[] = {
     { "hotline_redis_errors_total", "gauge", "Redis errors, timeouts and disconnects" },
     { "hotline_redis_up", "gauge", "1 when Redis is connected and ready" },
     { "hotline_fallbacks_total", "counter", "screens answered without Redis" },
+    { "hotline_limited_total", "counter", "requests held back by an abuse limit" },
     { "hotline_inflight", "gauge", "requests being answered" },
     { "hotline_menus_loaded", "gauge", "menus loaded" },
 };

@@ -82,6 +82,7 @@ static void reply(struct gw *gw, struct evhttp_request *req,
     case 405: reason = "Method Not Allowed"; break;
     case 413: reason = "Payload Too Large"; break;
     case 415: reason = "Unsupported Media Type"; break;
+    case 429: reason = "Too Many Requests"; break;
     case 500: reason = "Internal Server Error"; break;
     case 503: reason = "Service Unavailable"; break;
     default: break;
@@ -271,7 +272,7 @@ static void channel_request(struct gw *gw, struct evhttp_request *req,
     h->t0 = *t0;
     snprintf(h->channel, sizeof h->channel, "%s", ch->name);
     gw->inflight++;
-    session_handle(gw, gw->cfg, ch, msg, on_session_done, h);
+    session_handle(gw, gw->cfg, ch, msg, peer, on_session_done, h);
     h = NULL;                   /* on_session_done frees it */
 done:
     free(h);

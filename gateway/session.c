@@ -48,10 +48,20 @@
 #define NREFS 3
 #define REPLY_MAX (MENU_SCREEN_MAX * 2 + 512)
 
-/* LOAD: KEYS[1] session, KEYS[2] opt-out key (or the session key again). */
+/* LOAD: KEYS 1 session, 2 opt-out key (or the session key again),
+ * 3 sessions-this-hour counter, 4 requests-today counter of the number,
+ * 5 per-address counter. ARGV 1: per-address window in seconds (0 = off).
+ * Returns {session fields, opted out, sessions, requests, address count}. */
 static const char script_load[] =
+    "local a = 0\n"
+    "if tonumber(ARGV[1]) > 0 then\n"
+    "  a = redis.call('INCR', KEYS[5])\n"
+    "  if a == 1 then redis.call('EXPIRE', KEYS[5], ARGV[1]) end\n"
+    "end\n"
     "return {redis.call('HMGET', KEYS[1], 'st', 'h', 'q', 'r'),"
-    " redis.call('EXISTS', KEYS[2])}";
+    " redis.call('EXISTS', KEYS[2]),"
+    " tonumber(redis.call('GET', KEYS[3]) or '0'),"
+    " tonumber(redis.call('GET', KEYS[4]) or '0'), a}";
 
 /* STEP: KEYS 1 session, 2-4 case keys of the candidate references,
  * 5 queue stream, 6 opt-out key, 7 the case this session filed earlier (or
@@ -59,7 +69,9 @@ static const char script_load[] =
  * nothing), 3 history, 4 marker, 5 opt-out op ('' | 'set' | 'clear'),
  * 6 file ('0' | '1'), 7-9 candidate references, 10 owner, 11 N, then N
  * field/value pairs of the help request, then 'high' when the caller took
- * the duress exit after filing (the case is flagged) or ''.
+ * the duress exit after filing (the case is flagged) or '', then '1' when
+ * this step began a session. KEYS 8 and 9 count the number's sessions this
+ * hour and help requests today (rate limits).
  * Returns {code, ref}: 1 filed, 0 already filed by this owner,
  * -1 every candidate taken, 2 nothing to file. */
 static const char script_step[] =
@@ -98,6 +110,15 @@ static const char script_step[] =
     " redis.call('EXISTS', KEYS[7]) == 1 then\n"
     "  redis.call('HSET', KEYS[7], 'risk', 'high')\n"
     "end\n"
+    "local tail = 12 + 2 * tonumber(ARGV[11])\n"
+    "if ARGV[tail + 1] == '1' then\n"
+    "  if redis.call('INCR', KEYS[8]) == 1 then"
+    " redis.call('EXPIRE', KEYS[8], 3600) end\n"
+    "end\n"
+    "if res[1] == 1 then\n"
+    "  if redis.call('INCR', KEYS[9]) == 1 then"
+    " redis.call('EXPIRE', KEYS[9], 86400) end\n"
+    "end\n"
     "if ARGV[5] == 'set' then redis.call('SET', KEYS[6], '1')\n"
     "elseif ARGV[5] == 'clear' then redis.call('DEL', KEYS[6]) end\n"
     "return res\n";
@@ -115,6 +136,9 @@ struct loaded {
     char marker[IN_ID_MAX];
     char ref[SESSION_REF_LEN + 1];
     int opted_out;
+    long long sessions;         /* the number's sessions this hour */
+    long long requests;         /* its help requests today */
+    long long from_addr;        /* requests from the peer this window */
 };
 
 struct sreq {
@@ -123,6 +147,9 @@ struct sreq {
     const struct cfg_channel *ch;
     struct inbound in;
     char skey[KEY_MAX];         /* session key, also the case owner */
+    char pkey[33];              /* HMAC of the number */
+    char peer[64];              /* the aggregator's address */
+    int began;                  /* this step began a session */
     char okey[KEY_MAX];         /* opt-out key (SMS), else = skey */
     char refs[NREFS][SESSION_REF_LEN + 1];
     struct menu_ctx ctx;
@@ -136,6 +163,7 @@ struct sreq {
     int file;                   /* file a help request */
     int silent;                 /* send nothing (SMS) */
     int risk;                   /* duress exit after a filed request */
+    int status;                 /* answer this HTTP status instead */
     char riskkey[KEY_MAX];      /* that request's case key */
     const char *text;           /* reply text when not res.screen */
     int end;
@@ -196,6 +224,14 @@ static void finish(struct sreq *r)
     struct outbound out;
     int n;
 
+    if (r->status) {
+        n = snprintf(body, sizeof body, "%d too many requests\n", r->status);
+        r->done(r->status, body, (size_t)n, ctype, r->arg);
+        cfg_release(r->cfg);
+        free(r);
+        return;
+    }
+
     out.text = r->silent ? "" : (r->text ? r->text : r->res.screen.text);
     out.end = r->text ? r->end : r->res.end;
     if (r->ch->dialect->reply_in_body) {
@@ -234,7 +270,7 @@ static void finish_fallback(struct sreq *r)
 /* Fills argv for the STEP script (keys first). Strings point into r or into
  * `scratch`. Returns argc. */
 static int step_args(struct sreq *r, const char **av, size_t *al,
-                     char scratch[][64], char *state, const char *hist)
+                     char scratch[][64], const char *state, const char *hist)
 {
     const struct menu_node *fw = r->res.node;
     const char *lang = r->ctx.menu->langs[r->st.lang];
@@ -252,6 +288,12 @@ static int step_args(struct sreq *r, const char **av, size_t *al,
     av[n++] = scratch[3];
     av[n++] = r->okey;
     av[n++] = r->risk ? r->riskkey : r->skey;
+    snprintf(scratch[7 + MENU_VARS_MAX], 64, "%srl:s:%s", r->cfg->prefix,
+             r->pkey);
+    snprintf(scratch[8 + MENU_VARS_MAX], 64, "%srl:f:%s", r->cfg->prefix,
+             r->pkey);
+    av[n++] = scratch[7 + MENU_VARS_MAX];
+    av[n++] = scratch[8 + MENU_VARS_MAX];
     snprintf(scratch[4], 64, "%d", r->del ? 0 : r->ch->timeout_s);
     av[n++] = scratch[4];
     av[n++] = r->save ? state : "";
@@ -284,6 +326,7 @@ static int step_args(struct sreq *r, const char **av, size_t *al,
     snprintf(scratch[5], 64, "%d", npairs);
     av[npos] = scratch[5];
     av[n++] = r->risk ? "high" : "";
+    av[n++] = r->began ? "1" : "";
     for (int i = 0; i < n; i++)
         al[i] = strlen(av[i]);
     return n;
@@ -300,11 +343,11 @@ static int spool_request(struct sreq *r, const char **av, const size_t *al,
 
     for (int i = 0; i < argc; i++) {
         /* The drain files only: ttl, state, marker and opt-out blanked
-         * (ARGV 1, 2, 4, 5 sit at argv 7, 8, 10, 11). */
+         * (ARGV 1, 2, 4, 5 sit at argv 9, 10, 12, 13). */
         const char *v = av[i];
         size_t l = al[i];
 
-        if (i == 7 || i == 8 || i == 10 || i == 11) {
+        if (i == 9 || i == 10 || i == 12 || i == 13) {
             v = "";
             l = 0;
         }
@@ -327,8 +370,8 @@ static int spool_request(struct sreq *r, const char **av, const size_t *al,
 
 static void on_saved(struct redisReply *reply, void *arg);
 
-#define STEP_ARGS_MAX (18 + 2 * (6 + MENU_VARS_MAX))
-#define NSCRATCH (7 + MENU_VARS_MAX)
+#define STEP_ARGS_MAX (21 + 2 * (6 + MENU_VARS_MAX))
+#define NSCRATCH (9 + MENU_VARS_MAX)
 
 /* SAVE: runs the STEP script, or spools when Redis is not there. */
 static void save(struct sreq *r)
@@ -451,6 +494,7 @@ static int is_keyword(const struct menu *m, const char *word)
 
 static void count_session(struct sreq *r)
 {
+    r->began = 1;
     metrics_add(r->gw->metrics, "hotline_sessions_total", "channel",
                 r->ch->name, 1);
 }
@@ -523,6 +567,18 @@ static void decide_ussd(struct sreq *r)
             menu_step(&r->ctx, &r->st, r->in.text, &r->res);
     }
     after_step(r);
+}
+
+/* The duress exit after this session filed a request: flag that case. */
+static void flag_risk(struct sreq *r)
+{
+    if (!r->L.ref[0])
+        return;
+    r->risk = 1;
+    snprintf(r->riskkey, sizeof r->riskkey, "%scase:%s", r->cfg->prefix,
+             r->L.ref);
+    log_warn("channel %s: duress exit after request %s: case flagged "
+             "high-risk", r->ch->name, r->L.ref);
 }
 
 static void decide_sms(struct sreq *r)
@@ -611,7 +667,7 @@ static void parse_loaded(struct sreq *r, const redisReply *reply)
     struct loaded *L = &r->L;
     const redisReply *h;
 
-    if (!reply || reply->type != REDIS_REPLY_ARRAY || reply->elements != 2 ||
+    if (!reply || reply->type != REDIS_REPLY_ARRAY || reply->elements != 5 ||
         reply->element[0]->type != REDIS_REPLY_ARRAY ||
         reply->element[0]->elements != 4)
         return;
@@ -619,6 +675,9 @@ static void parse_loaded(struct sreq *r, const redisReply *reply)
     h = reply->element[0];
     L->opted_out = reply->element[1]->type == REDIS_REPLY_INTEGER &&
                    reply->element[1]->integer == 1;
+    L->sessions = reply->element[2]->integer;
+    L->requests = reply->element[3]->integer;
+    L->from_addr = reply->element[4]->integer;
     if (h->element[0]->type == REDIS_REPLY_STRING &&
         menu_state_decode(r->ctx.menu, h->element[0]->str,
                           h->element[0]->len, &L->st) == 0)
@@ -628,24 +687,48 @@ static void parse_loaded(struct sreq *r, const redisReply *reply)
     copy_str(L->ref, sizeof L->ref, h->element[3]);
 }
 
-/* The duress exit after this session filed a request: flag that case. */
-static void flag_risk(struct sreq *r)
+/* Abuse limits, applied to what the step decided. A number over a limit
+ * gets a screen with the hotline's phone number, never silence; a number's
+ * first help request is never refused. */
+static void apply_limits(struct sreq *r)
 {
-    if (!r->L.ref[0])
+    const struct cfg *c = r->cfg;
+    const char *kind = NULL;
+
+    if (r->began && c->limit_sessions_hour &&
+        r->L.sessions >= c->limit_sessions_hour)
+        kind = "sessions";
+    else if (r->file && c->limit_requests_day && r->L.requests > 0 &&
+             r->L.requests >= c->limit_requests_day)
+        kind = "requests";
+    if (!kind)
         return;
-    r->risk = 1;
-    snprintf(r->riskkey, sizeof r->riskkey, "%scase:%s", r->cfg->prefix,
-             r->L.ref);
-    log_warn("channel %s: duress exit after request %s: case flagged "
-             "high-risk", r->ch->name, r->L.ref);
+    metrics_add(r->gw->metrics, "hotline_limited_total", "limit", kind, 1);
+    log_info("channel %s: number over its %s limit", r->ch->name, kind);
+    r->text = c->limit_message;
+    r->end = 1;
+    r->file = 0;
+    r->began = 0;
+    r->save = 0;
+    r->silent = 0;
 }
 
 static void decide_and_save(struct sreq *r)
 {
+    if (r->L.ok && r->cfg->limit_addr_minute &&
+        r->L.from_addr > r->cfg->limit_addr_minute) {
+        metrics_add(r->gw->metrics, "hotline_limited_total", "limit",
+                    "address", 1);
+        r->status = 429;
+        finish(r);
+        return;
+    }
     if (r->in.kind == IN_SMS)
         decide_sms(r);
     else
         decide_ussd(r);
+    if (r->L.ok)
+        apply_limits(r);
     if (r->end == -1) {
         finish_fallback(r);
         return;
@@ -671,12 +754,13 @@ static void on_loaded(struct redisReply *reply, void *arg)
 
 void session_handle(struct gw *gw, struct cfg *cfg,
                     const struct cfg_channel *ch, const struct inbound *in,
-                    session_done_cb done, void *arg)
+                    const char *peer, session_done_cb done, void *arg)
 {
     struct sreq *r = calloc(1, sizeof *r);
-    char pk[33];
-    const char *av[2];
-    size_t al[2];
+    char keys[3][KEY_MAX];
+    char window[16];
+    const char *av[6];
+    size_t al[6];
 
     if (!r) {
         done(503, "", 0, "text/plain", arg);
@@ -691,12 +775,13 @@ void session_handle(struct gw *gw, struct cfg *cfg,
     r->optout_op = "";
     r->ctx.menu = ch->menu;
     r->ctx.render = ch->render;
+    snprintf(r->peer, sizeof r->peer, "%s", peer ? peer : "");
+    session_phone_key(cfg->pepper, in->phone, r->pkey);
     if (in->kind == IN_SMS || strcmp(ch->dialect_name, "nalo-ussd") == 0) {
         /* Keyed by number: only its HMAC goes into Redis keys. */
-        session_phone_key(cfg->pepper, in->phone, pk);
         snprintf(r->skey, sizeof r->skey, "%ss:{%s:%s}", cfg->prefix,
-                 ch->name, pk);
-        snprintf(r->okey, sizeof r->okey, "%so:%s", cfg->prefix, pk);
+                 ch->name, r->pkey);
+        snprintf(r->okey, sizeof r->okey, "%so:%s", cfg->prefix, r->pkey);
     } else {
         snprintf(r->skey, sizeof r->skey, "%ss:{%s:%s}", cfg->prefix,
                  ch->name, in->session);
@@ -705,11 +790,19 @@ void session_handle(struct gw *gw, struct cfg *cfg,
     for (int i = 0; i < NREFS; i++)
         session_ref(cfg->pepper, r->skey, i, r->refs[i]);
     r->ctx.ref = r->refs[0];
+    snprintf(keys[0], KEY_MAX, "%srl:s:%s", cfg->prefix, r->pkey);
+    snprintf(keys[1], KEY_MAX, "%srl:f:%s", cfg->prefix, r->pkey);
+    snprintf(keys[2], KEY_MAX, "%srl:a:%s", cfg->prefix, r->peer);
+    snprintf(window, sizeof window, "%d", cfg->limit_addr_minute ? 60 : 0);
     av[0] = r->skey;
     av[1] = r->okey;
-    al[0] = strlen(r->skey);
-    al[1] = strlen(r->okey);
-    if (store_eval(gw->store, GW_SCRIPT_LOAD, on_loaded, r, 2, 2, av, al) !=
+    av[2] = keys[0];
+    av[3] = keys[1];
+    av[4] = keys[2];
+    av[5] = window;
+    for (int i = 0; i < 6; i++)
+        al[i] = strlen(av[i]);
+    if (store_eval(gw->store, GW_SCRIPT_LOAD, on_loaded, r, 5, 6, av, al) !=
         0)
         on_loaded(NULL, r);     /* Redis not there: decide without it */
 }

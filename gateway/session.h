@@ -21,11 +21,11 @@ struct inbound;
 typedef void (*session_done_cb)(int status, const char *body, size_t len,
                                 const char *ctype, void *arg);
 
-/* Handles `in` on channel ch of cfg (retained for the duration). Calls done
- * exactly once, possibly before returning. */
+/* Handles `in`, sent from address peer, on channel ch of cfg (retained for
+ * the duration). Calls done exactly once, possibly before returning. */
 void session_handle(struct gw *gw, struct cfg *cfg,
                     const struct cfg_channel *ch, const struct inbound *in,
-                    session_done_cb done, void *arg);
+                    const char *peer, session_done_cb done, void *arg);
 
 /* The short reference of a help request: REF_LEN characters from an
  * alphabet without look-alikes (no 0/O, 1/I/L, 5/S, 2/Z, U/V), derived
