@@ -1,0 +1,53 @@
+/*
+ * menu_int.h — what the engine's own files share and nothing else sees:
+ * the one function that lays out a node's screen (menu_render.c), used by
+ * the walk (menu_step.c, menu_replay.c) and the checker's fit report
+ * (menu_check.c via menu_fit_node). Not installed, not used by gateway/.
+ */
+#ifndef HOTLINE_MENU_INT_H
+#define HOTLINE_MENU_INT_H
+
+#include "menu.h"
+
+/* What to lay out. */
+struct menu_layout {
+    const struct menu *m;
+    int node;                       /* index into m->nodes */
+    int lang;                       /* index into m->langs */
+    const struct menu_render *r;    /* channel, fold, sms_parts */
+    const struct menu_state *st;    /* variables for {name}; NULL = none */
+    const char *ref;                /* {ref}; NULL = "" */
+    int invalid;                    /* 1: head page 0 with strings.invalid */
+    int page;                       /* page wanted (clamped to the last) */
+};
+
+/*
+ * Lays out the screen of one node and writes page `page` into out.
+ *
+ * A screen is, in order: the `invalid` line (page 0 only, when asked), the
+ * node's text with {name} substituted, one "KEY. LABEL" line per option
+ * (menu nodes), then — on every screen but the start node's and but end /
+ * forward nodes — the nav lines "BACK. strings.back" and
+ * "HOME. strings.home" (each only when that nav key is configured). Lines
+ * are joined with '\n', no trailing newline.
+ *
+ * When the whole screen does not fit one page (menu_page_limit for the
+ * encoding the folded text needs) it is split: every page but the last ends
+ * with "MORE. strings.more"; nav lines are repeated on every page; an option
+ * line is never split; a text longer than a page is cut at spaces (or, for
+ * a single word longer than a page, at a character boundary).
+ * With r->fold the text is folded (menu_fold) before it is measured.
+ *
+ * Returns 0, MENU_EINVAL for a bad node/lang, or MENU_ENOSPC when some line
+ * (an option, or nav lines plus the more line) cannot fit a page at all;
+ * out->pages is then -1. out->page is the page written, out->pages the
+ * page count, out->measure the measure of out->text.
+ */
+int menu_layout_screen(const struct menu_layout *q, struct menu_screen *out);
+
+/* Lays out a plain text (strings.quit, an end text with no node) as one
+ * screen, folded and paginated like a node's text, page 0. */
+int menu_layout_text(const char *text, const struct menu_render *r,
+                     struct menu_screen *out);
+
+#endif
