@@ -73,7 +73,10 @@ static const char script_load[] =
  * this step began a session. KEYS 8 and 9 count the number's sessions this
  * hour and help requests today (rate limits).
  * Returns {code, ref}: 1 filed, 0 already filed by this owner,
- * -1 every candidate taken, 2 nothing to file. */
+ * -1 every candidate taken, 2 nothing to file.
+ * The session hash also records `pk`, the number's HMAC taken from KEYS 8,
+ * so `hotlinectl cases erase --phone` finds a number's USSD sessions (which
+ * are keyed by the aggregator's session id). */
 static const char script_step[] =
     "local res = {2, ''}\n"
     "if ARGV[6] == '1' then\n"
@@ -100,7 +103,8 @@ static const char script_step[] =
     "if ARGV[1] == '0' then\n"
     "  redis.call('DEL', KEYS[1])\n"
     "elseif ARGV[2] ~= '' then\n"
-    "  redis.call('HSET', KEYS[1], 'st', ARGV[2], 'h', ARGV[3], 'q', ARGV[4])\n"
+    "  redis.call('HSET', KEYS[1], 'st', ARGV[2], 'h', ARGV[3], 'q', ARGV[4],"
+    " 'pk', string.match(KEYS[8], '([^:]+)$'))\n"
     "  if res[1] >= 0 and res[2] ~= '' then\n"
     "    redis.call('HSET', KEYS[1], 'r', res[2])\n"
     "  end\n"
