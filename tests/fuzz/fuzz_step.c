@@ -1,0 +1,65 @@
+/*
+ * fuzz_step — the walk: arbitrary caller inputs (one per line) through the
+ * shipped menu. Invariants: every screen fits its page (or says it cannot),
+ * the state always encodes and decodes back to the same screen, and at most
+ * one forward is ever reported per session.
+ */
+#include "fuzz_common.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static void check_roundtrip(const struct menu_ctx *c,
+                            const struct menu_state *st,
+                            const struct menu_result *r)
+{
+    char enc[MENU_STATE_ENC_MAX];
+    struct menu_state back;
+    struct menu_result again;
+    int n = menu_state_encode(c->menu, st, enc, sizeof enc);
+
+    if (n < 0)
+        abort();
+    if (menu_state_decode(c->menu, enc, (size_t)n, &back) != 0)
+        abort();
+    if (menu_show(c, &back, &again) == 0 &&
+        strcmp(again.screen.text, r->screen.text) != 0 && !r->invalid)
+        abort();
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    struct menu_ctx c = { 0 };
+    struct menu_state st;
+    struct menu_result r;
+    char *text;
+    char *line;
+    char *save = NULL;
+    int forwards = 0;
+
+    if (size < 1)
+        return 0;
+    c.menu = fuzz_menu();
+    c.render = fuzz_render(data[0]);
+    c.ref = "FUZZ42";
+    text = fuzz_str(data + 1, size - 1);
+    if (menu_begin(&c, &st, &r) != 0)
+        abort();
+    for (line = strtok_r(text, "\n", &save); line;
+         line = strtok_r(NULL, "\n", &save)) {
+        int rc = menu_step(&c, &st, line, &r);
+
+        if (rc == MENU_EENDED)
+            break;
+        if (rc != 0)
+            continue;
+        if (r.screen.pages > 0 &&
+            r.screen.measure.units >
+                menu_page_limit(&c.render, r.screen.measure.enc))
+            abort();
+        if (r.action == MENU_ACT_FORWARD && ++forwards > 1)
+            abort();
+        check_roundtrip(&c, &st, &r);
+    }
+    free(text);
+    return 0;
+}
