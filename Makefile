@@ -5,6 +5,7 @@
 #   make test       install what is missing, build, run every test
 #   make bench      the load benchmark (tests/bench)
 #   make fuzz       libFuzzer targets for a bounded time (tests/fuzz)
+#   make valgrind   the engine's unit tests under valgrind memcheck (no leak)
 #   WERROR=1        turn warnings into errors (CI)
 #   SANITIZE=address,undefined   the same tree instrumented, in build/san/
 
@@ -100,11 +101,21 @@ bench:
 
 fuzz:
 	@sh deploy/install-deps.sh fuzz
-	@sh tests/fuzz/run.sh
+	@B=$(B) sh tests/fuzz/run.sh
+
+# The pure engine under memcheck: any error or leak fails.
+ENGINE_TESTS = $(filter $(B)/tests/test_menu_%,$(UNIT_BIN))
+valgrind: deps build-tests
+	@for t in $(ENGINE_TESTS); do \
+	  echo "== valgrind: $$t"; \
+	  valgrind -q --leak-check=full --show-leak-kinds=definite,indirect \
+	    --errors-for-leak-kinds=definite,indirect --error-exitcode=1 $$t \
+	    || exit 1; \
+	done
 
 clean:
 	rm -rf build
 
-.PHONY: all deps run test test-unit test-integration test-faults bench fuzz clean build-tests
+.PHONY: all deps run test test-unit test-integration test-faults bench fuzz valgrind clean build-tests
 
 -include $(shell find build -name '*.d' 2>/dev/null)
