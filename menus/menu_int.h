@@ -50,4 +50,23 @@ int menu_layout_screen(const struct menu_layout *q, struct menu_screen *out);
 int menu_layout_text(const char *text, const struct menu_render *r,
                      struct menu_screen *out);
 
+/*
+ * Added for the walk (menu_step.c), shared with menu_replay.c, which
+ * replays many inputs (and tries some ahead) without rendering each one.
+ *
+ * menu_walk_apply applies one input of `len` bytes (not NUL-terminated; any
+ * length: what cannot be valid is refused) to st, in place, without
+ * rendering. *invalid = 1 when the input was refused; *action = the step's
+ * action. Returns 0, MENU_EENDED when st->ended (st unchanged), or
+ * MENU_EINVAL when c or st does not fit the menu.
+ *
+ * menu_walk_show renders st's current screen into r like menu_show, headed
+ * by strings.invalid when `invalid` (r->invalid is left to the caller).
+ */
+int menu_walk_apply(const struct menu_ctx *c, struct menu_state *st,
+                    const char *input, size_t len, int *invalid,
+                    enum menu_action *action);
+int menu_walk_show(const struct menu_ctx *c, const struct menu_state *st,
+                   int invalid, struct menu_result *r);
+
 #endif

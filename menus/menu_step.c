@@ -1,0 +1,411 @@
+/*
+ * menu_step.c — the walk: one caller input applied to one session state.
+ *
+ * A state (struct menu_state) is plain data: the node and page shown, the
+ * language, whether the session ended (1: an end or forward node, 2: the
+ * duress exit), the back stack and the session variables. A step reads an
+ * input and moves the state; rendering the screen that results is a
+ * separate, side-effect-free pass (menu_walk_show), so the replay of a long
+ * history renders once, at its end.
+ *
+ * Order in which an input is understood (MENU-FORMAT.md):
+ *   nav.quit  from any screen: the session ends on strings.quit;
+ *   nav.more  when the screen has a next page;
+ *   nav.back  when there is a screen to go back to (pages included);
+ *   nav.home  anywhere but on the start node;
+ *   then the node: an option key (menu) or an answer (input). Anything else
+ *   is refused: the same node, page 0, headed by strings.invalid.
+ *
+ * Pure: no I/O, no allocation; every bound of menu.h is enforced.
+ */
+#include <limits.h>
+#include <string.h>
+
+#include "menu_int.h"
+
+/* ---- validating what the caller hands us ------------------------------ */
+
+static int has_nul(const char *s, size_t cap)
+{
+    return memchr(s, '\0', cap) != NULL;
+}
+
+static int node_ok(const struct menu *m, int node)
+{
+    return node >= 0 && (size_t)node < m->nnodes;
+}
+
+/* 1 when c holds a usable menu and st fits it (indices, bounds, strings
+ * terminated). A state from elsewhere (Redis, a fuzzer) is checked before
+ * anything indexes with it. */
+static int walk_valid(const struct menu_ctx *c, const struct menu_state *st)
+{
+    const struct menu *m;
+
+    if (!c || !c->menu || !st)
+        return 0;
+    m = c->menu;
+    if (!m->nodes || m->nnodes == 0 || m->nnodes > SHRT_MAX ||
+        m->nlangs == 0 || m->nlangs > MENU_MAX_LANGS ||
+        !node_ok(m, m->start_idx))
+        return 0;
+    if (!node_ok(m, st->node) || st->lang < 0 ||
+        (size_t)st->lang >= m->nlangs || st->page < 0 ||
+        st->page >= SHRT_MAX || st->ended < 0 || st->ended > 2 ||
+        st->depth < 0 || st->depth > MENU_STACK_MAX || st->nvars < 0 ||
+        st->nvars > MENU_VARS_MAX)
+        return 0;
+    for (int i = 0; i < st->depth; i++)
+        if (!node_ok(m, st->stack[i].node) || st->stack[i].page < 0)
+            return 0;
+    for (int i = 0; i < st->nvars; i++)
+        if (!has_nul(st->vars[i].name, sizeof st->vars[i].name) ||
+            !has_nul(st->vars[i].value, sizeof st->vars[i].value))
+            return 0;
+    return 1;
+}
+
+/* ---- variables --------------------------------------------------------- */
+
+const char *menu_state_get(const struct menu_state *st, const char *name)
+{
+    if (!st || !name || st->nvars < 0 || st->nvars > MENU_VARS_MAX)
+        return NULL;
+    for (int i = 0; i < st->nvars; i++)
+        if (has_nul(st->vars[i].name, sizeof st->vars[i].name) &&
+            strcmp(st->vars[i].name, name) == 0)
+            return st->vars[i].value;
+    return NULL;
+}
+
+static int var_find(const struct menu_state *st, const char *name)
+{
+    for (int i = 0; i < st->nvars; i++)
+        if (strcmp(st->vars[i].name, name) == 0)
+            return i;
+    return -1;
+}
+
+/* 1 when name = value (vlen bytes) can be stored in st: a name that fits,
+ * a value that fits and is valid UTF-8. */
+static int var_storable(const char *name, const char *value, size_t vlen)
+{
+    size_t nlen = strlen(name);
+
+    return nlen > 0 && nlen < MENU_NAME_MAX && vlen < MENU_VAR_VALUE_MAX &&
+           memchr(value, '\0', vlen) == NULL && menu_utf8_valid(value, vlen);
+}
+
+/* Sets name = value, replacing an existing value. The caller checked
+ * var_storable and that a new name has room. */
+static void var_set(struct menu_state *st, const char *name,
+                    const char *value, size_t vlen)
+{
+    int i = var_find(st, name);
+
+    if (i < 0) {
+        i = st->nvars++;
+        memset(&st->vars[i], 0, sizeof st->vars[i]);
+        memcpy(st->vars[i].name, name, strlen(name));
+    }
+    memset(st->vars[i].value, 0, sizeof st->vars[i].value);
+    memcpy(st->vars[i].value, value, vlen);
+}
+
+/* ---- moving ------------------------------------------------------------ */
+
+/* Pushes the screen shown; a full stack forgets its oldest screen. */
+static void push(struct menu_state *st)
+{
+    if (st->depth >= MENU_STACK_MAX) {
+        memmove(&st->stack[0], &st->stack[1],
+                (MENU_STACK_MAX - 1) * sizeof st->stack[0]);
+        st->depth = MENU_STACK_MAX - 1;
+    }
+    st->stack[st->depth].node = (short)st->node;
+    st->stack[st->depth].page = (short)st->page;
+    st->depth++;
+}
+
+/* Shows node `to` from page 0; an end or forward node ends the session. */
+static void arrive(const struct menu *m, struct menu_state *st, int to,
+                   enum menu_action *action)
+{
+    st->node = to;
+    st->page = 0;
+    if (m->nodes[to].type == MENU_NODE_END) {
+        st->ended = 1;
+    } else if (m->nodes[to].type == MENU_NODE_FORWARD) {
+        st->ended = 1;
+        *action = MENU_ACT_FORWARD;
+    }
+}
+
+/* 1 when the input (n bytes) is the nav key `key`. */
+static int is_key(const char *key, const char *in, size_t n)
+{
+    return key && strlen(key) == n && memcmp(key, in, n) == 0;
+}
+
+/* 1 when the screen st shows has a page after st->page. */
+static int has_next_page(const struct menu_ctx *c, const struct menu_state *st)
+{
+    struct menu_layout q = { c->menu, st->node, st->lang, &c->render, st,
+                             c->ref, 0, st->page };
+    struct menu_screen scr;
+
+    if (menu_layout_screen(&q, &scr) < 0)
+        return 0;
+    return st->page + 1 < scr.pages;
+}
+
+/* Applies a nav key; returns 1 when `in` was one that applies here. */
+static int apply_nav(const struct menu_ctx *c, struct menu_state *st,
+                     const char *in, size_t n, enum menu_action *action)
+{
+    const struct menu *m = c->menu;
+
+    if (is_key(m->nav.quit, in, n)) {
+        st->ended = 2;
+        *action = MENU_ACT_QUIT;
+        return 1;
+    }
+    if (is_key(m->nav.more, in, n) && has_next_page(c, st)) {
+        push(st);
+        st->page++;
+        return 1;
+    }
+    if (is_key(m->nav.back, in, n) && st->depth > 0) {
+        st->depth--;
+        st->node = st->stack[st->depth].node;
+        st->page = st->stack[st->depth].page;
+        memset(&st->stack[st->depth], 0, sizeof st->stack[0]);
+        return 1;
+    }
+    if (is_key(m->nav.home, in, n) && st->node != m->start_idx) {
+        memset(st->stack, 0, sizeof st->stack);
+        st->depth = 0;
+        arrive(m, st, m->start_idx, action);
+        return 1;
+    }
+    return 0;
+}
+
+/* A menu node: the option whose key is `in`. Returns 1 when applied, 0 when
+ * refused, MENU_EINVAL for an option leading nowhere. */
+static int apply_option(const struct menu *m, struct menu_state *st,
+                        const char *in, size_t n, enum menu_action *action)
+{
+    const struct menu_node *nd = &m->nodes[st->node];
+    const struct menu_option *o = NULL;
+    int fresh = 0;
+
+    for (size_t i = 0; i < nd->nopts && !o; i++)
+        if (is_key(nd->opts[i].key, in, n))
+            o = &nd->opts[i];
+    if (!o)
+        return 0;
+    if (!node_ok(m, o->next_idx))
+        return MENU_EINVAL;
+    for (size_t i = 0; i < o->nset; i++) {
+        const struct menu_set *s = &o->set[i];
+
+        if (!s->name || !s->value ||
+            !var_storable(s->name, s->value, strlen(s->value)))
+            return 0;
+        fresh += var_find(st, s->name) < 0;
+    }
+    if (st->nvars + fresh > MENU_VARS_MAX)
+        return 0;
+    for (size_t i = 0; i < o->nset; i++)
+        var_set(st, o->set[i].name, o->set[i].value, strlen(o->set[i].value));
+    if (o->language >= 0 && (size_t)o->language < m->nlangs)
+        st->lang = o->language;
+    push(st);
+    arrive(m, st, o->next_idx, action);
+    return 1;
+}
+
+/* 1 when the answer in[0..n) meets the input node's accept/min/max.
+ * An empty answer is never accepted. */
+static int answer_ok(const struct menu_node *nd, const char *in, size_t n)
+{
+    size_t chars = 0;
+    size_t i = 0;
+
+    if (n == 0 || n >= MENU_VAR_VALUE_MAX || !menu_utf8_valid(in, n))
+        return 0;
+    if (nd->accept == MENU_ACCEPT_PHONE && in[0] == '+')
+        i = 1;
+    if (i == n)
+        return 0;
+    for (; i < n; i++) {
+        unsigned char b = (unsigned char)in[i];
+
+        if (nd->accept != MENU_ACCEPT_TEXT && (b < '0' || b > '9'))
+            return 0;
+        if (b < 0x20 || b == 0x7F)
+            return 0;
+        if (b == 0xC2 && i + 1 < n && (unsigned char)in[i + 1] >= 0x80 &&
+            (unsigned char)in[i + 1] <= 0x9F)
+            return 0;   /* C1 control */
+    }
+    for (i = 0; i < n; i++)
+        chars += ((unsigned char)in[i] & 0xC0) != 0x80;
+    if (nd->min > 0 && chars < (size_t)nd->min)
+        return 0;
+    return nd->max <= 0 || chars <= (size_t)nd->max;
+}
+
+/* An input node: saves a valid answer and moves on. Returns 1 when
+ * applied, 0 when refused, MENU_EINVAL for a node leading nowhere. */
+static int apply_answer(const struct menu *m, struct menu_state *st,
+                        const char *in, size_t n, enum menu_action *action)
+{
+    const struct menu_node *nd = &m->nodes[st->node];
+
+    if (!node_ok(m, nd->next_idx))
+        return MENU_EINVAL;
+    if (!answer_ok(nd, in, n))
+        return 0;
+    if (nd->save) {
+        if (!var_storable(nd->save, in, n))
+            return 0;
+        if (var_find(st, nd->save) < 0 && st->nvars >= MENU_VARS_MAX)
+            return 0;
+        var_set(st, nd->save, in, n);
+    }
+    push(st);
+    arrive(m, st, nd->next_idx, action);
+    return 1;
+}
+
+static int is_blank(char ch)
+{
+    return ch == ' ' || ch == '\t' || ch == '\r' || ch == '\n';
+}
+
+int menu_walk_apply(const struct menu_ctx *c, struct menu_state *st,
+                    const char *input, size_t len, int *invalid,
+                    enum menu_action *action)
+{
+    const struct menu *m;
+    int rc;
+
+    *invalid = 0;
+    *action = MENU_ACT_NONE;
+    if (!walk_valid(c, st) || (!input && len > 0))
+        return MENU_EINVAL;
+    if (st->ended)
+        return MENU_EENDED;
+    m = c->menu;
+    while (len > 0 && is_blank(input[0])) {
+        input++;
+        len--;
+    }
+    while (len > 0 && is_blank(input[len - 1]))
+        len--;
+    if (apply_nav(c, st, input, len, action))
+        return 0;
+    switch (m->nodes[st->node].type) {
+    case MENU_NODE_MENU:
+        rc = apply_option(m, st, input, len, action);
+        break;
+    case MENU_NODE_INPUT:
+        rc = apply_answer(m, st, input, len, action);
+        break;
+    default:
+        /* An end or forward node not yet marked ended (a state written
+         * by hand): it ends now. */
+        arrive(m, st, st->node, action);
+        rc = 1;
+        break;
+    }
+    if (rc < 0)
+        return rc;
+    if (rc == 0) {
+        *invalid = 1;
+        st->page = 0;
+    }
+    return 0;
+}
+
+/* ---- rendering ---------------------------------------------------------- */
+
+int menu_walk_show(const struct menu_ctx *c, const struct menu_state *st,
+                   int invalid, struct menu_result *r)
+{
+    struct menu_layout q;
+    int rc;
+
+    if (!r)
+        return MENU_EINVAL;
+    memset(r, 0, sizeof *r);
+    r->screen.pages = -1;
+    if (!walk_valid(c, st))
+        return MENU_EINVAL;
+    r->node = &c->menu->nodes[st->node];
+    r->end = st->ended != 0;
+    if (st->ended == 2)
+        return menu_layout_text(
+            menu_text_get(c->menu, &c->menu->strings.quit, st->lang),
+            &c->render, &r->screen);
+    q.m = c->menu;
+    q.node = st->node;
+    q.lang = st->lang;
+    q.r = &c->render;
+    q.st = st;
+    q.ref = c->ref;
+    q.invalid = invalid;
+    q.page = st->page;
+    rc = menu_layout_screen(&q, &r->screen);
+    return rc;
+}
+
+int menu_show(const struct menu_ctx *c, const struct menu_state *st,
+              struct menu_result *r)
+{
+    return menu_walk_show(c, st, 0, r);
+}
+
+int menu_begin(const struct menu_ctx *c, struct menu_state *st,
+               struct menu_result *r)
+{
+    if (!c || !c->menu || !st || !r)
+        return MENU_EINVAL;
+    memset(st, 0, sizeof *st);
+    st->node = c->menu->start_idx;
+    return menu_walk_show(c, st, 0, r);
+}
+
+int menu_step(const struct menu_ctx *c, struct menu_state *st,
+              const char *input, struct menu_result *r)
+{
+    enum menu_action action;
+    int invalid;
+    size_t len;
+    int rc;
+
+    if (!r)
+        return MENU_EINVAL;
+    memset(r, 0, sizeof *r);
+    r->screen.pages = -1;
+    if (!input)
+        return MENU_EINVAL;
+    len = strnlen(input, MENU_INPUT_MAX + 1);
+    if (len > MENU_INPUT_MAX)
+        return MENU_EINVAL;
+    rc = menu_walk_apply(c, st, input, len, &invalid, &action);
+    if (rc == MENU_EENDED) {
+        menu_walk_show(c, st, 0, r);
+        return rc;
+    }
+    if (rc < 0)
+        return rc;
+    rc = menu_walk_show(c, st, invalid, r);
+    r->invalid = invalid;
+    r->action = action;
+    if (r->screen.pages > 0 && !st->ended)
+        st->page = r->screen.page;
+    return rc;
+}
