@@ -1,0 +1,195 @@
+/*
+ * menu_replay.c — rebuilding a session from an Africa's Talking history.
+ *
+ * Africa's Talking sends every input of a USSD session joined with '*'
+ * ("", "2", "2*1", "2*1*Hanoi", ...). Replaying that history from `start`
+ * gives the session back when Redis is away, and the same screen for a
+ * retried request (DESIGN.md). The screen is rendered once, after the last
+ * input; the action reported is the last input's only, so a history that
+ * ended on a forward reports it, and one that goes on after it never again.
+ *
+ * The one ambiguity is free text containing '*': "2*1*Block B*7" may be the
+ * answer "Block B*7" or the answer "Block B" followed by "7". An `input`
+ * node takes the fewest fields that its node accepts AND after which the
+ * rest of the history replays without a refused input or an input after
+ * the end; when no split does, it takes a single field. So "Hanoi*1*2"
+ * gives "Hanoi" then two option keys, and "Block B*7" at the end of the
+ * history (7 being no key of the next screen) is one answer. Looking ahead
+ * is bounded (LOOKAHEAD_STEPS inputs tried, LOOKAHEAD_DEPTH nested input
+ * nodes), and as deterministic as the rest: one history, one result.
+ *
+ * Pure: no I/O, no allocation.
+ */
+#include <stdint.h>
+#include <string.h>
+
+#include "menu_int.h"
+
+#define FIELDS_MAX (MENU_HISTORY_MAX + 1)
+#define LOOKAHEAD_STEPS 2048
+#define LOOKAHEAD_DEPTH 4
+
+/* The history split on '*': field i is h[off[i] .. off[i] + len[i]). */
+struct fields {
+    const char *h;
+    size_t n;
+    uint16_t off[FIELDS_MAX];
+    uint16_t len[FIELDS_MAX];
+};
+
+/* What the lookahead may still spend. */
+struct budget {
+    size_t steps;
+    int depth;
+};
+
+static void split(const char *h, size_t hlen, struct fields *f)
+{
+    size_t start = 0;
+
+    f->h = h;
+    f->n = 0;
+    for (size_t i = 0; i <= hlen; i++) {
+        if (i == hlen || h[i] == '*') {
+            f->off[f->n] = (uint16_t)start;
+            f->len[f->n] = (uint16_t)(i - start);
+            f->n++;
+            start = i + 1;
+        }
+    }
+}
+
+/* Bytes of fields [i, i + k) joined with their '*'s. */
+static size_t span_len(const struct fields *f, size_t i, size_t k)
+{
+    return (size_t)f->off[i + k - 1] + f->len[i + k - 1] - f->off[i];
+}
+
+static int rest_ok(const struct menu_ctx *c, const struct menu_state *st,
+                   const struct fields *f, size_t i, struct budget *b);
+
+/* Fields the input at i takes from state st: 1, except at an input node
+ * with fields after it (see the top of this file). */
+static size_t take(const struct menu_ctx *c, const struct menu_state *st,
+                   const struct fields *f, size_t i, struct budget *b)
+{
+    const struct menu_node *nd = &c->menu->nodes[st->node];
+
+    if (st->ended || nd->type != MENU_NODE_INPUT || i + 1 >= f->n ||
+        b->depth >= LOOKAHEAD_DEPTH)
+        return 1;
+    b->depth++;
+    for (size_t k = 1; i + k <= f->n && b->steps > 0; k++) {
+        struct menu_state s = *st;
+        enum menu_action act;
+        int invalid;
+        int rc;
+
+        b->steps--;
+        rc = menu_walk_apply(c, &s, f->h + f->off[i], span_len(f, i, k),
+                             &invalid, &act);
+        if (rc == 0 && !invalid && rest_ok(c, &s, f, i + k, b)) {
+            b->depth--;
+            return k;
+        }
+    }
+    b->depth--;
+    return 1;
+}
+
+/* 1 when fields [i, n) replay from st without a refused input and without
+ * an input after the end. */
+static int rest_ok(const struct menu_ctx *c, const struct menu_state *st,
+                   const struct fields *f, size_t i, struct budget *b)
+{
+    struct menu_state s = *st;
+
+    while (i < f->n) {
+        size_t k = take(c, &s, f, i, b);
+        enum menu_action act;
+        int invalid;
+
+        if (b->steps == 0)
+            return 0;
+        b->steps--;
+        if (menu_walk_apply(c, &s, f->h + f->off[i], span_len(f, i, k),
+                            &invalid, &act) != 0 || invalid)
+            return 0;
+        i += k;
+    }
+    return 1;
+}
+
+/* Replays every field into st; *invalid and *action are the last input's. */
+static int walk_all(const struct menu_ctx *c, struct menu_state *st,
+                    const struct fields *f, int *invalid,
+                    enum menu_action *action)
+{
+    struct budget b = { LOOKAHEAD_STEPS, 0 };
+    size_t i = 0;
+
+    while (i < f->n) {
+        size_t k = take(c, st, f, i, &b);
+        int rc = menu_walk_apply(c, st, f->h + f->off[i], span_len(f, i, k),
+                                 invalid, action);
+
+        if (rc == MENU_EENDED) {
+            /* The history goes on after the end: the end screen again,
+             * and no action. */
+            *invalid = 0;
+            *action = MENU_ACT_NONE;
+            return 0;
+        }
+        if (rc < 0)
+            return rc;
+        i += k;
+    }
+    return 0;
+}
+
+int menu_replay(const struct menu_ctx *c, const char *history,
+                struct menu_state *st, struct menu_result *r)
+{
+    struct fields f;
+    enum menu_action action = MENU_ACT_NONE;
+    int invalid = 0;
+    size_t hlen;
+    int rc;
+
+    if (!r)
+        return MENU_EINVAL;
+    memset(r, 0, sizeof *r);
+    r->screen.pages = -1;
+    if (!c || !history || !st)
+        return MENU_EINVAL;
+    hlen = strnlen(history, MENU_HISTORY_MAX + 1);
+    if (hlen > MENU_HISTORY_MAX)
+        return MENU_EINVAL;
+    rc = menu_begin(c, st, r);
+    if (rc < 0 || hlen == 0)
+        return rc;
+    split(history, hlen, &f);
+    rc = walk_all(c, st, &f, &invalid, &action);
+    if (rc < 0)
+        return rc;
+    rc = menu_walk_show(c, st, invalid, r);
+    r->invalid = invalid;
+    r->action = action;
+    if (r->screen.pages > 0 && !st->ended)
+        st->page = r->screen.page;
+    return rc;
+}
+
+const char *menu_history_next(const char *history, const char *prev)
+{
+    size_t n;
+
+    if (!history || !prev)
+        return NULL;
+    if (prev[0] == '\0')
+        return history[0] ? history : NULL;
+    n = strlen(prev);
+    if (strncmp(history, prev, n) == 0 && history[n] == '*')
+        return history + n + 1;
+    return NULL;
+}
