@@ -15,7 +15,11 @@
 
 static const double buckets[] = { 0.0005, 0.001, 0.002, 0.005, 0.01, 0.025,
                                   0.05, 0.1, 0.25, 0.5, 1, 2.5 };
+/* Staff response times: a minute to three days. */
+static const double buckets_long[] = { 60, 300, 900, 1800, 3600, 7200, 14400,
+                                       43200, 86400, 259200, 0, 0 };
 #define NBUCKETS (sizeof buckets / sizeof buckets[0])
+#define NBUCKETS_LONG 10
 
 enum kind { K_COUNTER, K_GAUGE, K_HIST };
 
@@ -26,6 +30,8 @@ struct series {
     double value;                       /* counter/gauge; hist: sum */
     unsigned long long count;           /* hist */
     unsigned long long bucket[NBUCKETS];
+    const double *bk;                   /* hist: bucket bounds */
+    size_t nbk;
 };
 
 struct metrics {
@@ -46,6 +52,8 @@ static const struct { const char *name, *type, *help; } helps[] = {
     { "hotline_limited_total", "counter", "requests held back by an abuse limit" },
     { "hotline_inflight", "gauge", "requests being answered" },
     { "hotline_menus_loaded", "gauge", "menus loaded" },
+    { "hotline_case_claim_seconds", "histogram", "time from a help request to its claim by staff" },
+    { "hotline_case_resolve_seconds", "histogram", "time from a claim to the case's resolution" },
 };
 
 struct metrics *metrics_new(void)
@@ -125,6 +133,22 @@ void metrics_set(struct metrics *m, const char *name, double v)
         s->value = v;
 }
 
+/* Adds one observation to histogram s (NULL: the table is full). */
+static void observe(struct series *s, const double *bk, size_t nbk,
+                    double v)
+{
+    if (!s)
+        return;
+    s->bk = bk;
+    s->nbk = nbk;
+    s->value += v;
+    s->count++;
+    for (size_t i = 0; i < nbk; i++) {
+        if (v <= bk[i])
+            s->bucket[i]++;
+    }
+}
+
 void metrics_request(struct metrics *m, const char *channel, int status,
                      double seconds)
 {
@@ -141,15 +165,21 @@ void metrics_request(struct metrics *m, const char *channel, int status,
     if (s)
         s->value += 1;
     make_labels(labels, sizeof labels, "channel", channel);
-    s = find(m, K_HIST, "hotline_request_seconds", labels);
-    if (!s)
+    observe(find(m, K_HIST, "hotline_request_seconds", labels), buckets,
+            NBUCKETS, seconds);
+}
+
+void metrics_observe_long(struct metrics *m, const char *name,
+                          const char *label_name, const char *label,
+                          double seconds)
+{
+    char labels[METRICS_LABEL_MAX];
+
+    if (!m)
         return;
-    s->value += seconds;
-    s->count++;
-    for (size_t i = 0; i < NBUCKETS; i++) {
-        if (seconds <= buckets[i])
-            s->bucket[i]++;
-    }
+    make_labels(labels, sizeof labels, label_name, label);
+    observe(find(m, K_HIST, name, labels), buckets_long, NBUCKETS_LONG,
+            seconds);
 }
 
 struct out {
@@ -193,10 +223,10 @@ static void render_series(struct out *o, const struct series *s)
             put(o, "%s %.17g\n", s->name, s->value);
         return;
     }
-    for (size_t b = 0; b < NBUCKETS; b++) {
+    for (size_t b = 0; b < s->nbk; b++) {
         cum = s->bucket[b];
         put(o, "%s_bucket{%s%sle=\"%g\"} %llu\n", s->name, s->labels, sep,
-            buckets[b], cum);
+            s->bk[b], cum);
     }
     put(o, "%s_bucket{%s%sle=\"+Inf\"} %llu\n", s->name, s->labels, sep,
         s->count);

@@ -24,6 +24,11 @@ void metrics_set(struct metrics *m, const char *name, double v);
  * latency in the histogram hotline_request_seconds{channel}. */
 void metrics_request(struct metrics *m, const char *channel, int status,
                      double seconds);
+/* Observes a duration of minutes to days (staff response times) in
+ * histogram `name`, with one label or none (label_name NULL). */
+void metrics_observe_long(struct metrics *m, const char *name,
+                          const char *label_name, const char *label,
+                          double seconds);
 /* Renders every series; returns a malloc'd NUL-terminated text. */
 char *metrics_render(const struct metrics *m);
 
