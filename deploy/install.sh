@@ -68,7 +68,13 @@ if [ ! -e "$ETC/hotlined.env" ]; then
   chmod 0600 "$ETC/hotlined.env"
   echo "install: wrote $ETC/hotlined.env with a new HOTLINE_PEPPER (fill in the rest)"
 fi
+# Upgrades drop no call: when one process's listening socket closes, the
+# kernel hands connections waiting in its accept queue to another process
+# on the port instead of resetting them (Linux 5.14+; harmless before).
+mkdir -p "$D/etc/sysctl.d"
+echo "net.ipv4.tcp_migrate_req = 1" > "$D/etc/sysctl.d/60-hotline.conf"
 if [ -z "$D" ]; then
+  sysctl -q -p /etc/sysctl.d/60-hotline.conf || true
   chown root:root "$ETC/hotlined.env"
   chown hotline:hotline /var/lib/hotline
   systemctl daemon-reload
