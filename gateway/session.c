@@ -33,6 +33,7 @@
 #include <string.h>
 #include <sys/time.h>
 
+#include "cases.h"
 #include "cfg.h"
 #include "dialect.h"
 #include "gw.h"
@@ -127,7 +128,11 @@ static const char script_step[] =
     "elseif ARGV[5] == 'clear' then redis.call('DEL', KEYS[6]) end\n"
     "return res\n";
 
-const char *const gw_scripts[GW_SCRIPT_COUNT] = { script_load, script_step };
+/* Loaded on every connect; the staff API runs the case scripts. */
+const char *const gw_scripts[GW_SCRIPT_COUNT] = {
+    script_load, script_step, cases_script_claim, cases_script_note,
+    cases_script_resolve, cases_script_list
+};
 
 static const char ref_alphabet[] = "346789ABCDEFGHJKMNPQRTWXY";
 

@@ -1,0 +1,422 @@
+/*
+ * cases.c — case transitions as Lua scripts, and cases rendered for staff
+ * (JSON for the API, lines and text for hotlinectl). See cases.h.
+ *
+ * The scripts keep the rules in one place: a case is claimed only while
+ * new (or again by the same person), resolved only once claimed, and every
+ * change is written to the case's history with who and when. A resolved
+ * case gets the retention period as its TTL and disappears with it.
+ *
+ * `list` and `erase` SCAN inside the script: one round trip for the daemon
+ * and the CLI alike, at the price of touching keys the script did not
+ * declare (fine on one Redis or with Sentinel; Redis Cluster would need the
+ * scan done by the client per node).
+ */
+#include "cases.h"
+
+#include <ctype.h>
+#include <stdarg.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/* Appends {who, at, what} to the case's history (bounded to 200). */
+#define LUA_LOG                                                            \
+    "local function log(what)\n"                                           \
+    "  local h = cjson.decode(redis.call('HGET', KEYS[1], 'history') or"   \
+    " '[]')\n"                                                             \
+    "  h[#h + 1] = {who = ARGV[1], at = tonumber(ARGV[2]), what = what}\n" \
+    "  while #h > 200 do table.remove(h, 1) end\n"                         \
+    "  redis.call('HSET', KEYS[1], 'history', cjson.encode(h))\n"          \
+    "end\n"                                                                \
+    "local s = redis.call('HGET', KEYS[1], 'status')\n"                    \
+    "if not s then return {0, 'no such case', 0} end\n"
+
+const char cases_script_claim[] =
+    LUA_LOG
+    "local by = redis.call('HGET', KEYS[1], 'claimed_by')\n"
+    "if s == 'claimed' and by == ARGV[1] then\n"
+    "  return {1, 'already claimed by you', -1}\n"
+    "end\n"
+    "if s == 'claimed' then return {-1, 'case is claimed by ' .. by, 0} end\n"
+    "if s ~= 'new' then return {-1, 'case is ' .. s, 0} end\n"
+    "redis.call('HSET', KEYS[1], 'status', 'claimed', 'claimed_by', ARGV[1],"
+    " 'claimed_at', ARGV[2])\n"
+    "log('claim')\n"
+    "return {1, 'claimed', tonumber(redis.call('HGET', KEYS[1], 'created')"
+    " or '0')}\n";
+
+const char cases_script_note[] =
+    LUA_LOG
+    "if #ARGV[3] == 0 or #ARGV[3] > 2000 then\n"
+    "  return {-1, 'a note is 1 to 2000 bytes', 0}\n"
+    "end\n"
+    "local n = cjson.decode(redis.call('HGET', KEYS[1], 'notes') or '[]')\n"
+    "if #n >= 100 then return {-1, 'this case has 100 notes already', 0} end\n"
+    "n[#n + 1] = {who = ARGV[1], at = tonumber(ARGV[2]), text = ARGV[3]}\n"
+    "redis.call('HSET', KEYS[1], 'notes', cjson.encode(n))\n"
+    "log('note')\n"
+    "return {1, 'noted', 0}\n";
+
+const char cases_script_resolve[] =
+    LUA_LOG
+    "if s == 'resolved' then return {-1, 'case is resolved already', 0} end\n"
+    "if s ~= 'claimed' then return {-1, 'claim the case first', 0} end\n"
+    "redis.call('HSET', KEYS[1], 'status', 'resolved', 'resolved_by',"
+    " ARGV[1], 'resolved_at', ARGV[2])\n"
+    "log('resolve')\n"
+    "redis.call('EXPIRE', KEYS[1], ARGV[3])\n"
+    "return {1, 'resolved', tonumber(redis.call('HGET', KEYS[1],"
+    " 'claimed_at') or '0')}\n";
+
+const char cases_script_list[] =
+    "local out, cursor, max = {}, '0', tonumber(ARGV[3])\n"
+    "local function created(t)\n"
+    "  for i = 1, #t, 2 do if t[i] == 'created' then"
+    " return tonumber(t[i + 1]) or 0 end end\n"
+    "  return 0\n"
+    "end\n"
+    "repeat\n"
+    "  local r = redis.call('SCAN', cursor, 'MATCH', ARGV[1] .. 'case:*',"
+    " 'COUNT', 500)\n"
+    "  cursor = r[1]\n"
+    "  for _, k in ipairs(r[2]) do\n"
+    "    if #out < max and redis.call('TYPE', k).ok == 'hash' then\n"
+    "      local st = redis.call('HGET', k, 'status')\n"
+    "      if st and (ARGV[2] == '' or st == ARGV[2]) then\n"
+    "        out[#out + 1] = redis.call('HGETALL', k)\n"
+    "      end\n"
+    "    end\n"
+    "  end\n"
+    "until cursor == '0' or #out >= max\n"
+    "table.sort(out, function(a, b) return created(a) < created(b) end)\n"
+    "return out\n";
+
+const char cases_script_erase[] =
+    "local P, phone, pk = ARGV[1], ARGV[2], ARGV[3]\n"
+    "local c = {0, 0, 0, 0, 0, 0}\n"
+    "local function scan(pattern, kind, fn)\n"
+    "  local cursor = '0'\n"
+    "  repeat\n"
+    "    local r = redis.call('SCAN', cursor, 'MATCH', pattern, 'COUNT',"
+    " 1000)\n"
+    "    cursor = r[1]\n"
+    "    for _, k in ipairs(r[2]) do\n"
+    "      if redis.call('TYPE', k).ok == kind then fn(k) end\n"
+    "    end\n"
+    "  until cursor == '0'\n"
+    "end\n"
+    "local function field(t, name)\n"
+    "  for i = 1, #t, 2 do if t[i] == name then return t[i + 1] end end\n"
+    "end\n"
+    "local function purge(stream, slot)\n"
+    "  local from = '-'\n"
+    "  while true do\n"
+    "    local e = redis.call('XRANGE', stream, from, '+', 'COUNT', 1000)\n"
+    "    if #e == 0 then return end\n"
+    "    for _, it in ipairs(e) do\n"
+    "      if field(it[2], 'phone') == phone then\n"
+    "        c[slot] = c[slot] + redis.call('XDEL', stream, it[1])\n"
+    "      end\n"
+    "    end\n"
+    "    if #e < 1000 then return end\n"
+    "    from = '(' .. e[#e][1]\n"
+    "  end\n"
+    "end\n"
+    "scan(P .. 'case:*', 'hash', function(k)\n"
+    "  if redis.call('HGET', k, 'phone') == phone then\n"
+    "    redis.call('DEL', k)\n"
+    "    c[1] = c[1] + 1\n"
+    "  end\n"
+    "end)\n"
+    "scan(P .. 'q:*', 'stream', function(k) purge(k, 2) end)\n"
+    "scan(P .. 'dead:*', 'stream', function(k) purge(k, 3) end)\n"
+    "local tail = ':' .. pk .. '}'\n"
+    "scan(P .. 's:*', 'hash', function(k)\n"
+    "  if k:sub(-#tail) == tail or redis.call('HGET', k, 'pk') == pk then\n"
+    "    redis.call('DEL', k)\n"
+    "    c[4] = c[4] + 1\n"
+    "  end\n"
+    "end)\n"
+    "c[5] = redis.call('DEL', P .. 'rl:s:' .. pk, P .. 'rl:f:' .. pk)\n"
+    "c[6] = redis.call('DEL', P .. 'o:' .. pk)\n"
+    "return c\n";
+
+int cases_ref_ok(const char *ref)
+{
+    size_t n = strlen(ref);
+
+    if (n < 4 || n > 12)
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        if (!isalnum((unsigned char)ref[i]))
+            return 0;
+    }
+    return 1;
+}
+
+/* Value of field name in a flat array, or NULL. */
+static const char *get(const char *const *kv, const size_t *kvlen, size_t n,
+                       const char *name)
+{
+    size_t nl = strlen(name);
+
+    for (size_t i = 0; i + 1 < n; i += 2) {
+        if (kvlen[i] == nl && memcmp(kv[i], name, nl) == 0)
+            return kv[i + 1];
+    }
+    return NULL;
+}
+
+static const char *safe_word(const char *v)
+{
+    if (v && strcmp(v, "yes") == 0)
+        return "yes";
+    if (v && strcmp(v, "no") == 0)
+        return "no";
+    return "unknown";
+}
+
+static json_t *str_or_null(const char *v)
+{
+    return v ? json_string(v) : json_null();
+}
+
+static json_t *int_or_null(const char *v)
+{
+    return v ? json_integer(strtoll(v, NULL, 10)) : json_null();
+}
+
+/* A JSON array stored in a field, or [] when absent or malformed. */
+static json_t *array_field(const char *v)
+{
+    json_t *a = v ? json_loads(v, 0, NULL) : NULL;
+
+    if (!json_is_array(a)) {
+        json_decref(a);
+        a = json_array();
+    }
+    return a;
+}
+
+void *cases_json_object(const char *const *kv, const size_t *kvlen, size_t n)
+{
+    json_t *o;
+    json_t *fields;
+    const char *risk;
+    static const char *const strs[] = { "ref", "status", "queue", "lang",
+                                        "channel", "service" };
+
+    if (n % 2 || !get(kv, kvlen, n, "ref"))
+        return NULL;
+    o = json_object();
+    fields = json_object();
+    if (!o || !fields) {
+        json_decref(o);
+        json_decref(fields);
+        return NULL;
+    }
+    /* What staff must see before anything else. */
+    json_object_set_new(o, "safe_to_call",
+                        json_string(safe_word(get(kv, kvlen, n,
+                                                  "f:safe_to_call"))));
+    for (size_t i = 0; i < sizeof strs / sizeof strs[0]; i++)
+        json_object_set_new(o, strs[i], str_or_null(get(kv, kvlen, n,
+                                                        strs[i])));
+    risk = get(kv, kvlen, n, "risk");
+    json_object_set_new(o, "risk", json_string(risk ? risk : "normal"));
+    json_object_set_new(o, "created", int_or_null(get(kv, kvlen, n,
+                                                      "created")));
+    for (size_t i = 0; i + 1 < n; i += 2) {
+        if (kvlen[i] > 2 && strncmp(kv[i], "f:", 2) == 0)
+            json_object_set_new(fields, kv[i] + 2, json_string(kv[i + 1]));
+    }
+    json_object_set_new(o, "fields", fields);
+    json_object_set_new(o, "phone", str_or_null(get(kv, kvlen, n, "phone")));
+    json_object_set_new(o, "claimed_by",
+                        str_or_null(get(kv, kvlen, n, "claimed_by")));
+    json_object_set_new(o, "claimed_at",
+                        int_or_null(get(kv, kvlen, n, "claimed_at")));
+    json_object_set_new(o, "resolved_by",
+                        str_or_null(get(kv, kvlen, n, "resolved_by")));
+    json_object_set_new(o, "resolved_at",
+                        int_or_null(get(kv, kvlen, n, "resolved_at")));
+    json_object_set_new(o, "notes", array_field(get(kv, kvlen, n, "notes")));
+    json_object_set_new(o, "history",
+                        array_field(get(kv, kvlen, n, "history")));
+    return o;
+}
+
+char *cases_json(const char *const *kv, const size_t *kvlen, size_t n)
+{
+    json_t *o = cases_json_object(kv, kvlen, n);
+    char *s;
+
+    if (!o)
+        return NULL;
+    s = json_dumps(o, JSON_COMPACT);
+    json_decref(o);
+    return s;
+}
+
+static void age(long long ms, char *out, size_t outsz)
+{
+    long long s = ms / 1000;
+
+    if (s < 0)
+        s = 0;
+    if (s < 3600)
+        snprintf(out, outsz, "%lldm", s / 60);
+    else if (s < 86400)
+        snprintf(out, outsz, "%lldh", s / 3600);
+    else
+        snprintf(out, outsz, "%lldd", s / 86400);
+}
+
+void cases_line(const char *const *kv, const size_t *kvlen, size_t n,
+                long long now_ms, char *out, size_t outsz)
+{
+    const char *created = get(kv, kvlen, n, "created");
+    const char *risk = get(kv, kvlen, n, "risk");
+    const char *loc = get(kv, kvlen, n, "f:location");
+    const char *st = get(kv, kvlen, n, "status");
+    const char *q = get(kv, kvlen, n, "queue");
+    const char *lang = get(kv, kvlen, n, "lang");
+    const char *ref = get(kv, kvlen, n, "ref");
+    char a[16];
+
+    age(now_ms - (created ? strtoll(created, NULL, 10) : now_ms), a,
+        sizeof a);
+    snprintf(out, outsz, "%-8s %-9s %-8s %-4s %-5s call:%-8s %-10s %.60s",
+             ref ? ref : "?", st ? st : "?", q ? q : "?", lang ? lang : "?",
+             a, safe_word(get(kv, kvlen, n, "f:safe_to_call")),
+             risk && strcmp(risk, "high") == 0 ? "HIGH-RISK" : "",
+             loc ? loc : "");
+}
+
+/* "2026-11-22 21:04 UTC" from a time in ms. */
+static void when(const char *ms, char *out, size_t outsz)
+{
+    time_t t = ms ? (time_t)(strtoll(ms, NULL, 10) / 1000) : 0;
+    struct tm tm;
+
+    if (!ms || !gmtime_r(&t, &tm)) {
+        snprintf(out, outsz, "?");
+        return;
+    }
+    strftime(out, outsz, "%Y-%m-%d %H:%M UTC", &tm);
+}
+
+/* Appends printf output to a growing buffer; on ENOMEM the text stops. */
+struct sbuf {
+    char *s;
+    size_t len, cap;
+};
+
+__attribute__((format(printf, 2, 3)))
+static void sb(struct sbuf *b, const char *fmt, ...);
+
+static void sb_entries(struct sbuf *b, const char *title, const char *v,
+                       const char *key)
+{
+    json_t *a = array_field(v);
+    size_t i;
+    json_t *e;
+
+    if (json_array_size(a) == 0) {
+        json_decref(a);
+        return;
+    }
+    sb(b, "%s:\n", title);
+    json_array_foreach(a, i, e) {
+        char at[32];
+        char ms[32];
+
+        snprintf(ms, sizeof ms, "%lld",
+                 (long long)json_integer_value(json_object_get(e, "at")) +
+                     (long long)json_real_value(json_object_get(e, "at")));
+        when(ms, at, sizeof at);
+        sb(b, "  %s  %s: %s\n", at,
+           json_string_value(json_object_get(e, "who")) ?
+               json_string_value(json_object_get(e, "who")) : "?",
+           json_string_value(json_object_get(e, key)) ?
+               json_string_value(json_object_get(e, key)) : "");
+    }
+    json_decref(a);
+}
+
+char *cases_text(const char *const *kv, const size_t *kvlen, size_t n)
+{
+    struct sbuf b = { malloc(1024), 0, 1024 };
+    const char *safe = safe_word(get(kv, kvlen, n, "f:safe_to_call"));
+    const char *risk = get(kv, kvlen, n, "risk");
+    const char *by;
+    char t[32];
+
+    if (!b.s)
+        return NULL;
+    b.s[0] = '\0';
+    if (strcmp(safe, "yes") == 0)
+        sb(&b, "Safe to call back: YES (the caller said so)\n");
+    else if (strcmp(safe, "no") == 0)
+        sb(&b, "Safe to call back: NO - do not call or text this number\n");
+    else
+        sb(&b, "Safe to call back: UNKNOWN - do not call or text this "
+               "number\n");
+    if (risk && strcmp(risk, "high") == 0)
+        sb(&b, "HIGH RISK: the caller left with the duress exit after "
+               "filing\n");
+    when(get(kv, kvlen, n, "created"), t, sizeof t);
+    sb(&b, "Case %s  status %s  queue %s  language %s\n",
+       get(kv, kvlen, n, "ref") ? get(kv, kvlen, n, "ref") : "?",
+       get(kv, kvlen, n, "status") ? get(kv, kvlen, n, "status") : "?",
+       get(kv, kvlen, n, "queue") ? get(kv, kvlen, n, "queue") : "?",
+       get(kv, kvlen, n, "lang") ? get(kv, kvlen, n, "lang") : "?");
+    sb(&b, "Filed %s through %s\n", t,
+       get(kv, kvlen, n, "channel") ? get(kv, kvlen, n, "channel") : "?");
+    sb(&b, "Phone: %s\n",
+       get(kv, kvlen, n, "phone") ? get(kv, kvlen, n, "phone") : "?");
+    sb(&b, "Answers:\n");
+    for (size_t i = 0; i + 1 < n; i += 2) {
+        if (kvlen[i] > 2 && strncmp(kv[i], "f:", 2) == 0)
+            sb(&b, "  %s: %s\n", kv[i] + 2, kv[i + 1]);
+    }
+    by = get(kv, kvlen, n, "claimed_by");
+    if (by) {
+        when(get(kv, kvlen, n, "claimed_at"), t, sizeof t);
+        sb(&b, "Claimed by %s, %s\n", by, t);
+    }
+    by = get(kv, kvlen, n, "resolved_by");
+    if (by) {
+        when(get(kv, kvlen, n, "resolved_at"), t, sizeof t);
+        sb(&b, "Resolved by %s, %s\n", by, t);
+    }
+    sb_entries(&b, "Notes", get(kv, kvlen, n, "notes"), "text");
+    sb_entries(&b, "History", get(kv, kvlen, n, "history"), "what");
+    return b.s;
+}
+
+static void sb(struct sbuf *b, const char *fmt, ...)
+{
+    va_list ap;
+    int k;
+
+    for (;;) {
+        va_start(ap, fmt);
+        k = vsnprintf(b->s + b->len, b->cap - b->len, fmt, ap);
+        va_end(ap);
+        if (k < 0)
+            return;
+        if ((size_t)k < b->cap - b->len) {
+            b->len += (size_t)k;
+            return;
+        }
+        char *nb = realloc(b->s, b->cap * 2 + (size_t)k);
+        if (!nb)
+            return;
+        b->s = nb;
+        b->cap = b->cap * 2 + (size_t)k;
+    }
+}
