@@ -172,9 +172,13 @@ int menu_state_encode(const struct menu *m, const struct menu_state *st,
 
 /* ---- decoding ---------------------------------------------------------- */
 
+/* The input, and the menu names are looked up in (NULL: the syntax pass,
+ * which looks nothing up, so a truncated string is MENU_EINVAL even where
+ * it cuts a name short). */
 struct reader {
     const char *p;
     size_t n, i;
+    const struct menu *m;
 };
 
 /* Consumes the literal s when it comes next. */
@@ -255,38 +259,40 @@ static int number(struct reader *r, int *v)
     return 0;
 }
 
-/* Reads a node name; returns its index, MENU_ENOENT or MENU_EINVAL. */
-static int node_name(const struct menu *m, struct reader *r)
+/* Reads a node name; returns its index (0 in the syntax pass),
+ * MENU_ENOENT or MENU_EINVAL. */
+static int node_name(struct reader *r)
 {
     char name[TOKEN_MAX];
     int idx;
 
     if (token(r, name, sizeof name) <= 0)
         return MENU_EINVAL;
-    idx = menu_node_index(m, name);
-    if (idx < 0 || (size_t)idx >= m->nnodes)
+    if (!r->m)
+        return 0;
+    idx = menu_node_index(r->m, name);
+    if (idx < 0 || (size_t)idx >= r->m->nnodes)
         return MENU_ENOENT;
     return idx;
 }
 
 /* n=NODE|p=PAGE|l=LANG|e=ENDED| */
-static int read_head(const struct menu *m, struct reader *r,
-                     struct menu_state *st)
+static int read_head(struct reader *r, struct menu_state *st)
 {
     char code[TOKEN_MAX];
     int rc;
 
     if (!expect(r, VERSION "|n="))
         return MENU_EINVAL;
-    rc = node_name(m, r);
+    rc = node_name(r);
     if (rc < 0)
         return rc;
     st->node = rc;
     if (!expect(r, "|p=") || number(r, &st->page) < 0 || !expect(r, "|l=") ||
         token(r, code, sizeof code) <= 0)
         return MENU_EINVAL;
-    st->lang = menu_lang_index(m, code);
-    if (st->lang < 0 || (size_t)st->lang >= m->nlangs)
+    st->lang = r->m ? menu_lang_index(r->m, code) : 0;
+    if (st->lang < 0 || (r->m && (size_t)st->lang >= r->m->nlangs))
         return MENU_ENOENT;
     if (!expect(r, "|e=") || number(r, &st->ended) < 0 || st->ended > 2)
         return MENU_EINVAL;
@@ -294,8 +300,7 @@ static int read_head(const struct menu *m, struct reader *r,
 }
 
 /* s=NODE:PAGE,... */
-static int read_stack(const struct menu *m, struct reader *r,
-                      struct menu_state *st)
+static int read_stack(struct reader *r, struct menu_state *st)
 {
     if (!expect(r, "|s="))
         return MENU_EINVAL;
@@ -307,7 +312,7 @@ static int read_stack(const struct menu *m, struct reader *r,
 
         if (st->depth >= MENU_STACK_MAX)
             return MENU_EINVAL;
-        rc = node_name(m, r);
+        rc = node_name(r);
         if (rc < 0)
             return rc;
         if (!expect(r, ":") || number(r, &page) < 0)
@@ -346,10 +351,25 @@ static int read_vars(struct reader *r, struct menu_state *st)
     return r->i == r->n ? 0 : MENU_EINVAL;
 }
 
+/* One pass over the whole input into st (zeroed first). */
+static int read_all(struct reader *r, struct menu_state *st)
+{
+    int rc;
+
+    memset(st, 0, sizeof *st);
+    r->i = 0;
+    rc = read_head(r, st);
+    if (rc == 0)
+        rc = read_stack(r, st);
+    if (rc == 0)
+        rc = read_vars(r, st);
+    return rc;
+}
+
 int menu_state_decode(const struct menu *m, const char *in, size_t len,
                       struct menu_state *st)
 {
-    struct reader r = { in, len, 0 };
+    struct reader r = { in, len, 0, NULL };
     int rc;
 
     if (!st)
@@ -358,11 +378,11 @@ int menu_state_decode(const struct menu *m, const char *in, size_t len,
     if (!m || !m->nodes || !in || len >= MENU_STATE_ENC_MAX ||
         memchr(in, '\0', len))
         return MENU_EINVAL;
-    rc = read_head(m, &r, st);
-    if (rc == 0)
-        rc = read_stack(m, &r, st);
-    if (rc == 0)
-        rc = read_vars(&r, st);
+    rc = read_all(&r, st);
+    if (rc == 0) {
+        r.m = m;
+        rc = read_all(&r, st);
+    }
     if (rc < 0)
         memset(st, 0, sizeof *st);
     return rc;

@@ -1,0 +1,921 @@
+/*
+ * test_menu_walk.c — the walk as a caller sees it: the exact screens of the
+ * shipped menu (config/menus/hotline.cfg) and of MENU-FORMAT.md's example
+ * (tests/menus/example.cfg), navigation, the duress exit, pagination at the
+ * exact page limits, history replay, and the state string kept in Redis.
+ * Run from the repository root (the menus are loaded by relative path).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "menu.h"
+
+#define HOTLINE "config/menus/hotline.cfg"
+#define EXAMPLE "tests/menus/example.cfg"
+
+static const struct menu_render ussd_fold = { MENU_CH_USSD, 1, 0 };
+static const struct menu_render ussd_plain = { MENU_CH_USSD, 0, 0 };
+
+static const char main_en[] =
+    "What do you need? Press 99 at any time to close this.\n"
+    "1. Get help now\n"
+    "2. Check a job offer\n"
+    "3. Know your rights\n"
+    "4. Useful numbers\n"
+    "0. Back\n"
+    "00. Main menu";
+
+static const char language_folded[] =
+    "Chon ngon ngu / Choose language / Pilih bahasa\n"
+    "1. Tieng Viet\n"
+    "2. English\n"
+    "3. Bahasa Indonesia";
+
+/* ---- helpers ---------------------------------------------------------- */
+
+static struct menu *load_file(const char *path)
+{
+    struct menu *m = NULL;
+    struct menu_diags d;
+    int rc;
+
+    menu_diags_init(&d);
+    rc = menu_load_file(path, &m, &d);
+    for (size_t i = 0; rc != 0 && i < d.n; i++) {
+        char line[512];
+
+        menu_diag_format(path, &d.v[i], line, sizeof line);
+        fprintf(stderr, "%s\n", line);
+    }
+    menu_diags_free(&d);
+    assert_int_equal(rc, 0);
+    assert_non_null(m);
+    return m;
+}
+
+static struct menu *load_text(const char *text)
+{
+    struct menu *m = NULL;
+    struct menu_diags d;
+    int rc;
+
+    menu_diags_init(&d);
+    rc = menu_load_string(text, "test.cfg", &m, &d);
+    for (size_t i = 0; rc != 0 && i < d.n; i++) {
+        char line[512];
+
+        menu_diag_format("test.cfg", &d.v[i], line, sizeof line);
+        fprintf(stderr, "%s\n", line);
+    }
+    menu_diags_free(&d);
+    assert_int_equal(rc, 0);
+    assert_non_null(m);
+    return m;
+}
+
+/* A small one-language menu: start node `s` (a menu with text `text` and
+ * one option "1. Go" to the end node `e`). */
+static struct menu *load_start_text(const char *text)
+{
+    static const char fmt[] =
+        "name = \"t\"; languages = [ \"en\" ]; start = \"s\";\n"
+        "nav = { back = \"0\"; home = \"00\"; more = \"98\"; quit = \"99\"; };\n"
+        "strings = { back = \"Back\"; home = \"Main menu\"; more = \"More\";\n"
+        "  invalid = \"Invalid.\"; quit = \"Bye.\"; };\n"
+        "nodes = {\n"
+        "  s = { type = \"menu\"; text = \"%s\";\n"
+        "        options = ( { key = \"1\"; label = \"Go\"; next = \"e\"; } ); };\n"
+        "  e = { type = \"end\"; text = \"Done.\"; };\n"
+        "};\n";
+    char buf[4096];
+
+    snprintf(buf, sizeof buf, fmt, text);
+    return load_text(buf);
+}
+
+/* n characters of words "xxxxxxxxx" separated by single spaces, never
+ * ending in a space; `wide` (a UTF-8 character) replaces the first x. */
+static void words(char *out, size_t n, const char *wide)
+{
+    size_t o = 0;
+
+    if (wide) {
+        strcpy(out, wide);
+        o = strlen(wide);
+    }
+    for (size_t i = wide ? 1 : 0; i < n; i++)
+        out[o++] = (i % 10 == 9 && i + 1 < n) ? ' ' : 'x';
+    out[o] = '\0';
+}
+
+static void step_ok(const struct menu_ctx *c, struct menu_state *st,
+                    const char *in, struct menu_result *r)
+{
+    assert_int_equal(menu_step(c, st, in, r), 0);
+}
+
+static int node_of(const struct menu *m, const char *name)
+{
+    int i = menu_node_index(m, name);
+
+    assert_true(i >= 0);
+    return i;
+}
+
+/* ---- the shipped menu ---------------------------------------------------- */
+
+static void test_language_screen_folded(void **state)
+{
+    struct menu *m = load_file(HOTLINE);
+    struct menu_ctx c = { m, ussd_fold, NULL };
+    struct menu_state st;
+    struct menu_result r;
+
+    (void)state;
+    assert_int_equal(menu_begin(&c, &st, &r), 0);
+    assert_string_equal(r.screen.text, language_folded);
+    assert_int_equal(r.screen.page, 0);
+    assert_int_equal(r.screen.pages, 1);
+    assert_int_equal(r.screen.measure.enc, MENU_GSM7);
+    assert_int_equal(r.end, 0);
+    assert_int_equal(st.node, m->start_idx);
+    assert_int_equal(st.lang, 0);
+    assert_int_equal(st.depth, 0);
+    assert_int_equal(st.nvars, 0);
+    menu_free(m);
+}
+
+/* Unfolded, the Vietnamese letters need UCS-2: 80 units a page, so the
+ * same screen takes two pages, the more line in the default language. */
+static void test_language_screen_ucs2_two_pages(void **state)
+{
+    struct menu *m = load_file(HOTLINE);
+    struct menu_ctx c = { m, ussd_plain, NULL };
+    struct menu_state st;
+    struct menu_result r;
+
+    (void)state;
+    assert_int_equal(menu_begin(&c, &st, &r), 0);
+    assert_string_equal(r.screen.text,
+                        "Chọn ngôn ngữ / Choose language / Pilih bahasa\n"
+                        "1. Tiếng Việt\n"
+                        "98. Xem thêm");
+    assert_int_equal(r.screen.pages, 2);
+    assert_int_equal(r.screen.measure.enc, MENU_UCS2);
+    step_ok(&c, &st, "98", &r);
+    assert_string_equal(r.screen.text, "2. English\n3. Bahasa Indonesia");
+    assert_int_equal(r.screen.page, 1);
+    step_ok(&c, &st, "2", &r);
+    assert_string_equal(r.screen.text, main_en);
+    menu_free(m);
+}
+
+static void test_help_walk_forward_once(void **state)
+{
+    struct menu *m = load_file(HOTLINE);
+    struct menu_ctx c = { m, ussd_fold, "ABC123" };
+    struct menu_state st;
+    struct menu_result r;
+
+    (void)state;
+    assert_int_equal(menu_begin(&c, &st, &r), 0);
+    step_ok(&c, &st, "2", &r);
+    assert_string_equal(r.screen.text, main_en);
+    assert_int_equal(st.lang, menu_lang_index(m, "en"));
+    step_ok(&c, &st, "1", &r);
+    assert_string_equal(r.screen.text,
+                        "Where are you now? Write the town and country, or "
+                        "the company or building name.\n0. Back\n00. Main menu");
+    step_ok(&c, &st, " Hanoi\r\n", &r);
+    assert_string_equal(r.screen.text,
+                        "Are you in danger right now?\n1. Yes\n2. No\n"
+                        "3. Not sure\n0. Back\n00. Main menu");
+    assert_string_equal(menu_state_get(&st, "location"), "Hanoi");
+    step_ok(&c, &st, "1", &r);
+    assert_string_equal(r.screen.text,
+                        "Is it safe for us to call you back?\n1. Yes, call me\n"
+                        "2. No, do not call\n0. Back\n00. Main menu");
+    assert_int_equal(r.action, MENU_ACT_NONE);
+    step_ok(&c, &st, "2", &r);
+    assert_string_equal(r.screen.text,
+                        "Sent. Your reference is ABC123. Keep it. Call us only "
+                        "when it is safe. If someone checks your phone, delete "
+                        "this message.");
+    assert_int_equal(r.action, MENU_ACT_FORWARD);
+    assert_int_equal(r.end, 1);
+    assert_int_equal(r.invalid, 0);
+    assert_ptr_equal(r.node, &m->nodes[node_of(m, "send")]);
+    assert_string_equal(menu_state_get(&st, "in_danger"), "yes");
+    assert_string_equal(menu_state_get(&st, "safe_to_call"), "no");
+    assert_string_equal(menu_state_get(&st, "callback"), "none");
+    assert_int_equal(st.ended, 1);
+
+    /* The session is over: no second forward, the same screen on show. */
+    assert_int_equal(menu_step(&c, &st, "2", &r), MENU_EENDED);
+    assert_int_equal(r.action, MENU_ACT_NONE);
+    assert_int_equal(menu_show(&c, &st, &r), 0);
+    assert_int_equal(r.action, MENU_ACT_NONE);
+    assert_int_equal(r.end, 1);
+    assert_string_equal(r.screen.text,
+                        "Sent. Your reference is ABC123. Keep it. Call us only "
+                        "when it is safe. If someone checks your phone, delete "
+                        "this message.");
+    menu_free(m);
+}
+
+static void test_invalid_key_then_valid(void **state)
+{
+    struct menu *m = load_file(HOTLINE);
+    struct menu_ctx c = { m, ussd_fold, NULL };
+    struct menu_state st;
+    struct menu_result r;
+    char want[512];
+
+    (void)state;
+    menu_begin(&c, &st, &r);
+    step_ok(&c, &st, "2", &r);
+    step_ok(&c, &st, "7", &r);
+    snprintf(want, sizeof want, "Invalid. Try again.\n%s", main_en);
+    assert_string_equal(r.screen.text, want);
+    assert_int_equal(r.invalid, 1);
+    assert_int_equal(st.node, node_of(m, "main"));
+    step_ok(&c, &st, "1", &r);
+    assert_int_equal(r.invalid, 0);
+    assert_int_equal(st.node, node_of(m, "where"));
+    /* Too short for min = 2: refused, same question. */
+    step_ok(&c, &st, "H", &r);
+    assert_int_equal(r.invalid, 1);
+    assert_string_equal(r.screen.text,
+                        "Invalid. Try again.\nWhere are you now? Write the town "
+                        "and country, or the company or building name.\n"
+                        "0. Back\n00. Main menu");
+    step_ok(&c, &st, "0", &r);
+    assert_string_equal(r.screen.text, main_en);
+    menu_free(m);
+}
+
+/* Back and home on the start screen at depth 0 are answers like any other:
+ * refused, in the session's language. */
+static void test_nav_keys_on_start_screen_are_invalid(void **state)
+{
+    struct menu *m = load_file(HOTLINE);
+    struct menu_ctx c = { m, ussd_fold, NULL };
+    struct menu_state st;
+    struct menu_result r;
+    char want[512];
+
+    (void)state;
+    menu_begin(&c, &st, &r);
+    snprintf(want, sizeof want, "Sai. Hay thu lai.\n%s", language_folded);
+    step_ok(&c, &st, "0", &r);
+    assert_string_equal(r.screen.text, want);
+    assert_int_equal(r.invalid, 1);
+    step_ok(&c, &st, "00", &r);
+    assert_string_equal(r.screen.text, want);
+    step_ok(&c, &st, "98", &r);
+    assert_string_equal(r.screen.text, want);
+    menu_free(m);
+}
+
+static void test_home_clears_the_stack(void **state)
+{
+    struct menu *m = load_file(HOTLINE);
+    struct menu_ctx c = { m, ussd_fold, NULL };
+    struct menu_state st;
+    struct menu_result r;
+
+    (void)state;
+    menu_begin(&c, &st, &r);
+    step_ok(&c, &st, "2", &r);
+    step_ok(&c, &st, "2", &r);
+    step_ok(&c, &st, "5", &r);
+    assert_int_equal(st.node, node_of(m, "jobs_more"));
+    assert_int_equal(st.depth, 3);
+    step_ok(&c, &st, "00", &r);
+    assert_string_equal(r.screen.text, language_folded);
+    assert_int_equal(st.depth, 0);
+    assert_int_equal(st.node, m->start_idx);
+    /* The language chosen stays until another is chosen. */
+    assert_int_equal(st.lang, menu_lang_index(m, "en"));
+    step_ok(&c, &st, "2", &r);
+    assert_string_equal(r.screen.text, main_en);
+    menu_free(m);
+}
+
+static void test_quit_from_input_node(void **state)
+{
+    struct menu *m = load_file(HOTLINE);
+    struct menu_ctx c = { m, ussd_fold, "ABC123" };
+    struct menu_state st;
+    struct menu_result r;
+
+    (void)state;
+    menu_begin(&c, &st, &r);
+    step_ok(&c, &st, "2", &r);
+    step_ok(&c, &st, "1", &r);
+    step_ok(&c, &st, "99", &r);
+    assert_string_equal(r.screen.text, "Thank you. Goodbye.");
+    assert_int_equal(r.action, MENU_ACT_QUIT);
+    assert_int_equal(r.end, 1);
+    assert_int_equal(menu_state_get(&st, "location") == NULL, 1);
+    assert_int_equal(menu_show(&c, &st, &r), 0);
+    assert_string_equal(r.screen.text, "Thank you. Goodbye.");
+    assert_int_equal(r.end, 1);
+    assert_int_equal(r.action, MENU_ACT_NONE);
+    assert_int_equal(menu_step(&c, &st, "1", &r), MENU_EENDED);
+    menu_free(m);
+}
+
+static void test_quit_from_start_screen(void **state)
+{
+    struct menu *m = load_file(HOTLINE);
+    struct menu_ctx c = { m, ussd_fold, NULL };
+    struct menu_state st;
+    struct menu_result r;
+
+    (void)state;
+    menu_begin(&c, &st, &r);
+    step_ok(&c, &st, "99", &r);
+    assert_string_equal(r.screen.text, "Cam on. Tam biet.");
+    assert_int_equal(r.action, MENU_ACT_QUIT);
+    menu_free(m);
+}
+
+static void test_phone_input(void **state)
+{
+    struct menu *m = load_file(HOTLINE);
+    struct menu_ctx c = { m, ussd_fold, "R" };
+    struct menu_state st;
+    struct menu_result r;
+    static const char *const steps[] = { "2", "1", "Hanoi", "2", "1", "2" };
+
+    (void)state;
+    menu_begin(&c, &st, &r);
+    for (size_t i = 0; i < sizeof steps / sizeof steps[0]; i++)
+        step_ok(&c, &st, steps[i], &r);
+    assert_int_equal(st.node, node_of(m, "othernum"));
+    step_ok(&c, &st, "+84 912 345", &r);
+    assert_int_equal(r.invalid, 1);
+    step_ok(&c, &st, "84-912", &r);
+    assert_int_equal(r.invalid, 1);
+    step_ok(&c, &st, "+8", &r);
+    assert_int_equal(r.invalid, 1);
+    step_ok(&c, &st, "+84912345678", &r);
+    assert_int_equal(r.invalid, 0);
+    assert_int_equal(r.action, MENU_ACT_FORWARD);
+    assert_string_equal(menu_state_get(&st, "callback"), "+84912345678");
+    assert_string_equal(menu_state_get(&st, "safe_to_call"), "yes");
+    menu_free(m);
+}
+
+static void test_fit_report(void **state)
+{
+    struct menu *m = load_file(HOTLINE);
+    struct menu_fit f;
+
+    (void)state;
+    assert_int_equal(menu_fit_node(m, node_of(m, "main"),
+                                   menu_lang_index(m, "en"), &ussd_fold, &f), 0);
+    assert_int_equal(f.pages, 1);
+    assert_int_equal(f.enc, MENU_GSM7);
+    assert_int_equal(f.units, strlen(main_en));
+    assert_int_equal(f.limit, 182);
+    menu_free(m);
+}
+
+/* ---- MENU-FORMAT.md's example -------------------------------------------- */
+
+static void test_example_walk(void **state)
+{
+    struct menu *m = load_file(EXAMPLE);
+    struct menu_ctx c = { m, ussd_plain, "R1" };
+    struct menu_state st;
+    struct menu_result r;
+
+    (void)state;
+    assert_int_equal(menu_begin(&c, &st, &r), 0);
+    assert_string_equal(r.screen.text, "Duong day nong ho tro nguoi di cu\n"
+                                       "1. Tieng Viet\n2. English");
+    step_ok(&c, &st, "2", &r);
+    assert_string_equal(r.screen.text, "What do you need?\n1. Help now\n"
+                                       "2. Check a job offer\n0. Back\n"
+                                       "00. Main menu");
+    /* No nav.quit in this menu: 99 is just a wrong answer. */
+    step_ok(&c, &st, "99", &r);
+    assert_string_equal(r.screen.text, "Invalid choice.\nWhat do you need?\n"
+                                       "1. Help now\n2. Check a job offer\n"
+                                       "0. Back\n00. Main menu");
+    step_ok(&c, &st, "1", &r);
+    step_ok(&c, &st, "Hanoi", &r);
+    assert_string_equal(r.screen.text, "Is it safe to call you back?\n1. Yes\n"
+                                       "2. No\n0. Back\n00. Main menu");
+    step_ok(&c, &st, "1", &r);
+    assert_string_equal(r.screen.text, "Sent. Your reference is R1.");
+    assert_int_equal(r.action, MENU_ACT_FORWARD);
+    menu_free(m);
+    m = load_file(EXAMPLE);
+    c.menu = m;
+    menu_begin(&c, &st, &r);
+    step_ok(&c, &st, "1", &r);
+    step_ok(&c, &st, "2", &r);
+    assert_string_equal(r.screen.text, "Khong tra phi tuyen dung.");
+    assert_int_equal(r.end, 1);
+    assert_int_equal(r.action, MENU_ACT_NONE);
+    menu_free(m);
+}
+
+/* ---- variables ------------------------------------------------------------ */
+
+static void test_variables_in_text(void **state)
+{
+    struct menu *m = load_text(
+        "name = \"t\"; languages = [ \"en\" ]; start = \"s\";\n"
+        "nav = { back = \"0\"; home = \"00\"; more = \"98\"; };\n"
+        "strings = { back = \"Back\"; home = \"Home\"; more = \"More\";\n"
+        "  invalid = \"Invalid.\"; };\n"
+        "nodes = {\n"
+        "  s = { type = \"input\"; text = \"Name?\"; save = \"who\";\n"
+        "        accept = \"text\"; min = 1; max = 10; next = \"f\"; };\n"
+        "  f = { type = \"forward\"; queue = \"q\"; fields = [ \"who\" ];\n"
+        "        text = \"Hi {who}, ref {ref}.{nobody} {open\"; };\n"
+        "};\n");
+    struct menu_ctx c = { m, ussd_plain, "R9" };
+    struct menu_state st;
+    struct menu_result r;
+
+    (void)state;
+    menu_begin(&c, &st, &r);
+    assert_string_equal(r.screen.text, "Name?");
+    step_ok(&c, &st, "Ann", &r);
+    assert_string_equal(r.screen.text, "Hi Ann, ref R9. {open");
+    c.ref = NULL;
+    menu_show(&c, &st, &r);
+    assert_string_equal(r.screen.text, "Hi Ann, ref . {open");
+    menu_free(m);
+}
+
+/* ---- pagination at the exact limits --------------------------------------- */
+
+/* A screen of `total` units: start text + "\n1. Go" (6 units). */
+static int pages_for(const struct menu_render *rd, size_t total,
+                     const char *wide)
+{
+    char text[1024];
+    struct menu *m;
+    struct menu_ctx c;
+    struct menu_state st;
+    struct menu_result r;
+    int pages;
+
+    words(text, total - 6, wide);
+    m = load_start_text(text);
+    c.menu = m;
+    c.render = *rd;
+    c.ref = NULL;
+    assert_int_equal(menu_begin(&c, &st, &r), 0);
+    pages = r.screen.pages;
+    if (pages == 1)
+        assert_int_equal(r.screen.measure.units, total);
+    assert_true(r.screen.measure.units <=
+                menu_page_limit(rd, r.screen.measure.enc));
+    menu_free(m);
+    return pages;
+}
+
+static void test_page_limits(void **state)
+{
+    struct menu_render sms1 = { MENU_CH_SMS, 0, 1 };
+    struct menu_render sms3 = { MENU_CH_SMS, 0, 3 };
+    struct menu_render sms0 = { MENU_CH_SMS, 0, 0 };
+
+    (void)state;
+    assert_int_equal(menu_page_limit(&ussd_plain, MENU_GSM7), 182);
+    assert_int_equal(menu_page_limit(&ussd_plain, MENU_UCS2), 80);
+    assert_int_equal(menu_page_limit(&sms0, MENU_GSM7), 160);
+    assert_int_equal(menu_page_limit(&sms1, MENU_UCS2), 70);
+    assert_int_equal(menu_page_limit(&sms3, MENU_GSM7), 459);
+    assert_int_equal(menu_page_limit(&sms3, MENU_UCS2), 201);
+
+    assert_int_equal(pages_for(&ussd_plain, 182, NULL), 1);
+    assert_int_equal(pages_for(&ussd_plain, 183, NULL), 2);
+    assert_int_equal(pages_for(&ussd_plain, 80, "\xe1\xbb\x87"), 1);
+    assert_int_equal(pages_for(&ussd_plain, 81, "\xe1\xbb\x87"), 2);
+    assert_int_equal(pages_for(&sms1, 160, NULL), 1);
+    assert_int_equal(pages_for(&sms1, 161, NULL), 2);
+    assert_int_equal(pages_for(&sms1, 70, "\xe1\xbb\x87"), 1);
+    assert_int_equal(pages_for(&sms1, 71, "\xe1\xbb\x87"), 2);
+    assert_int_equal(pages_for(&sms3, 459, NULL), 1);
+    assert_int_equal(pages_for(&sms3, 460, NULL), 2);
+}
+
+/* 183 units: the text is cut at the last space that leaves room for
+ * "\n98. More" (173 units), the rest goes on page 2 with the option. */
+static void test_long_text_cut_at_spaces(void **state)
+{
+    char text[256], want[256];
+    struct menu *m;
+    struct menu_ctx c = { NULL, ussd_plain, NULL };
+    struct menu_state st;
+    struct menu_result r;
+
+    (void)state;
+    words(text, 177, NULL);
+    m = load_start_text(text);
+    c.menu = m;
+    menu_begin(&c, &st, &r);
+    snprintf(want, sizeof want, "%.169s\n98. More", text);
+    assert_string_equal(r.screen.text, want);
+    assert_int_equal(r.screen.pages, 2);
+    step_ok(&c, &st, "98", &r);
+    assert_string_equal(r.screen.text, "xxxxxxx\n1. Go");
+    assert_int_equal(r.screen.page, 1);
+    /* No page after the last: 98 is a wrong answer there. */
+    step_ok(&c, &st, "98", &r);
+    assert_int_equal(r.invalid, 1);
+    assert_int_equal(r.screen.page, 0);
+    menu_free(m);
+}
+
+static const char long_opts_menu[] =
+    "name = \"t\"; languages = [ \"en\" ]; start = \"s\";\n"
+    "nav = { back = \"0\"; home = \"00\"; more = \"98\"; quit = \"99\"; };\n"
+    "strings = { back = \"Back\"; home = \"Main menu\"; more = \"More\";\n"
+    "  invalid = \"Invalid.\"; quit = \"Bye.\"; };\n"
+    "nodes = {\n"
+    "  s = { type = \"menu\"; text = \"Start\";\n"
+    "        options = ( { key = \"1\"; label = \"Long\"; next = \"m\"; } ); };\n"
+    "  m = { type = \"menu\"; text = \"Pick\"; options = (\n"
+    "    { key = \"1\"; label = \"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\"; next = \"e\"; },\n"
+    "    { key = \"2\"; label = \"bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb\"; next = \"e\"; },\n"
+    "    { key = \"3\"; label = \"cccccccccccccccccccccccccccccccccccccccc\"; next = \"e\"; },\n"
+    "    { key = \"4\"; label = \"dddddddddddddddddddddddddddddddddddddddd\"; next = \"e\"; },\n"
+    "    { key = \"5\"; label = \"eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee\"; next = \"e\"; }\n"
+    "  ); };\n"
+    "  e = { type = \"end\"; text = \"Done.\"; };\n"
+    "};\n";
+
+#define L40(ch) ch ch ch ch ch ch ch ch ch ch ch ch ch ch ch ch ch ch ch ch \
+                ch ch ch ch ch ch ch ch ch ch ch ch ch ch ch ch ch ch ch ch
+
+/* Option lines move whole to the next page; the nav lines are on every
+ * page; back walks back across pages before it leaves the screen. */
+static void test_options_never_split_and_back_across_pages(void **state)
+{
+    struct menu *m = load_text(long_opts_menu);
+    struct menu_ctx c = { m, ussd_plain, NULL };
+    struct menu_state st;
+    struct menu_result r;
+
+    (void)state;
+    menu_begin(&c, &st, &r);
+    step_ok(&c, &st, "1", &r);
+    assert_string_equal(r.screen.text,
+                        "Pick\n1. " L40("a") "\n2. " L40("b") "\n3. " L40("c")
+                        "\n0. Back\n00. Main menu\n98. More");
+    assert_int_equal(r.screen.pages, 2);
+    step_ok(&c, &st, "98", &r);
+    assert_string_equal(r.screen.text,
+                        "4. " L40("d") "\n5. " L40("e")
+                        "\n0. Back\n00. Main menu");
+    assert_int_equal(st.page, 1);
+    step_ok(&c, &st, "0", &r);
+    assert_int_equal(st.page, 0);
+    assert_int_equal(r.screen.page, 0);
+    assert_int_equal(st.node, node_of(m, "m"));
+    step_ok(&c, &st, "0", &r);
+    assert_string_equal(r.screen.text, "Start\n1. Long");
+    assert_int_equal(st.depth, 0);
+    menu_free(m);
+}
+
+/* An option line longer than a page cannot be laid out. */
+static void test_option_too_long_is_enospc(void **state)
+{
+    struct menu *m = load_text(long_opts_menu);
+    struct menu_ctx c = { m, ussd_plain, NULL };
+    struct menu_state st;
+    struct menu_result r;
+    struct menu_fit f;
+    char huge[300];
+    int n = node_of(m, "m");
+    struct menu_option *o = &m->nodes[n].opts[0];
+    char *saved_all = o->label.all;
+    char *saved_lang = o->label.lang[0];
+
+    (void)state;
+    memset(huge, 'z', sizeof huge - 1);
+    huge[sizeof huge - 1] = '\0';
+    o->label.all = huge;
+    o->label.lang[0] = NULL;
+    assert_int_equal(menu_fit_node(m, n, 0, &ussd_plain, &f), MENU_ENOSPC);
+    assert_int_equal(f.pages, -1);
+    assert_int_equal(f.limit, 182);
+    menu_begin(&c, &st, &r);
+    assert_int_equal(menu_step(&c, &st, "1", &r), MENU_ENOSPC);
+    assert_int_equal(r.screen.pages, -1);
+    o->label.all = saved_all;
+    o->label.lang[0] = saved_lang;
+    menu_free(m);
+}
+
+static void test_stack_drops_oldest(void **state)
+{
+    struct menu *m = load_text(
+        "name = \"t\"; languages = [ \"en\" ]; start = \"a\";\n"
+        "nav = { back = \"0\"; home = \"00\"; more = \"98\"; };\n"
+        "strings = { back = \"Back\"; home = \"Home\"; more = \"More\";\n"
+        "  invalid = \"Invalid.\"; };\n"
+        "nodes = {\n"
+        "  a = { type = \"menu\"; text = \"A\"; options = (\n"
+        "    { key = \"1\"; label = \"B\"; next = \"b\"; },\n"
+        "    { key = \"2\"; label = \"End\"; next = \"e\"; } ); };\n"
+        "  b = { type = \"menu\"; text = \"B\"; options = (\n"
+        "    { key = \"1\"; label = \"A\"; next = \"a\"; } ); };\n"
+        "  e = { type = \"end\"; text = \"Done.\"; };\n"
+        "};\n");
+    struct menu_ctx c = { m, ussd_plain, NULL };
+    struct menu_state st;
+    struct menu_result r;
+
+    (void)state;
+    menu_begin(&c, &st, &r);
+    for (int i = 0; i < MENU_STACK_MAX + 6; i++)
+        step_ok(&c, &st, "1", &r);
+    assert_int_equal(st.depth, MENU_STACK_MAX);
+    for (int i = 0; i < MENU_STACK_MAX; i++) {
+        step_ok(&c, &st, "0", &r);
+        assert_int_equal(r.invalid, 0);
+    }
+    assert_int_equal(st.depth, 0);
+    /* 30 steps from a: the oldest 6 screens were forgotten; we are on a. */
+    assert_int_equal(st.node, node_of(m, "a"));
+    step_ok(&c, &st, "0", &r);
+    assert_int_equal(r.invalid, 1);
+    menu_free(m);
+}
+
+/* ---- replay ------------------------------------------------------------ */
+
+static void test_replay_star_in_free_text(void **state)
+{
+    struct menu *m = load_file(HOTLINE);
+    struct menu_ctx c = { m, ussd_fold, "ABC123" };
+    struct menu_state st;
+    struct menu_result r;
+
+    (void)state;
+    assert_int_equal(menu_replay(&c, "2*1*Block B*7", &st, &r), 0);
+    assert_string_equal(menu_state_get(&st, "location"), "Block B*7");
+    assert_int_equal(st.node, node_of(m, "danger"));
+    assert_int_equal(r.invalid, 0);
+    assert_int_equal(menu_replay(&c, "2*1*Block B*7*1", &st, &r), 0);
+    assert_string_equal(menu_state_get(&st, "location"), "Block B*7");
+    assert_int_equal(st.node, node_of(m, "callsafe"));
+    /* Not the last: an answer is one field. */
+    assert_int_equal(menu_replay(&c, "2*1*Hanoi*1*2", &st, &r), 0);
+    assert_string_equal(menu_state_get(&st, "location"), "Hanoi");
+    assert_int_equal(r.action, MENU_ACT_FORWARD);
+    assert_int_equal(r.end, 1);
+    menu_free(m);
+}
+
+static void test_replay_same_history_same_screen(void **state)
+{
+    struct menu *m = load_file(HOTLINE);
+    struct menu_ctx c = { m, ussd_fold, "ABC123" };
+    struct menu_state a, b;
+    struct menu_result ra, rb;
+    char want[512];
+
+    (void)state;
+    assert_int_equal(menu_replay(&c, "", &a, &ra), 0);
+    assert_string_equal(ra.screen.text, language_folded);
+    assert_int_equal(menu_replay(&c, "2*1*Hanoi*1*2", &a, &ra), 0);
+    assert_int_equal(menu_replay(&c, "2*1*Hanoi*1*2", &b, &rb), 0);
+    assert_string_equal(ra.screen.text, rb.screen.text);
+    assert_int_equal(ra.action, MENU_ACT_FORWARD);
+    assert_int_equal(rb.action, MENU_ACT_FORWARD);
+    assert_memory_equal(&a, &b, sizeof a);
+    /* Going on after the end: the end screen, no action again. */
+    assert_int_equal(menu_replay(&c, "2*1*Hanoi*1*2*1", &b, &rb), 0);
+    assert_string_equal(rb.screen.text, ra.screen.text);
+    assert_int_equal(rb.action, MENU_ACT_NONE);
+    assert_int_equal(rb.end, 1);
+    /* Only the last step's action is reported. */
+    assert_int_equal(menu_replay(&c, "2*1*99", &b, &rb), 0);
+    assert_int_equal(rb.action, MENU_ACT_QUIT);
+    assert_string_equal(rb.screen.text, "Thank you. Goodbye.");
+    assert_int_equal(menu_replay(&c, "2*7", &b, &rb), 0);
+    snprintf(want, sizeof want, "Invalid. Try again.\n%s", main_en);
+    assert_string_equal(rb.screen.text, want);
+    assert_int_equal(rb.invalid, 1);
+    assert_int_equal(menu_replay(&c, "2*7*1*0", &b, &rb), 0);
+    assert_string_equal(rb.screen.text, main_en);
+    menu_free(m);
+}
+
+static void test_replay_bounds(void **state)
+{
+    struct menu *m = load_file(HOTLINE);
+    struct menu_ctx c = { m, ussd_fold, NULL };
+    struct menu_state st;
+    struct menu_result r;
+    char *h = malloc(MENU_HISTORY_MAX + 2);
+
+    (void)state;
+    assert_non_null(h);
+    for (size_t i = 0; i < MENU_HISTORY_MAX + 1; i++)
+        h[i] = (i % 2) ? '*' : '0';
+    h[MENU_HISTORY_MAX + 1] = '\0';
+    assert_int_equal(menu_replay(&c, h, &st, &r), MENU_EINVAL);
+    h[MENU_HISTORY_MAX] = '\0';
+    assert_int_equal(menu_replay(&c, h, &st, &r), 0);
+    /* Stars only: empty answers, all refused. */
+    memset(h, '*', MENU_HISTORY_MAX);
+    assert_int_equal(menu_replay(&c, h, &st, &r), 0);
+    assert_int_equal(r.invalid, 1);
+    free(h);
+    menu_free(m);
+}
+
+static void test_history_next(void **state)
+{
+    const char *h = "2*1*Block B*7";
+
+    (void)state;
+    assert_ptr_equal(menu_history_next(h, "2*1"), h + 4);
+    assert_string_equal(menu_history_next(h, "2*1"), "Block B*7");
+    assert_string_equal(menu_history_next("2*1", "2"), "1");
+    assert_string_equal(menu_history_next("2", ""), "2");
+    assert_null(menu_history_next("", ""));
+    assert_null(menu_history_next("2*1", "2*1"));
+    assert_null(menu_history_next("3*1", "2"));
+    assert_null(menu_history_next("21", "2"));
+    assert_null(menu_history_next("2", "2*1"));
+    assert_null(menu_history_next(NULL, ""));
+}
+
+/* ---- the state string ---------------------------------------------------- */
+
+static void test_state_round_trip(void **state)
+{
+    struct menu *m = load_file(HOTLINE);
+    struct menu_ctx c = { m, ussd_fold, NULL };
+    struct menu_state st, back;
+    struct menu_result r, again;
+    char enc[MENU_STATE_ENC_MAX];
+    int n;
+
+    (void)state;
+    menu_begin(&c, &st, &r);
+    step_ok(&c, &st, "2", &r);
+    step_ok(&c, &st, "1", &r);
+    step_ok(&c, &st, "Ph\xc3\xb2ng 3|4; a=b%c,d:e", &r);
+    assert_int_equal(r.invalid, 0);
+    n = menu_state_encode(m, &st, enc, sizeof enc);
+    assert_string_equal(enc, "1|n=danger|p=0|l=en|e=0|s=language:0,main:0,"
+                             "where:0|v=location=Ph\xc3\xb2ng 3%7C4%3B a%3Db"
+                             "%25c%2Cd%3Ae");
+    assert_int_equal(n, (int)strlen(enc));
+    assert_int_equal(menu_state_decode(m, enc, (size_t)n, &back), 0);
+    assert_memory_equal(&st, &back, sizeof st);
+    menu_show(&c, &back, &again);
+    assert_string_equal(again.screen.text, r.screen.text);
+
+    /* Every field used: a page, the end flag, several variables. */
+    st.page = 3;
+    st.ended = 2;
+    strcpy(st.vars[1].name, "x");
+    strcpy(st.vars[1].value, "");
+    strcpy(st.vars[2].name, "y");
+    strcpy(st.vars[2].value, "\xe1\xbb\x87 %% \t");
+    st.nvars = 3;
+    n = menu_state_encode(m, &st, enc, sizeof enc);
+    assert_true(n > 0);
+    assert_int_equal(menu_state_decode(m, enc, (size_t)n, &back), 0);
+    assert_memory_equal(&st, &back, sizeof st);
+
+    /* Too small a buffer. */
+    assert_int_equal(menu_state_encode(m, &st, enc, 10), MENU_ENOSPC);
+    menu_free(m);
+}
+
+/* Decodes s (its strlen) and checks the code and that st was zeroed. */
+static void decode_fails(const struct menu *m, const char *s, size_t len,
+                         int want)
+{
+    static const struct menu_state zero;
+    struct menu_state st;
+
+    memset(&st, 0x5a, sizeof st);
+    assert_int_equal(menu_state_decode(m, s, len, &st), want);
+    assert_memory_equal(&st, &zero, sizeof st);
+}
+
+static void test_state_decode_rejects(void **state)
+{
+    struct menu *m = load_file(HOTLINE);
+    static const char good[] =
+        "1|n=danger|p=0|l=en|e=0|s=language:0,main:0,where:0|v=location=Hanoi";
+    struct menu_state st;
+    char big[MENU_STATE_ENC_MAX + 8];
+    char buf[4096];
+    size_t vpos = strstr(good, "|v=") - good;
+
+    (void)state;
+    assert_int_equal(menu_state_decode(m, good, strlen(good), &st), 0);
+    decode_fails(m, "", 0, MENU_EINVAL);
+    decode_fails(m, "hello", 5, MENU_EINVAL);
+#define BAD(s, code) decode_fails(m, s, strlen(s), code)
+    BAD("\xff\xfe garbage |||", MENU_EINVAL);
+    BAD("2|n=danger|p=0|l=en|e=0|s=|v=", MENU_EINVAL);
+    BAD("1|n=nosuch|p=0|l=en|e=0|s=|v=", MENU_ENOENT);
+    BAD("1|n=danger|p=0|l=fr|e=0|s=|v=", MENU_ENOENT);
+    BAD("1|n=danger|p=0|l=en|e=0|s=nosuch:0|v=", MENU_ENOENT);
+    BAD("1|n=danger|p=01|l=en|e=0|s=|v=", MENU_EINVAL);
+    BAD("1|n=danger|p=-1|l=en|e=0|s=|v=", MENU_EINVAL);
+    BAD("1|n=danger|p=0|l=en|e=3|s=|v=", MENU_EINVAL);
+    BAD("1|n=danger|p=0|l=en|e=0|s=|v=a=1;a=2", MENU_EINVAL);
+    BAD("1|n=danger|p=0|l=en|e=0|s=|v==1", MENU_EINVAL);
+    BAD("1|n=danger|p=0|l=en|e=0|s=|v=a=%00", MENU_EINVAL);
+    BAD("1|n=danger|p=0|l=en|e=0|s=|v=a=%zz", MENU_EINVAL);
+    BAD("1|n=danger|p=0|l=en|e=0|s=|v=a=%FF", MENU_EINVAL);
+    BAD("1|n=danger|p=0|l=en|e=0|s=|v=a=\xc3", MENU_EINVAL);
+    BAD("1|n=danger|p=0|l=en|e=0|s=|v=a=x\ty", MENU_EINVAL);
+    BAD("1|n=danger|p=0|l=en|e=0|s=|v=a=1|", MENU_EINVAL);
+    BAD("1|n=danger|p=0|l=en|e=0|s=|v=a=1;", MENU_EINVAL);
+    BAD("1|n=danger|p=0|l=en|e=0|s=|v=a=1 extra|x=1", MENU_EINVAL);
+    decode_fails(m, "1|n=danger\0|p=0", 15, MENU_EINVAL);
+#undef BAD
+
+    /* Truncated anywhere before the variables. */
+    for (size_t len = 0; len < vpos + 3; len++)
+        decode_fails(m, good, len, MENU_EINVAL);
+
+    /* Oversized. */
+    memset(big, 'a', sizeof big);
+    memcpy(big, good, strlen(good));
+    decode_fails(m, big, MENU_STATE_ENC_MAX, MENU_EINVAL);
+
+    /* Too many frames: MENU_STACK_MAX + 1. */
+    strcpy(buf, "1|n=danger|p=0|l=en|e=0|s=main:0");
+    for (int i = 0; i < MENU_STACK_MAX; i++)
+        strcat(buf, ",main:0");
+    strcat(buf, "|v=");
+    decode_fails(m, buf, strlen(buf), MENU_EINVAL);
+
+    /* Too many variables: MENU_VARS_MAX + 1. */
+    strcpy(buf, "1|n=danger|p=0|l=en|e=0|s=|v=");
+    for (int i = 0; i <= MENU_VARS_MAX; i++)
+        snprintf(buf + strlen(buf), sizeof buf - strlen(buf), "%sv%d=1",
+                 i ? ";" : "", i);
+    decode_fails(m, buf, strlen(buf), MENU_EINVAL);
+
+    /* A value one byte too long; one that just fits. */
+    strcpy(buf, "1|n=danger|p=0|l=en|e=0|s=|v=a=");
+    memset(buf + strlen(buf), 'v', MENU_VAR_VALUE_MAX);
+    buf[strlen("1|n=danger|p=0|l=en|e=0|s=|v=a=") + MENU_VAR_VALUE_MAX] = '\0';
+    decode_fails(m, buf, strlen(buf), MENU_EINVAL);
+    buf[strlen(buf) - 1] = '\0';
+    assert_int_equal(menu_state_decode(m, buf, strlen(buf), &st), 0);
+    assert_int_equal(strlen(menu_state_get(&st, "a")), MENU_VAR_VALUE_MAX - 1);
+    menu_free(m);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_language_screen_folded),
+        cmocka_unit_test(test_language_screen_ucs2_two_pages),
+        cmocka_unit_test(test_help_walk_forward_once),
+        cmocka_unit_test(test_invalid_key_then_valid),
+        cmocka_unit_test(test_nav_keys_on_start_screen_are_invalid),
+        cmocka_unit_test(test_home_clears_the_stack),
+        cmocka_unit_test(test_quit_from_input_node),
+        cmocka_unit_test(test_quit_from_start_screen),
+        cmocka_unit_test(test_phone_input),
+        cmocka_unit_test(test_fit_report),
+        cmocka_unit_test(test_example_walk),
+        cmocka_unit_test(test_variables_in_text),
+        cmocka_unit_test(test_page_limits),
+        cmocka_unit_test(test_long_text_cut_at_spaces),
+        cmocka_unit_test(test_options_never_split_and_back_across_pages),
+        cmocka_unit_test(test_option_too_long_is_enospc),
+        cmocka_unit_test(test_stack_drops_oldest),
+        cmocka_unit_test(test_replay_star_in_free_text),
+        cmocka_unit_test(test_replay_same_history_same_screen),
+        cmocka_unit_test(test_replay_bounds),
+        cmocka_unit_test(test_history_next),
+        cmocka_unit_test(test_state_round_trip),
+        cmocka_unit_test(test_state_decode_rejects),
+    };
+
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
