@@ -11,8 +11,9 @@
  * The one ambiguity is free text containing '*': "2*1*Block B*7" may be the
  * answer "Block B*7" or the answer "Block B" followed by "7". An `input`
  * node takes the fewest fields that its node accepts AND after which the
- * rest of the history replays without a refused input or an input after
- * the end; when no split does, it takes a single field. So "Hanoi*1*2"
+ * rest of the history replays without a refused input (up to the end of
+ * the session: what follows an end is ignored); when no split does, it
+ * takes a single field. So "Hanoi*1*2"
  * gives "Hanoi" then two option keys, and "Block B*7" at the end of the
  * history (7 being no key of the next screen) is one answer. Looking ahead
  * is bounded (LOOKAHEAD_STEPS inputs tried, LOOKAHEAD_DEPTH nested input
@@ -97,8 +98,8 @@ static size_t take(const struct menu_ctx *c, const struct menu_state *st,
     return 1;
 }
 
-/* 1 when fields [i, n) replay from st without a refused input and without
- * an input after the end. */
+/* 1 when fields [i, n) replay from st without a refused input (inputs
+ * after the end are ignored, as the replay itself ignores them). */
 static int rest_ok(const struct menu_ctx *c, const struct menu_state *st,
                    const struct fields *f, size_t i, struct budget *b)
 {
@@ -109,11 +110,16 @@ static int rest_ok(const struct menu_ctx *c, const struct menu_state *st,
         enum menu_action act;
         int invalid;
 
+        int rc;
+
         if (b->steps == 0)
             return 0;
         b->steps--;
-        if (menu_walk_apply(c, &s, f->h + f->off[i], span_len(f, i, k),
-                            &invalid, &act) != 0 || invalid)
+        rc = menu_walk_apply(c, &s, f->h + f->off[i], span_len(f, i, k),
+                             &invalid, &act);
+        if (rc == MENU_EENDED)
+            return 1;   /* what follows the end is ignored, as in replay */
+        if (rc != 0 || invalid)
             return 0;
         i += k;
     }
