@@ -15,6 +15,7 @@ struct store;
 struct spool;
 struct metrics;
 struct hc;
+struct alert;
 
 struct gw {
     struct event_base *base;
@@ -23,6 +24,7 @@ struct gw {
     struct spool *spool;
     struct metrics *metrics;
     struct hc *hc;              /* outbound HTTP: SMS replies, alerts */
+    struct alert *alert;        /* alert delivery worker (alert.h) */
     struct evhttp *http;
     int inflight;               /* requests accepted, not yet answered */
     int draining;               /* SIGTERM received */

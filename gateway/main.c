@@ -22,6 +22,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "alert.h"
 #include "cfg.h"
 #include "gw.h"
 #include "http_client.h"
@@ -214,6 +215,11 @@ static int start(char *err, size_t errlen)
         snprintf(err, errlen, "out of memory");
         return -1;
     }
+    gw.alert = alert_new(&gw);
+    if (!gw.alert) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
     if (gw.cfg->nsentinels) {
         sentinel = sentinel_new(gw.base,
                                 (const char *const *)gw.cfg->sentinels,
@@ -279,6 +285,7 @@ out:
     if (gw.http)
         evhttp_free(gw.http);
     sentinel_free(sentinel);
+    alert_free(gw.alert);
     hc_free(gw.hc);
     store_free(gw.store);
     spool_close(gw.spool);
