@@ -310,6 +310,7 @@ http {
 }
 """ % ("user root root;" if os.geteuid() == 0 else "", t, t, t, t, t, t, t, t)
         self.conf = write(os.path.join(t, "nginx.conf"), main)
+        self.cert = cert[0]
         self.proc = None
         if start:
             self.start()
@@ -341,8 +342,7 @@ http {
     def https(self, method, path, body=None, headers=None, host=SERVER_NAME):
         """One request over TLS (the certificate checked against the test
         CA; SNI and Host = SERVER_NAME). Returns (status, body, headers)."""
-        ctx = ssl.create_default_context(cafile=os.path.join(
-            os.path.dirname(self.conf), "..", "cert.pem"))
+        ctx = ssl.create_default_context(cafile=self.cert)
         ctx.check_hostname = False
         conn = http.client.HTTPSConnection("127.0.0.1", self.https_port,
                                            context=ctx, timeout=15)
