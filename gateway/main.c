@@ -99,6 +99,7 @@ static void on_master(const char *host, int port, void *arg)
 {
     (void)arg;
     store_retarget(gw.store, host, port);
+    alert_retarget(gw.alert, host, port);
 }
 
 static void on_drain_timer(evutil_socket_t fd, short ev, void *arg)

@@ -33,6 +33,7 @@
 #include <string.h>
 #include <sys/time.h>
 
+#include "alert.h"
 #include "cases.h"
 #include "cfg.h"
 #include "dialect.h"
@@ -446,9 +447,11 @@ static void on_saved(struct redisReply *reply, void *arg)
         long long code = reply->element[0]->integer;
         const char *ref = reply->element[1]->str;
 
-        if (code == 1)
+        if (code == 1) {
             metrics_add(r->gw->metrics, "hotline_forwards_total", "queue",
                         queue, 1);
+            alert_kick(r->gw->alert);   /* staff hear of it at once */
+        }
         if (code < 0 || !ref) {
             log_error("channel %s: no free reference; fallback screen",
                       r->ch->name);
