@@ -841,8 +841,9 @@ static size_t alert_queues(const struct cfg *c, char keys[][KEY_MAX],
     size_t n = 0;
 
     for (size_t i = 0; i < c->nqueues && n < QUEUES_MAX; i++) {
-        if (c->queues[i].nalerts == 0)
-            continue;
+        if (c->queues[i].nalerts == 0 ||
+            strlen(c->queues[i].name) > ALERT_TOKEN_MAX)
+            continue;           /* longer names are not filed (menu check) */
         names[n] = c->queues[i].name;
         snprintf(keys[n], KEY_MAX, "%sq:%s", c->prefix, c->queues[i].name);
         n++;
