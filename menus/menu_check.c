@@ -362,6 +362,18 @@ static int is_exit(const struct menu_node *nd)
     return nd->type == MENU_NODE_END || nd->type == MENU_NODE_FORWARD;
 }
 
+/* 1 when node nd's way on is already reported as an error (a menu without
+ * options, a next naming no node): no second, vaguer warning about it. */
+static int edges_broken(const struct menu_node *nd)
+{
+    if (nd->type == MENU_NODE_MENU && nd->nopts == 0)
+        return 1;
+    for (size_t k = 0; k < edge_count(nd); k++)
+        if (edge_to(nd, k) < 0)
+            return 1;
+    return 0;
+}
+
 /* Marks in reach[] every node a path from start reaches. */
 static void find_reachable(const struct menu *m, char *reach, int *queue)
 {
@@ -433,7 +445,7 @@ static void check_paths(struct check *c, const char *reach, const char *exits)
         if (!reach[u])
             menu_diag_add(c->d, MENU_SEV_WARNING, nd->line, nd->name,
                           "no path from start reaches this node");
-        else if (entry[u])
+        else if (entry[u] && !edges_broken(nd))
             menu_diag_add(c->d, MENU_SEV_WARNING, nd->line, nd->name,
                           "a path from start never reaches an end or "
                           "forward node from here");

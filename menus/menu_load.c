@@ -230,6 +230,7 @@ static void text_from(struct load *L, const config_setting_t *s,
         report(L, MENU_SEV_ERROR, s,
                "%s must be a text in double quotes, or one text per "
                "language: %s = { en = \"...\"; }", what, what);
+        t->all = dup_str(L, "");    /* reported once, not again as missing */
         return;
     }
     n = config_setting_length(s);
