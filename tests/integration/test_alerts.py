@@ -449,5 +449,29 @@ def test_restart_mid_delivery_loses_nothing(tmp):
     check_log(hl2)
 
 
+def test_reload_moves_the_webhook(tmp):
+    """SIGHUP with a new webhook URL: the failing entry goes to the new
+    receiver on its next attempt; the e-mail already sent is not resent."""
+    redis = RedisServer(tmp)
+    old, new, smtp = Receiver(), Receiver(), SmtpSink()
+    cfg = write_config(tmp, old, smtp)
+    hl = start_hotlined(tmp, redis, cfg)
+    r = redis.client()
+    old.stop()
+    ref, _t = walk(hl, "ATUid_g1")
+    wait_for(lambda: smtp.got and "attempt 1/20 failed" in hl.log(), 5,
+             what="the e-mail sent, the webhook failing")
+    write_config(tmp, new, smtp)
+    hl.send_signal(signal.SIGHUP)
+    wait_for(lambda: new.items(), 5, what="the webhook at the new receiver")
+    eq(new.items()[0][1]["ref"], ref)
+    wait_for(lambda: pending(r) == 0, 5, what="acknowledged")
+    eq(len(smtp.got), 1, "the e-mail was not sent again")
+    hl.stop()
+    new.stop()
+    smtp.stop()
+    check_log(hl)
+
+
 if __name__ == "__main__":
     run([(n, f) for n, f in sorted(globals().items()) if n.startswith("test_")])
