@@ -18,6 +18,13 @@
  * the excess is read and dropped). Strings passed to curl_easy_setopt are
  * copied by libcurl itself. A transfer is freed right after its callback.
  *
+ * SMTP caveat (libcurl 7.88): after the message curl waits for the
+ * server's 250, and for the 221 to QUIT, in a blocking poll inside
+ * curl_multi_socket_action. Those waits are bounded by the transfer's
+ * timeout (CURLOPT_SERVER_RESPONSE_TIMEOUT) and usually last one round
+ * trip; alerts by e-mail are rare, so this is accepted rather than moving
+ * SMTP to a thread.
+ *
  * Status reported to callbacks: the HTTP status of a completed exchange;
  * for SMTP 250 on success, or the server's final code (4xx/5xx) when it
  * refused the message; otherwise 0 with curl_easy_strerror()'s text (a
@@ -433,6 +440,8 @@ static int xfer_http(struct hc_xfer *x, const struct hc_request *rq)
 /* SMTP: envelope and the message as an upload. */
 static int xfer_smtp(struct hc_xfer *x, const struct hc_request *rq)
 {
+    long timeout_ms = rq->timeout_ms > 0 ? rq->timeout_ms
+                                         : HC_DEFAULT_TIMEOUT_MS;
     CURL *e = x->easy;
     struct curl_slist *l;
     CURLcode rc = CURLE_OK;
@@ -458,6 +467,14 @@ static int xfer_smtp(struct hc_xfer *x, const struct hc_request *rq)
                            (curl_off_t)x->body_len);
     /* smtp://: STARTTLS when the server offers it (smtps:// is TLS anyway). */
     rc |= curl_easy_setopt(e, CURLOPT_USE_SSL, (long)CURLUSESSL_TRY);
+    /* libcurl 7.88 waits for the reply to the end of the message and to
+     * QUIT *blocking* (smtp_done / smtp_disconnect), i.e. it stalls the
+     * loop. Bound every such wait by the transfer's timeout, and close the
+     * connection right after the message so no QUIT stall happens later,
+     * at an unpredictable cache eviction or in hc_free. */
+    rc |= curl_easy_setopt(e, CURLOPT_SERVER_RESPONSE_TIMEOUT,
+                           (timeout_ms + 999) / 1000);
+    rc |= curl_easy_setopt(e, CURLOPT_FORBID_REUSE, 1L);
     return rc == CURLE_OK ? 0 : -1;
 }
 
