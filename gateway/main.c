@@ -34,6 +34,7 @@
 #include "store.h"
 
 #define SPOOL_RETRY_S 5
+#define LISTEN_WAIT_S 2
 
 struct opts {
     const char *config;
@@ -46,6 +47,9 @@ static struct opts opts;
 static struct event *drain_timer;
 static struct sentinel *sentinel;
 static struct event *stop_timer;
+static struct event *listen_timer;
+static int listening;
+static int listen_failed;               /* exit 1: the port could not be had */
 static struct timeval stop_deadline;
 
 static void usage(FILE *f)
@@ -89,9 +93,39 @@ static int parse_args(int argc, char **argv, struct opts *o)
     return 0;
 }
 
+/* Starts accepting requests. A new process on a shared port (an upgrade,
+ * another worker) gets connections from the kernel as soon as it listens,
+ * so it listens only once Redis is ready — or after LISTEN_WAIT_S, so that
+ * it still answers (by replay and fallback) during a Redis outage. */
+static void start_listening(void)
+{
+    char err[512];
+
+    if (listening || gw.draining)
+        return;
+    listening = 1;
+    if (server_start(&gw, err, sizeof err) != 0) {
+        log_error("%s", err);
+        listen_failed = 1;
+        event_base_loopbreak(gw.base);
+    }
+}
+
+static void on_listen_timer(evutil_socket_t fd, short ev, void *arg)
+{
+    (void)fd;
+    (void)ev;
+    (void)arg;
+    if (!listening)
+        log_warn("Redis not ready after %d s: answering without it",
+                 LISTEN_WAIT_S);
+    start_listening();
+}
+
 static void on_store_ready(struct store *s, void *arg)
 {
     (void)s;
+    start_listening();
     gw_spool_drain(arg);
 }
 
@@ -231,8 +265,15 @@ static int start(char *err, size_t errlen)
             return -1;
         }
     }
-    if (server_start(&gw, err, errlen) != 0)
-        return -1;
+    {
+        struct timeval wait = { LISTEN_WAIT_S, 0 };
+
+        listen_timer = evtimer_new(gw.base, on_listen_timer, NULL);
+        if (!listen_timer || evtimer_add(listen_timer, &wait) != 0) {
+            snprintf(err, errlen, "out of memory");
+            return -1;
+        }
+    }
     drain_timer = event_new(gw.base, -1, EV_PERSIST, on_drain_timer, &gw);
     event_add(drain_timer, &every);
     return 0;
@@ -275,6 +316,8 @@ int main(int argc, char **argv)
     log_info("hotlined ready: %zu channels, %zu menus", gw.cfg->nchannels,
              gw.cfg->nmenus);
     event_base_dispatch(gw.base);
+    if (listen_failed)
+        rc = 1;
     for (int i = 0; i < 3; i++)
         event_free(sig[i]);
     log_info("stopped");
@@ -283,6 +326,8 @@ out:
         event_free(drain_timer);
     if (stop_timer)
         event_free(stop_timer);
+    if (listen_timer)
+        event_free(listen_timer);
     if (gw.http)
         evhttp_free(gw.http);
     sentinel_free(sentinel);

@@ -535,6 +535,12 @@ static void decide_ussd_history(struct sreq *r)
     }
     next = L->have_state && !L->st.ended ? menu_history_next(h, L->hist)
                                          : NULL;
+    /* One new input extends the stored walk. Several (a step answered
+     * without Redis, or lost) cannot be told from free text containing '*':
+     * the whole history is replayed, which splits it the way the menu
+     * accepts it. */
+    if (next && strchr(next, '*'))
+        next = NULL;
     if (next) {
         r->st = L->st;
         menu_step(&r->ctx, &r->st, next, &r->res);

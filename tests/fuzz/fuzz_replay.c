@@ -30,9 +30,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (rc1 == 0 && (strcmp(ra.screen.text, rb.screen.text) != 0 ||
                      ra.action != rb.action || ra.end != rb.end))
         abort();
-    prev = strdup(hist);
-    if (!prev)
-        abort();
+    prev = fuzz_str(data + 1, size - 1);
     prev[(size - 1) / 2] = '\0';
     next = menu_history_next(hist, prev);
     if (next && (next < hist || next > hist + strlen(hist)))
