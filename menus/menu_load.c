@@ -25,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <libconfig.h>
 
@@ -726,6 +727,354 @@ static int include_line(const char *text)
     return 0;
 }
 
+/*
+ * ---- a syntax pre-check --------------------------------------------------
+ *
+ * libconfig 1.5 leaks the string of a "quoted" token when that token is the
+ * one a syntax error stops at (`a "x"`, `a = 1.5e "x"`): bison discards it
+ * without freeing it. A daemon that reloads menus, and the fuzzer, must not
+ * leak, so before libconfig sees a text it is run through the same grammar
+ * here, with libconfig 1.5's tokens:
+ *
+ *   file    = { setting } ;          group = "{" { setting } "}" ;
+ *   setting = NAME ("="|":") value [ ";" | "," ] ;
+ *   value   = scalar | string { string } | array | list | group ;
+ *   array   = "[" [ scalar-or-strings { "," scalar-or-strings } ] "]" ;
+ *   list    = "(" [ value { "," value } ] ")" ;
+ *
+ * An LR parser stops at the first token that cannot continue a valid
+ * prefix, and so does this one; only when that token is a string does the
+ * loader report the syntax error itself (at the same line libconfig would
+ * give). Every other outcome, and anything this scanner is unsure of
+ * (a stray character, an unclosed string or comment, very deep nesting), is
+ * left to libconfig and its own message.
+ */
+enum tok { T_EOF, T_NAME, T_EQ, T_SEMI, T_COMMA, T_LBRACE, T_RBRACE,
+           T_LPAREN, T_RPAREN, T_LBRACK, T_RBRACK, T_STRING, T_SCALAR,
+           T_UNSURE };
+
+struct lex {
+    const char *p;
+    int line;               /* line of p */
+    enum tok tok;           /* the token just read */
+    int tok_line;           /* line at its end (what libconfig reports) */
+};
+
+#define PRE_DEPTH_MAX 10000 /* libconfig's own parser stack is this deep */
+
+static size_t digits(const char *s)
+{
+    size_t n = 0;
+
+    while (s[n] >= '0' && s[n] <= '9')
+        n++;
+    return n;
+}
+
+static size_t hexdigits(const char *s)
+{
+    size_t n = 0;
+
+    while ((s[n] >= '0' && s[n] <= '9') || (s[n] >= 'a' && s[n] <= 'f') ||
+           (s[n] >= 'A' && s[n] <= 'F'))
+        n++;
+    return n;
+}
+
+/* Length of an exponent [eE][-+]?[0-9]+ at s, or 0. */
+static size_t exponent(const char *s)
+{
+    size_t i = 1, d;
+
+    if (s[0] != 'e' && s[0] != 'E')
+        return 0;
+    if (s[1] == '-' || s[1] == '+')
+        i++;
+    d = digits(s + i);
+    return d ? i + d : 0;
+}
+
+/* Length of a trailing L or LL. */
+static size_t long_suffix(const char *s)
+{
+    if (s[0] != 'L')
+        return 0;
+    return s[1] == 'L' ? 2 : 1;
+}
+
+static size_t max_len(size_t a, size_t b)
+{
+    return a > b ? a : b;
+}
+
+/* Longest match at s of libconfig's integer, integer64, hex, hex64 and
+ * float patterns; 0 when none matches. */
+static size_t number_len(const char *s)
+{
+    size_t sign = (s[0] == '-' || s[0] == '+') ? 1 : 0;
+    size_t d = digits(s + sign), best = 0, n;
+
+    if (d > 0)
+        best = sign + d + long_suffix(s + sign + d);
+    if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X') && hexdigits(s + 2) > 0) {
+        n = 2 + hexdigits(s + 2);
+        best = max_len(best, n + long_suffix(s + n));
+    }
+    if (s[sign + d] == '.') {               /* [0-9]*\.[0-9]*(exp)? */
+        n = sign + d + 1 + digits(s + sign + d + 1);
+        best = max_len(best, n + exponent(s + n));
+    }
+    if (d > 0) {                            /* [0-9]+(\.[0-9]*)?exp */
+        n = sign + d;
+        if (s[n] == '.')
+            n += 1 + digits(s + n + 1);
+        if (exponent(s + n))
+            best = max_len(best, n + exponent(s + n));
+    }
+    return best;
+}
+
+static int name_char(char c, int first)
+{
+    return is_letter(c) || c == '*' ||
+           (!first && ((c >= '0' && c <= '9') || c == '-' || c == '_'));
+}
+
+/* Skips blanks and comments. Returns -1 on an unclosed comment. */
+static int skip_space(struct lex *x)
+{
+    for (;;) {
+        const char *p = x->p;
+
+        if (*p == '\n')
+            x->line++;
+        if (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n' ||
+            *p == '\f') {
+            x->p++;
+        } else if (*p == '#' || (p[0] == '/' && p[1] == '/')) {
+            while (*x->p && *x->p != '\n')
+                x->p++;
+        } else if (p[0] == '/' && p[1] == '*') {
+            const char *e = strstr(p + 2, "*/");
+
+            if (!e)
+                return -1;
+            for (; p < e; p++)
+                x->line += *p == '\n';
+            x->p = e + 2;
+        } else {
+            return 0;
+        }
+    }
+}
+
+/* A quoted string from x->p (at the opening quote). */
+static enum tok lex_string(struct lex *x)
+{
+    const char *p = x->p + 1;
+
+    while (*p && *p != '"') {
+        if (*p == '\\' && p[1])
+            p++;
+        x->line += *p == '\n';
+        p++;
+    }
+    if (!*p)
+        return T_UNSURE;
+    x->p = p + 1;
+    return T_STRING;
+}
+
+/* A name, true/false, or a number. */
+static enum tok lex_word(struct lex *x)
+{
+    const char *p = x->p;
+    size_t n = number_len(p);
+
+    if (n > 0) {
+        x->p += n;
+        return T_SCALAR;
+    }
+    if (!name_char(*p, 1))
+        return T_UNSURE;
+    while (name_char(p[n], n == 0))
+        n++;
+    x->p += n;
+    if ((n == 4 && strncasecmp(p, "true", 4) == 0) ||
+        (n == 5 && strncasecmp(p, "false", 5) == 0))
+        return T_SCALAR;
+    return T_NAME;
+}
+
+static void lex_next(struct lex *x)
+{
+    static const char punct[] = "=:;,{}()[]";
+    static const enum tok ptok[] = { T_EQ, T_EQ, T_SEMI, T_COMMA, T_LBRACE,
+                                     T_RBRACE, T_LPAREN, T_RPAREN, T_LBRACK,
+                                     T_RBRACK };
+    const char *hit;
+
+    if (skip_space(x) < 0) {
+        x->tok = T_UNSURE;
+        return;
+    }
+    hit = *x->p ? strchr(punct, *x->p) : NULL;
+    if (!*x->p) {
+        x->tok = T_EOF;
+    } else if (*x->p == '"') {
+        x->tok = lex_string(x);
+    } else if (hit) {
+        x->tok = ptok[hit - punct];
+        x->p++;
+    } else {
+        x->tok = lex_word(x);
+    }
+    x->tok_line = x->line;
+}
+
+/* What the pre-check expects next. */
+enum pre_state { P_SETTING, P_EQ, P_VALUE, P_LIST_FIRST, P_ARRAY_FIRST,
+                 P_ARRAY_VALUE, P_AFTER_STRING, P_AFTER };
+
+/* Containers open: 'g' group, 'l' list, 'a' array; none = the file. */
+struct pre {
+    enum pre_state st;
+    char stack[PRE_DEPTH_MAX];
+    int depth;
+};
+
+/* Step results: read the next token, look at this one again, the input
+ * is complete, the token is wrong here, or the check gives up. */
+enum { PRE_NEXT, PRE_AGAIN, PRE_DONE, PRE_WRONG, PRE_UNSURE };
+
+static char pre_in(const struct pre *q)
+{
+    return q->depth > 0 ? q->stack[q->depth - 1] : 0;
+}
+
+/* A value opens with { ( or [. */
+static int pre_open(struct pre *q, enum tok t)
+{
+    if (q->depth >= PRE_DEPTH_MAX)
+        return PRE_UNSURE;
+    q->stack[q->depth++] = t == T_LBRACE ? 'g' : t == T_LPAREN ? 'l' : 'a';
+    q->st = t == T_LBRACE ? P_SETTING
+                          : t == T_LPAREN ? P_LIST_FIRST : P_ARRAY_FIRST;
+    return PRE_NEXT;
+}
+
+/* A scalar or a string where a simple value may stand. */
+static int pre_scalar(struct pre *q, enum tok t)
+{
+    if (t == T_STRING) {
+        q->st = P_AFTER_STRING;
+        return PRE_NEXT;
+    }
+    if (t == T_SCALAR) {
+        q->st = P_AFTER;
+        return PRE_NEXT;
+    }
+    return PRE_WRONG;
+}
+
+/* After a whole value: a setting's optional terminator, or the comma or
+ * closing bracket of a list or array. */
+static int pre_after(struct pre *q, enum tok t)
+{
+    char in = pre_in(q);
+
+    if (in == 0 || in == 'g') {
+        q->st = P_SETTING;
+        return (t == T_SEMI || t == T_COMMA) ? PRE_NEXT : PRE_AGAIN;
+    }
+    if (t == T_COMMA) {
+        q->st = in == 'a' ? P_ARRAY_VALUE : P_VALUE;
+        return PRE_NEXT;
+    }
+    if ((in == 'l' && t == T_RPAREN) || (in == 'a' && t == T_RBRACK)) {
+        q->depth--;
+        return PRE_NEXT;
+    }
+    return PRE_WRONG;
+}
+
+/* One step of the grammar on token t. */
+static int pre_step(struct pre *q, enum tok t)
+{
+    char in = pre_in(q);
+
+    switch (q->st) {
+    case P_SETTING:
+        if (t == T_NAME) {
+            q->st = P_EQ;
+            return PRE_NEXT;
+        }
+        if (in == 0 && t == T_EOF)
+            return PRE_DONE;
+        if (in != 'g' || t != T_RBRACE)
+            return PRE_WRONG;
+        q->depth--;
+        q->st = P_AFTER;
+        return PRE_NEXT;
+    case P_EQ:
+        q->st = P_VALUE;
+        return t == T_EQ ? PRE_NEXT : PRE_WRONG;
+    case P_LIST_FIRST:
+    case P_ARRAY_FIRST:
+        if (t == (q->st == P_LIST_FIRST ? T_RPAREN : T_RBRACK)) {
+            q->depth--;
+            q->st = P_AFTER;
+            return PRE_NEXT;
+        }
+        q->st = q->st == P_LIST_FIRST ? P_VALUE : P_ARRAY_VALUE;
+        return PRE_AGAIN;
+    case P_VALUE:
+        if (t == T_LBRACE || t == T_LPAREN || t == T_LBRACK)
+            return pre_open(q, t);
+        return pre_scalar(q, t);
+    case P_ARRAY_VALUE:
+        return pre_scalar(q, t);
+    case P_AFTER_STRING:
+        if (t == T_STRING)
+            return PRE_NEXT;        /* adjacent strings join */
+        q->st = P_AFTER;
+        return PRE_AGAIN;
+    case P_AFTER:
+        break;
+    }
+    return pre_after(q, t);
+}
+
+/*
+ * Runs the pre-check on text. Returns the line of a syntax error that stops
+ * at a string token (to be reported instead of calling libconfig), or 0
+ * when libconfig may parse the text (valid, or wrong elsewhere).
+ */
+static int pre_check(const char *text)
+{
+    struct lex x = { text, 1, T_EOF, 1 };
+    struct pre *q = malloc(sizeof *q);
+    int rc = PRE_NEXT, line = 0;
+
+    if (!q)
+        return 0;
+    q->st = P_SETTING;
+    q->depth = 0;
+    while (rc == PRE_NEXT || rc == PRE_AGAIN) {
+        if (rc == PRE_NEXT)
+            lex_next(&x);
+        rc = x.tok == T_UNSURE ? PRE_UNSURE : pre_step(q, x.tok);
+    }
+    if (rc == PRE_WRONG && x.tok == T_STRING)
+        line = x.tok_line;
+    free(q);
+    return line;
+}
+
+static const char syntax_msg[] =
+    "syntax error: check this line and the one before for a missing ';', "
+    "a missing or extra comma, or an unclosed \", { or (";
+
 /* Reports libconfig's parse error in plain words. */
 static void report_syntax(struct load *L, const config_t *cf)
 {
@@ -733,9 +1082,11 @@ static void report_syntax(struct load *L, const config_t *cf)
 
     if (strcmp(t, "syntax error") == 0)
         menu_diag_add(L->d, MENU_SEV_ERROR, config_error_line(cf), NULL,
-                      "syntax error: check this line and the one before for "
-                      "a missing ';', a missing or extra comma, or an "
-                      "unclosed \", { or (");
+                      "%s", syntax_msg);
+    else if (strcmp(t, "mismatched element type in array") == 0)
+        menu_diag_add(L->d, MENU_SEV_ERROR, config_error_line(cf), NULL,
+                      "the items of one [ ] list must all be of the same "
+                      "kind (all in double quotes, or all numbers)");
     else if (strcmp(t, "duplicate setting name") == 0)
         menu_diag_add(L->d, MENU_SEV_ERROR, config_error_line(cf), NULL,
                       "this name is used twice in the same group");
@@ -758,6 +1109,11 @@ static int parse(struct load *L, const char *text)
     if (inc > 0) {
         menu_diag_add(L->d, MENU_SEV_ERROR, inc, NULL,
                       "@include is not allowed in a menu file");
+        return -1;
+    }
+    inc = pre_check(text);
+    if (inc > 0) {
+        menu_diag_add(L->d, MENU_SEV_ERROR, inc, NULL, "%s", syntax_msg);
         return -1;
     }
     config_init(&cf);

@@ -194,6 +194,20 @@ static void test_bad_syntax(void **state)
                 "unclosed \", { or (");
     EXPECT_TEXT("name = \"t\";\nname = \"u\";\n", MENU_EINVAL,
                 "t.cfg:2: this name is used twice in the same group");
+    /* Errors that stop at a quoted text (libconfig 1.5 would leak it, the
+     * loader reports them itself, at libconfig's line). */
+    EXPECT_TEXT("name = \"t\";\nstart \"main\";\n", MENU_EINVAL,
+                "t.cfg:2: syntax error: check this line and the one before "
+                "for a missing ';', a missing or extra comma, or an "
+                "unclosed \", { or (");
+    EXPECT_TEXT("a = ( \"x\" \"y\", 1.5e5, [ \"q\" ], { b = 1; } );\n"
+                "c = 1.5e \"x\";\n", MENU_EINVAL,
+                "t.cfg:2: syntax error: check this line and the one before "
+                "for a missing ';', a missing or extra comma, or an "
+                "unclosed \", { or (");
+    EXPECT_TEXT("a = [ \"x\", 1 ];\n", MENU_EINVAL,
+                "t.cfg:1: the items of one [ ] list must all be of the same "
+                "kind (all in double quotes, or all numbers)");
 }
 
 static void test_bad_required(void **state)
