@@ -167,7 +167,10 @@ def screen_cases():
     """Well-formed but odd: answered with a normal screen."""
     return [
         ("'*'-storm of 3000 stars", at_body("%2A" * 3000, session="S1"), "CON "),
-        ("'*'-storm of 1500 '1*'", at_body("1%2A" * 1500, session="S2"), "CON "),
+        # 1, 1, "1*1" (the location: "1" alone is too short), 1, 1, 1 is a
+        # real walk down the help path: the request is filed, and the
+        # 1495 inputs after the end change nothing.
+        ("'*'-storm of 1500 '1*'", at_body("1%2A" * 1500, session="S2"), "END Da gui. Ma so cua ban: "),
         ("unknown session mid-walk (history replay)", at_body("2%2A1%2AHanoi", session="S3"), "CON Are you in danger"),
         ("keys beyond the menu", at_body("9%2A9%2A9", session="S4"), "CON Invalid"),
         ("a nav key on the first screen", at_body("0", session="S5"), "CON Invalid"),
@@ -203,6 +206,7 @@ def test_hostile_table(tmp):
         eq(st, 200, name)
         assert text.startswith(want), "%s: %r" % (name, text[:120])
         n += 1
+    eq(len(r.xrange("hl:q:urgent")), 1, "only the genuine walk filed a request")
     assert n >= 30, n
     eq(hl.proc.poll(), None, "hotlined still running")
     eq(get(hl.url("/readyz"))[0], 200, "still ready after %d hostile requests" % n)
