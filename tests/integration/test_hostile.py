@@ -172,8 +172,8 @@ def screen_cases():
         # 1495 inputs after the end change nothing.
         ("'*'-storm of 1500 '1*'", at_body("1%2A" * 1500, session="S2"), "END Da gui. Ma so cua ban: "),
         ("unknown session mid-walk (history replay)", at_body("2%2A1%2AHanoi", session="S3"), "CON Are you in danger"),
-        ("keys beyond the menu", at_body("9%2A9%2A9", session="S4"), "CON Invalid"),
-        ("a nav key on the first screen", at_body("0", session="S5"), "CON Invalid"),
+        ("keys beyond the menu", at_body("9%2A9%2A9", session="S4"), "CON Sai. Hay thu lai.\nChon ngon ngu"),
+        ("a nav key on the first screen", at_body("0", session="S5"), "CON Sai. Hay thu lai.\nChon ngon ngu"),
     ]
 
 
