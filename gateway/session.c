@@ -511,11 +511,20 @@ static void count_session(struct sreq *r)
                 r->ch->name, 1);
 }
 
-/* A forward screen means: file. A quit after a filed request is noted. */
+/* A forward screen means: file. The caller is shown "Sent" whenever the
+ * walk ends on a forward node — also when a replayed history reached it
+ * before its last input (the later inputs change nothing) — so the request
+ * is filed then too, unless this session is known to have filed it. Filing
+ * is idempotent per session anyway (the case's owner). */
 static void after_step(struct sreq *r)
 {
+    const struct menu_node *n = r->res.node;
+
     r->save = 1;
     if (r->res.action == MENU_ACT_FORWARD)
+        r->file = 1;
+    else if (r->st.ended == 1 && n && n->type == MENU_NODE_FORWARD &&
+             !r->L.ref[0])
         r->file = 1;
 }
 
