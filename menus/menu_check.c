@@ -54,6 +54,30 @@ static int is_alnum(char c)
            (c >= '0' && c <= '9');
 }
 
+/* A copy of s short enough to quote in a message: at most CLIP_MAX bytes,
+ * cut at a character boundary, with "..." when cut. */
+#define CLIP_MAX 40
+struct clip {
+    char s[CLIP_MAX + 4];
+};
+
+static const char *clip(const char *s, struct clip *c)
+{
+    size_t n;
+
+    if (!s)
+        return "";
+    n = strlen(s);
+    if (n <= CLIP_MAX)
+        return s;
+    n = CLIP_MAX;
+    while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80)
+        n--;
+    memcpy(c->s, s, n);
+    memcpy(c->s + n, "...", 4);
+    return c->s;
+}
+
 /* Why s cannot be a node or variable name (`dash`: '-' allowed too, for
  * queues), as words that follow the name in a message; NULL when it can. */
 static const char *name_problem(const char *s, int dash)
@@ -76,10 +100,11 @@ static void check_var(struct check *c, int line, const char *node,
                       const char *what, const char *name)
 {
     const char *why = name ? name_problem(name, 0) : NULL;
+    struct clip k;
 
     if (why)
-        menu_diag_add(c->d, MENU_SEV_ERROR, line, node, "%s \"%.47s\" %s",
-                      what, name, why);
+        menu_diag_add(c->d, MENU_SEV_ERROR, line, node, "%s \"%s\" %s",
+                      what, clip(name, &k), why);
 }
 
 /* ---- texts -------------------------------------------------------------- */
@@ -150,6 +175,7 @@ static void check_required(struct check *c)
 static void check_start(struct check *c)
 {
     struct menu *m = c->m;
+    struct clip k;
 
     m->start_idx = -1;
     if (!m->start || !m->start[0] || m->nnodes == 0)
@@ -157,7 +183,7 @@ static void check_start(struct check *c)
     m->start_idx = menu_node_index(m, m->start);
     if (m->start_idx < 0)
         menu_diag_add(c->d, MENU_SEV_ERROR, 0, NULL,
-                      "start \"%s\" is not a node", m->start);
+                      "start \"%s\" is not a node", clip(m->start, &k));
 }
 
 /* The words of each configured nav key, and every translation of the
@@ -196,6 +222,7 @@ static void check_strings(struct check *c)
 static int resolve_next(struct check *c, const struct menu_node *nd,
                         const char *next, int line, const char *owner)
 {
+    struct clip k;
     int idx;
 
     if (!next || !next[0]) {
@@ -206,8 +233,21 @@ static int resolve_next(struct check *c, const struct menu_node *nd,
     idx = menu_node_index(c->m, next);
     if (idx < 0)
         menu_diag_add(c->d, MENU_SEV_ERROR, line, nd->name,
-                      "next \"%s\" is not a node", next);
+                      "next \"%s\" is not a node", clip(next, &k));
     return idx;
+}
+
+/* 1 when key is 1 to MENU_NAME_MAX-1 ASCII letters or digits. */
+static int key_ok(const char *key)
+{
+    size_t n = strlen(key);
+
+    if (n == 0 || n >= MENU_NAME_MAX)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if (!is_alnum(key[i]))
+            return 0;
+    return 1;
 }
 
 /* An option's key: present, plain, unique in its menu, not a nav key. */
@@ -217,55 +257,54 @@ static void check_key(struct check *c, const struct menu_node *nd, size_t k)
     const char *nav[] = { c->m->nav.back, c->m->nav.home, c->m->nav.more,
                           c->m->nav.quit };
     static const char *const navn[] = { "back", "home", "more", "quit" };
+    struct clip ck;
 
     if (!o->key || !o->key[0]) {
         menu_diag_add(c->d, MENU_SEV_ERROR, o->line, nd->name,
                       "an option has no key: add key = \"1\";");
         return;
     }
-    for (const char *p = o->key; *p; p++) {
-        if (!is_alnum(*p)) {
-            menu_diag_add(c->d, MENU_SEV_ERROR, o->line, nd->name,
-                          "key \"%s\" may only use digits and letters",
-                          o->key);
-            break;
-        }
-    }
+    if (!key_ok(o->key))
+        menu_diag_add(c->d, MENU_SEV_ERROR, o->line, nd->name,
+                      "key \"%s\" may only use digits and letters (at most "
+                      "47)", clip(o->key, &ck));
     for (size_t j = 0; j < k; j++) {
         if (nd->opts[j].key && strcmp(nd->opts[j].key, o->key) == 0) {
             menu_diag_add(c->d, MENU_SEV_ERROR, o->line, nd->name,
                           "key \"%s\" is used twice (first on line %d)",
-                          o->key, nd->opts[j].line);
+                          clip(o->key, &ck), nd->opts[j].line);
             break;
         }
     }
     for (size_t j = 0; j < sizeof nav / sizeof nav[0]; j++)
         if (nav[j] && strcmp(nav[j], o->key) == 0)
             menu_diag_add(c->d, MENU_SEV_ERROR, o->line, nd->name,
-                          "key \"%s\" is the nav.%s key", o->key, navn[j]);
+                          "key \"%s\" is the nav.%s key", clip(o->key, &ck),
+                          navn[j]);
 }
 
 /* One option of a menu node: key, label, language, set, next. */
 static void check_option(struct check *c, struct menu_node *nd, size_t k)
 {
     struct menu_option *o = &nd->opts[k];
-    char what[MENU_NAME_MAX + 24];
+    struct clip ck;
+    const char *key = clip(o->key, &ck);
+    char what[CLIP_MAX + 32];
 
     check_key(c, nd, k);
-    snprintf(what, sizeof what, "label of key \"%s\"", o->key ? o->key : "");
+    snprintf(what, sizeof what, "label of key \"%s\"", key);
     if (text_empty(c->m, &o->label) && o->label.line == 0)
         menu_diag_add(c->d, MENU_SEV_ERROR, o->line, nd->name,
-                      "key \"%s\" has no label: add label = \"...\";",
-                      o->key ? o->key : "");
+                      "key \"%s\" has no label: add label = \"...\";", key);
     else
         check_translations(c, &o->label, nd->name, what);
     if (o->language >= (int)c->m->nlangs)
         menu_diag_add(c->d, MENU_SEV_ERROR, o->line, nd->name,
                       "the language of key \"%s\" is not listed in languages",
-                      o->key ? o->key : "");
+                      key);
     for (size_t i = 0; i < o->nset; i++)
         check_var(c, o->line, nd->name, "variable", o->set[i].name);
-    snprintf(what, sizeof what, "key \"%s\"", o->key ? o->key : "");
+    snprintf(what, sizeof what, "key \"%s\"", key);
     o->next_idx = resolve_next(c, nd, o->next, o->line, what);
 }
 
@@ -305,13 +344,14 @@ static void check_input_node(struct check *c, struct menu_node *nd)
 static void check_forward_node(struct check *c, struct menu_node *nd)
 {
     const char *why = nd->queue ? name_problem(nd->queue, 1) : NULL;
+    struct clip k;
 
     if (!nd->queue || !nd->queue[0])
         menu_diag_add(c->d, MENU_SEV_ERROR, nd->line, nd->name,
                       "forward has no queue: add queue = \"NAME\";");
     else if (why)
         menu_diag_add(c->d, MENU_SEV_ERROR, nd->line, nd->name,
-                      "queue \"%.47s\" %s", nd->queue, why);
+                      "queue \"%s\" %s", clip(nd->queue, &k), why);
     for (size_t i = 0; i < nd->nfields; i++)
         check_var(c, nd->line, nd->name, "field", nd->fields[i]);
 }
@@ -320,14 +360,14 @@ static void check_forward_node(struct check *c, struct menu_node *nd)
 static void check_node(struct check *c, struct menu_node *nd)
 {
     const char *why = nd->name ? name_problem(nd->name, 0) : "is empty";
+    struct clip cn;
 
     nd->next_idx = -1;
     for (size_t k = 0; k < nd->nopts; k++)
         nd->opts[k].next_idx = -1;
     if (why)
         menu_diag_add(c->d, MENU_SEV_ERROR, nd->line, nd->name,
-                      "node name \"%.47s\" %s", nd->name ? nd->name : "",
-                      why);
+                      "node name \"%s\" %s", clip(nd->name, &cn), why);
     if (text_empty(c->m, &nd->text) && nd->text.line == 0)
         menu_diag_add(c->d, MENU_SEV_WARNING, nd->line, nd->name,
                       "has no text: add text = \"...\";");
@@ -588,6 +628,7 @@ static void check_fields(struct check *c, const char *reach, int *queue,
 {
     const struct menu *m = c->m;
     struct vars v;
+    struct clip k;
 
     memset(&v, 0, sizeof v);
     if (vars_collect(m, reach, &v) < 0) {
@@ -602,7 +643,7 @@ static void check_fields(struct check *c, const char *reach, int *queue,
                 if (!bit_get(v.in + u * v.words, var_bit(&v, nd->fields[i])))
                     menu_diag_add(c->d, MENU_SEV_ERROR, nd->line, nd->name,
                                   "field \"%s\" is never saved on any path "
-                                  "to this node", nd->fields[i]);
+                                  "to this node", clip(nd->fields[i], &k));
         }
     }
     free(v.name);

@@ -69,7 +69,7 @@ static void report(struct load *L, enum menu_severity sev,
 static void report(struct load *L, enum menu_severity sev,
                    const config_setting_t *s, const char *fmt, ...)
 {
-    char msg[256];
+    char msg[512];                  /* menu_diag_add cuts it to size */
     va_list ap;
 
     va_start(ap, fmt);
@@ -120,6 +120,27 @@ static int plain_word(const char *s)
         if (!is_alnum(*s))
             return 0;
     return 1;
+}
+
+/* A copy of s short enough to quote in a message: at most CLIP_MAX bytes,
+ * cut at a character boundary, with "..." when cut. */
+#define CLIP_MAX 40
+struct clip {
+    char s[CLIP_MAX + 4];
+};
+
+static const char *clip(const char *s, struct clip *c)
+{
+    size_t n = strlen(s);
+
+    if (n <= CLIP_MAX)
+        return s;
+    n = CLIP_MAX;
+    while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80)
+        n--;
+    memcpy(c->s, s, n);
+    memcpy(c->s + n, "...", 4);
+    return c->s;
 }
 
 /* 1 when s can be a language code: a letter, then letters, digits, '_' or
@@ -245,14 +266,15 @@ static void text_from(struct load *L, const config_setting_t *s,
 static void language_one(struct load *L, const config_setting_t *e)
 {
     struct menu *m = L->m;
-    char *code = string_of(L, e, "a language code", MENU_NAME_MAX - 1);
+    char *code = string_of(L, e, "a language code", LOAD_TEXT_MAX);
+    struct clip c;
 
     if (!code)
         return;
     if (!lang_code_ok(code)) {
         report(L, MENU_SEV_ERROR, e,
                "language code \"%s\" may only use letters, digits, _ and -, "
-               "starting with a letter", code);
+               "starting with a letter (at most 47)", clip(code, &c));
     } else if (menu_lang_index(m, code) >= 0) {
         report(L, MENU_SEV_ERROR, e, "language \"%s\" is listed twice", code);
     } else if (m->nlangs >= MENU_MAX_LANGS) {
@@ -308,11 +330,16 @@ static void load_keywords(struct load *L, const config_setting_t *root)
         return;
     for (int i = 0; i < n; i++) {
         const config_setting_t *e = config_setting_get_elem(s, (unsigned)i);
-        char *w = string_of(L, e, "a keyword", MENU_NAME_MAX - 1);
+        char *w = string_of(L, e, "a keyword", LOAD_TEXT_MAX);
+        struct clip c;
 
         if (!w)
             continue;
-        if (!plain_word(w))
+        if (strlen(w) >= MENU_NAME_MAX)
+            report(L, MENU_SEV_ERROR, e,
+                   "keyword \"%s\" is longer than 47 characters",
+                   clip(w, &c));
+        else if (!plain_word(w))
             report(L, MENU_SEV_WARNING, e,
                    "keyword \"%s\" is not plain ASCII letters and digits: "
                    "callers may not be able to type it", w);
@@ -346,16 +373,18 @@ static void load_nav(struct load *L, const config_setting_t *root)
         const config_setting_t *e = config_setting_get_member(s, nav_names[i]);
         char what[16];
         char *key;
+        struct clip c;
 
         if (!e)
             continue;
         snprintf(what, sizeof what, "nav.%s", nav_names[i]);
-        key = string_of(L, e, what, MENU_NAME_MAX - 1);
+        key = string_of(L, e, what, LOAD_TEXT_MAX);
         if (!key)
             continue;
-        if (!plain_word(key))
+        if (!plain_word(key) || strlen(key) >= MENU_NAME_MAX)
             report(L, MENU_SEV_ERROR, e,
-                   "%s \"%s\" may only use digits and letters", what, key);
+                   "%s \"%s\" may only use digits and letters (at most 47)",
+                   what, clip(key, &c));
         for (size_t j = 0; j < i; j++)
             if (*nav_slot(&L->m->nav, j) &&
                 strcmp(*nav_slot(&L->m->nav, j), key) == 0)
@@ -395,17 +424,18 @@ static void load_name(struct load *L, const config_setting_t *root)
 {
     const config_setting_t *s = config_setting_get_member(root, "name");
     const char *p;
+    struct clip c;
 
     if (!s)
         return;
-    L->m->name = string_of(L, s, "name", MENU_NAME_MAX - 1);
+    L->m->name = string_of(L, s, "name", LOAD_TEXT_MAX);
     for (p = L->m->name; p && *p; p++)
         if (!is_alnum(*p) && *p != '_' && *p != '-')
             break;
-    if (p && *p)
+    if ((p && *p) || (L->m->name && strlen(L->m->name) >= MENU_NAME_MAX))
         report(L, MENU_SEV_ERROR, s,
-               "name \"%s\" may only use letters, digits, _ and -",
-               L->m->name);
+               "name \"%s\" may only use letters, digits, _ and - (at most "
+               "47)", clip(L->m->name, &c));
 }
 
 /* ---- options and nodes -------------------------------------------------- */
@@ -447,13 +477,15 @@ static void load_set(struct load *L, const config_setting_t *s,
 static void load_option_lang(struct load *L, const config_setting_t *s,
                              struct menu_option *o)
 {
-    char *code = string_of(L, s, "language", MENU_NAME_MAX - 1);
+    char *code = string_of(L, s, "language", LOAD_TEXT_MAX);
+    struct clip c;
 
     if (code && L->m->nlangs > 0) {
         o->language = menu_lang_index(L->m, code);
         if (o->language < 0)
             report(L, MENU_SEV_ERROR, s,
-                   "language \"%s\" is not listed in languages", code);
+                   "language \"%s\" is not listed in languages",
+                   clip(code, &c));
     }
     free(code);
 }
@@ -467,7 +499,7 @@ static void load_option(struct load *L, const config_setting_t *s,
     o->language = -1;
     o->next_idx = -1;
     o->line = line_of(s);
-    o->key = member_string(L, s, "key", MENU_NAME_MAX - 1);
+    o->key = member_string(L, s, "key", LOAD_TEXT_MAX);
     text_from(L, config_setting_get_member(s, "label"), "label", &o->label);
     e = config_setting_get_member(s, "language");
     if (e)
@@ -475,7 +507,7 @@ static void load_option(struct load *L, const config_setting_t *s,
     e = config_setting_get_member(s, "set");
     if (e)
         load_set(L, e, o);
-    o->next = member_string(L, s, "next", MENU_NAME_MAX - 1);
+    o->next = member_string(L, s, "next", LOAD_TEXT_MAX);
 }
 
 /* `options = ( {...}, ... );` of a menu node. */
@@ -518,6 +550,7 @@ static void load_type(struct load *L, const config_setting_t *g,
 {
     static const char *const names[] = { "menu", "input", "end", "forward" };
     const config_setting_t *s = config_setting_get_member(g, "type");
+    struct clip c;
     char *t;
 
     nd->type = MENU_NODE_END;
@@ -527,7 +560,7 @@ static void load_type(struct load *L, const config_setting_t *g,
                "forward)");
         return;
     }
-    t = string_of(L, s, "type", 64);
+    t = string_of(L, s, "type", LOAD_TEXT_MAX);
     if (!t)
         return;
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
@@ -538,7 +571,8 @@ static void load_type(struct load *L, const config_setting_t *g,
         }
     }
     report(L, MENU_SEV_ERROR, s,
-           "unknown type \"%s\": use menu, input, end or forward", t);
+           "unknown type \"%s\": use menu, input, end or forward",
+           clip(t, &c));
     free(t);
 }
 
@@ -547,7 +581,8 @@ static void load_accept(struct load *L, const config_setting_t *s,
                         struct menu_node *nd)
 {
     static const char *const names[] = { "text", "digits", "phone" };
-    char *a = string_of(L, s, "accept", 64);
+    char *a = string_of(L, s, "accept", LOAD_TEXT_MAX);
+    struct clip c;
 
     nd->accept = MENU_ACCEPT_TEXT;
     if (!a)
@@ -560,7 +595,7 @@ static void load_accept(struct load *L, const config_setting_t *s,
         }
     }
     report(L, MENU_SEV_ERROR, s,
-           "accept \"%s\" is not one of text, digits, phone", a);
+           "accept \"%s\" is not one of text, digits, phone", clip(a, &c));
     free(a);
 }
 
@@ -611,7 +646,7 @@ static void load_fields(struct load *L, const config_setting_t *s,
         return;
     for (int i = 0; i < n; i++) {
         char *f = string_of(L, config_setting_get_elem(s, (unsigned)i),
-                            "a field", MENU_NAME_MAX - 1);
+                            "a field", LOAD_TEXT_MAX);
 
         if (f)
             nd->fields[nd->nfields++] = f;
@@ -637,14 +672,14 @@ static void load_node(struct load *L, const config_setting_t *g,
     s = config_setting_get_member(g, "options");
     if (s)
         load_options(L, s, nd);
-    nd->save = member_string(L, g, "save", MENU_NAME_MAX - 1);
+    nd->save = member_string(L, g, "save", LOAD_TEXT_MAX);
     s = config_setting_get_member(g, "accept");
     if (s)
         load_accept(L, s, nd);
     nd->min = load_int(L, g, "min");
     nd->max = load_int(L, g, "max");
-    nd->next = member_string(L, g, "next", MENU_NAME_MAX - 1);
-    nd->queue = member_string(L, g, "queue", MENU_NAME_MAX - 1);
+    nd->next = member_string(L, g, "next", LOAD_TEXT_MAX);
+    nd->queue = member_string(L, g, "queue", LOAD_TEXT_MAX);
     s = config_setting_get_member(g, "fields");
     if (s)
         load_fields(L, s, nd);
@@ -696,7 +731,7 @@ static void load_tree(struct load *L, const config_setting_t *root)
     if (s)
         L->m->title = string_of(L, s, "title", LOAD_TEXT_MAX);
     load_languages(L, root);
-    L->m->start = member_string(L, root, "start", MENU_NAME_MAX - 1);
+    L->m->start = member_string(L, root, "start", LOAD_TEXT_MAX);
     L->m->start_idx = -1;
     load_keywords(L, root);
     load_nav(L, root);

@@ -464,6 +464,28 @@ static void test_wrong_kinds(void **state)
                 "\"menu\"; ... };");
 }
 
+/* An over-long name is one problem, reported once, quoted in short. */
+static void test_long_names_one_error(void **state)
+{
+    (void)state;
+    EXPECT_TEXT(TOP("\"en\"")
+                "nodes = {\n"
+                "  main = { type = \"menu\"; text = \"Hi\"; options = (\n"
+                "    { key = \"1\"; label = \"Go\"; next = \"ask\"; },\n"
+                "    { key = \"2\"; label = \"Far\"; next = "
+                "\"a_very_long_node_name_that_nobody_could_ever_type\"; } ); };\n"
+                "  ask = { type = \"input\"; text = \"Name?\"; next = \"e\";\n"
+                "    save = \"a_very_long_variable_name_that_is_much_much_too_long\"; };\n"
+                "  e = { type = \"end\"; text = \"Bye\"; };\n"
+                "};\n",
+                MENU_EINVAL,
+                "t.cfg:9: node main: next \"a_very_long_node_name_that_nobody_"
+                "could_...\" is not a node",
+                "t.cfg:10: node ask: variable \"a_very_long_variable_name_that_"
+                "is_much_m...\" is longer than 47 "
+                "characters");
+}
+
 static void test_bad_utf8_and_include(void **state)
 {
     (void)state;
@@ -686,6 +708,7 @@ int main(void)
         cmocka_unit_test(test_warn_no_way_out),
         cmocka_unit_test(test_warn_keyword_and_strings),
         cmocka_unit_test(test_wrong_kinds),
+        cmocka_unit_test(test_long_names_one_error),
         cmocka_unit_test(test_bad_utf8_and_include),
         cmocka_unit_test(test_garbage_fails_cleanly),
         cmocka_unit_test(test_oversized_input),
