@@ -105,8 +105,9 @@ static const char script_step[] =
     "if ARGV[1] == '0' then\n"
     "  redis.call('DEL', KEYS[1])\n"
     "elseif ARGV[2] ~= '' then\n"
-    "  redis.call('HSET', KEYS[1], 'st', ARGV[2], 'h', ARGV[3], 'q', ARGV[4],"
+    "  redis.call('HSET', KEYS[1], 'st', ARGV[2], 'h', ARGV[3],"
     " 'pk', string.match(KEYS[8], '([^:]+)$'))\n"
+    "  if ARGV[4] ~= '' then redis.call('HSET', KEYS[1], 'q', ARGV[4]) end\n"
     "  if res[1] >= 0 and res[2] ~= '' then\n"
     "    redis.call('HSET', KEYS[1], 'r', res[2])\n"
     "  end\n"
@@ -336,7 +337,9 @@ static int step_args(struct sreq *r, const char **av, size_t *al,
     snprintf(scratch[5], 64, "%d", npairs);
     av[npos] = scratch[5];
     av[n++] = r->risk ? "high" : "";
-    av[n++] = r->began ? "1" : "";
+    /* Sessions are counted only while that limit is on: the counter is a
+     * key per number, most of a live session's memory otherwise. */
+    av[n++] = r->began && r->cfg->limit_sessions_hour ? "1" : "";
     for (int i = 0; i < n; i++)
         al[i] = strlen(av[i]);
     return n;
