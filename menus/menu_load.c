@@ -232,6 +232,8 @@ static void text_lang(struct load *L, const config_setting_t *e,
     snprintf(label, sizeof label, "%s.%s", what, code);
     free(t->lang[idx]);
     t->lang[idx] = string_of(L, e, label, LOAD_TEXT_MAX);
+    if (!t->lang[idx])          /* reported once, not again as missing */
+        t->lang[idx] = dup_str(L, "");
 }
 
 /* Reads setting s (a text or a label, named `what`) into t: one string for
