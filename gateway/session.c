@@ -421,6 +421,19 @@ static void save(struct sreq *r)
     finish(r);
 }
 
+/* Spools the filing of r after Redis may or may not have kept it. The
+ * drain's filing is idempotent by owner, so spooling is safe either way.
+ * Returns 0, or -1 when the spool could not be written. */
+static int spool_filing(struct sreq *r)
+{
+    const char *av[STEP_ARGS_MAX];
+    size_t al[STEP_ARGS_MAX];
+    char scratch[NSCRATCH][64];
+    int argc = step_args(r, av, al, scratch, "", "");
+
+    return spool_request(r, av, al, argc);
+}
+
 static void on_saved(struct redisReply *reply, void *arg)
 {
     struct sreq *r = arg;
@@ -428,15 +441,8 @@ static void on_saved(struct redisReply *reply, void *arg)
                                                           : "default";
 
     if (!reply || reply->type != REDIS_REPLY_ARRAY || reply->elements != 2) {
-        /* The script may or may not have run: spooling is safe either way,
-         * the drain's filing is idempotent by owner. */
         if (r->file) {
-            const char *av[STEP_ARGS_MAX];
-            size_t al[STEP_ARGS_MAX];
-            char scratch[NSCRATCH][64];
-            int argc = step_args(r, av, al, scratch, "", "");
-
-            if (spool_request(r, av, al, argc) != 0) {
+            if (spool_filing(r) != 0) {
                 finish_fallback(r);
                 return;
             }
@@ -462,9 +468,11 @@ static void on_saved(struct redisReply *reply, void *arg)
             return;
         }
         if (strcmp(ref, r->refs[0]) != 0) {
-            /* A candidate was taken: show the reference actually filed. */
+            /* A candidate was taken: show the reference actually filed
+             * (rendered now: ref lives only as long as the reply). */
             r->ctx.ref = ref;
             menu_show(&r->ctx, &r->st, &r->res);
+            r->ctx.ref = NULL;
         }
         log_info("channel %s: help request %s %s on queue %s", r->ch->name,
                  ref, code == 1 ? "filed" : "already filed", queue);

@@ -31,8 +31,14 @@ def queued_refs(r):
 
 def check_nothing_lost(r, load, what):
     told = sorted(load.refs)
-    wait_for(lambda: set(told) <= set(queued_refs(r)), 20,
-             what="every reference callers were told on the queue (%s)" % what)
+    try:
+        wait_for(lambda: set(told) <= set(queued_refs(r)), 20,
+                 what="every reference callers were told on the queue (%s)" % what)
+    except AssertionError:
+        missing = set(told) - set(queued_refs(r))
+        raise AssertionError("%d of %d references callers were told are not on "
+                             "the queue (%s), e.g. %s" % (len(missing), len(told),
+                                                          what, sorted(missing)[:5]))
     q = queued_refs(r)
     dups = len(q) - len(set(q))
     eq(dups, 0, "duplicated help requests")
@@ -159,8 +165,12 @@ def scenario_sentinel_failover(tmp, seconds=20.0):
                         ", ".join('"127.0.0.1:%d"' % p for p in sports))
     with open(cfg, "w") as f:
         f.write(text)
-    wait_for(lambda: Redis(sports[0])("SENTINEL", "replicas", "hl"), 15,
-             what="sentinels see the replica")
+    def sentinels_see_replica():
+        try:
+            return Redis(sports[0])("SENTINEL", "replicas", "hl")
+        except (OSError, RuntimeError):
+            return False        # not listening yet, or not monitoring yet
+    wait_for(sentinels_see_replica, 15, what="sentinels see the replica")
     hl = Hotlined(tmp, master.port, config=cfg)
     hl.wait_ready()
     load = Load(lambda: hl.url("/ussd/africastalking"), threads=4,
