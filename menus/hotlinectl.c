@@ -18,6 +18,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "hotlinectl.h"
 #include "menu.h"
 
 #define EXIT_USAGE 2
@@ -46,6 +47,10 @@ static const char usage_top[] =
     "        terminal). Files no real help request.\n"
     "  menu graph FILE\n"
     "        the menu tree as a Graphviz graph: hotlinectl menu graph F | dot -Tpng > menu.png\n"
+    "\n"
+    "  cases [-c CONFIG] [--redis H:P] [--token T] [--json] list|show|claim|\n"
+    "        note|resolve|erase ...   hotline staff work help requests\n"
+    "        (hotlinectl cases --help)\n"
     "\n"
     "  hotlinectl --help, hotlinectl menu --help: this text.\n"
     "Exit status: 0 ok, 1 failed (e.g. the menu has errors), 2 usage error.\n";
@@ -582,6 +587,7 @@ static int group_menu(int argc, char **argv)
 /* Command groups. `cases` (hotlinectl_cases.c) adds its entry here. */
 static const struct ctl_cmd groups[] = {
     { "menu", group_menu, "menu check|simulate|graph ..." },
+    { "cases", hotlinectl_cases, "cases list|show|claim|note|resolve|erase" },
 };
 
 int main(int argc, char **argv)

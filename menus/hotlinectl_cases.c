@@ -1,0 +1,339 @@
+/*
+ * hotlinectl_cases.c — `hotlinectl cases`: hotline staff work help requests
+ * from a terminal on the server.
+ *
+ *   hotlinectl cases [-c CONFIG] [--redis HOST:PORT] [--token TOKEN] [--json]
+ *       list [--status new|claimed|resolved] | show REF | claim REF |
+ *       note REF TEXT | resolve REF | erase --phone NUMBER
+ *
+ * A thin shell: the config says where Redis is, the key prefix, the pepper
+ * and who the staff are; the case rules are the Lua scripts of
+ * gateway/cases.c, the same the staff API runs. The token (--token or
+ * HOTLINE_STAFF_TOKEN) names the staff member written into the case history.
+ * Talks to Redis synchronously (hiredis), with a connect and command
+ * timeout.
+ */
+#include <hiredis/hiredis.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+
+#include "cases.h"
+#include "cfg.h"
+#include "hotlinectl.h"
+#include "session.h"
+
+#define EXIT_REFUSED 1
+#define EXIT_USAGE 2
+
+struct copts {
+    const char *config;
+    const char *token;
+    struct cfg_overrides ov;
+    const char *status;
+    int json;
+    int argc;                   /* the subcommand and its arguments */
+    char **argv;
+};
+
+static const char cases_usage[] =
+    "usage: hotlinectl cases [-c CONFIG] [--redis HOST:PORT] [--token TOKEN]"
+    " [--json] COMMAND\n"
+    "  list [--status new|claimed|resolved]   cases, oldest first\n"
+    "  show REF                               one case, safe-to-call first\n"
+    "  claim REF | resolve REF                move a case on\n"
+    "  note REF TEXT                          add a note\n"
+    "  erase --phone NUMBER                   remove everything about a number\n"
+    "The token is --token or $HOTLINE_STAFF_TOKEN (a staff token of the\n"
+    "config); the config needs HOTLINE_PEPPER like hotlined.\n";
+
+static long long now_ms(void)
+{
+    struct timeval tv;
+
+    gettimeofday(&tv, NULL);
+    return (long long)tv.tv_sec * 1000 + tv.tv_usec / 1000;
+}
+
+static int bad_usage(const char *what)
+{
+    fprintf(stderr, "hotlinectl cases: %s\n%s", what, cases_usage);
+    return EXIT_USAGE;
+}
+
+/* Options before the command; the rest is the command. */
+static int parse(int argc, char **argv, struct copts *o)
+{
+    int i = 1;
+
+    o->config = "config/hotlined.cfg";
+    o->token = getenv("HOTLINE_STAFF_TOKEN");
+    for (; i < argc && argv[i][0] == '-'; i++) {
+        const char *a = argv[i];
+        int more = i + 1 < argc;
+
+        if (strcmp(a, "--json") == 0) {
+            o->json = 1;
+        } else if ((strcmp(a, "-c") == 0 || strcmp(a, "--config") == 0) &&
+                   more) {
+            o->config = argv[++i];
+        } else if (strcmp(a, "--redis") == 0 && more) {
+            o->ov.redis = argv[++i];
+        } else if (strcmp(a, "--token") == 0 && more) {
+            o->token = argv[++i];
+        } else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+            fputs(cases_usage, stdout);
+            return 1;
+        } else {
+            return bad_usage("unknown option or missing value");
+        }
+    }
+    o->argc = argc - i;
+    o->argv = argv + i;
+    if (o->argc < 1)
+        return bad_usage("which command?");
+    return 0;
+}
+
+static redisContext *connect_redis(const struct cfg *c)
+{
+    struct timeval tv = { 2, 0 };
+    redisContext *rc = redisConnectWithTimeout(c->redis_host, c->redis_port,
+                                               tv);
+    redisReply *r;
+
+    if (!rc || rc->err) {
+        fprintf(stderr, "hotlinectl cases: Redis %s:%d: %s\n", c->redis_host,
+                c->redis_port, rc ? rc->errstr : "out of memory");
+        redisFree(rc);
+        return NULL;
+    }
+    redisSetTimeout(rc, tv);
+    if (c->redis_password) {
+        r = redisCommand(rc, "AUTH %s", c->redis_password);
+        if (!r || r->type == REDIS_REPLY_ERROR) {
+            fprintf(stderr, "hotlinectl cases: Redis refused the password\n");
+            freeReplyObject(r);
+            redisFree(rc);
+            return NULL;
+        }
+        freeReplyObject(r);
+    }
+    return rc;
+}
+
+/* A flat HGETALL-form array as the (kv, kvlen, n) cases.c takes. */
+struct flat {
+    const char *kv[512];
+    size_t len[512];
+    size_t n;
+};
+
+static void flatten(const redisReply *r, struct flat *f)
+{
+    f->n = 0;
+    for (size_t i = 0; i < r->elements && f->n < 512; i++) {
+        if (r->element[i]->type != REDIS_REPLY_STRING)
+            continue;
+        f->kv[f->n] = r->element[i]->str;
+        f->len[f->n++] = r->element[i]->len;
+    }
+}
+
+static int cmd_list(redisContext *rc, const struct cfg *c,
+                    const struct copts *o)
+{
+    char max[16];
+    redisReply *r;
+    struct flat f;
+
+    snprintf(max, sizeof max, "%d", CASES_LIST_MAX);
+    r = redisCommand(rc, "EVAL %s 0 %s %s %s", cases_script_list, c->prefix,
+                     o->status ? o->status : "", max);
+    if (!r || r->type != REDIS_REPLY_ARRAY) {
+        fprintf(stderr, "hotlinectl cases: list failed: %s\n",
+                r && r->type == REDIS_REPLY_ERROR ? r->str : "no answer");
+        freeReplyObject(r);
+        return EXIT_USAGE;
+    }
+    if (o->json)
+        fputs("{\"cases\":[", stdout);
+    else
+        printf("%-8s %-9s %-8s %-4s %-5s %-13s %-10s %s\n", "REF", "STATUS",
+               "QUEUE", "LANG", "AGE", "SAFE TO CALL", "RISK", "LOCATION");
+    for (size_t i = 0; i < r->elements; i++) {
+        flatten(r->element[i], &f);
+        if (o->json) {
+            char *js = cases_json(f.kv, f.len, f.n);
+
+            printf("%s%s", i ? "," : "", js ? js : "null");
+            free(js);
+        } else {
+            char line[256];
+
+            cases_line(f.kv, f.len, f.n, now_ms(), line, sizeof line);
+            puts(line);
+        }
+    }
+    if (o->json)
+        puts("]}");
+    freeReplyObject(r);
+    return 0;
+}
+
+static int cmd_show(redisContext *rc, const struct cfg *c,
+                    const struct copts *o, const char *ref)
+{
+    redisReply *r = redisCommand(rc, "HGETALL %scase:%s", c->prefix, ref);
+    struct flat f;
+    char *out;
+    int rc_exit = 0;
+
+    if (!r || r->type != REDIS_REPLY_ARRAY || r->elements == 0) {
+        fprintf(stderr, "hotlinectl cases: no case %s\n", ref);
+        freeReplyObject(r);
+        return EXIT_REFUSED;
+    }
+    flatten(r, &f);
+    out = o->json ? cases_json(f.kv, f.len, f.n) : cases_text(f.kv, f.len,
+                                                              f.n);
+    if (out) {
+        fputs(out, stdout);
+        if (o->json)
+            putchar('\n');
+    } else {
+        rc_exit = EXIT_USAGE;
+    }
+    free(out);
+    freeReplyObject(r);
+    return rc_exit;
+}
+
+/* claim / note / resolve: one script, {code, message, time}. */
+static int cmd_move(redisContext *rc, const struct cfg *c, const char *who,
+                    const char *what, const char *ref, const char *text)
+{
+    char key[128];
+    char now[24];
+    char retention[16];
+    const char *script = strcmp(what, "claim") == 0 ? cases_script_claim :
+                         strcmp(what, "note") == 0 ? cases_script_note :
+                                                     cases_script_resolve;
+    const char *arg3 = strcmp(what, "note") == 0 ? text : retention;
+    redisReply *r;
+    int exit_code;
+
+    snprintf(key, sizeof key, "%scase:%s", c->prefix, ref);
+    snprintf(now, sizeof now, "%lld", now_ms());
+    snprintf(retention, sizeof retention, "%d", c->case_retention_s);
+    if (strcmp(what, "claim") == 0)
+        r = redisCommand(rc, "EVAL %s 1 %s %s %s", script, key, who, now);
+    else
+        r = redisCommand(rc, "EVAL %s 1 %s %s %s %s", script, key, who, now,
+                         arg3);
+    if (!r || r->type != REDIS_REPLY_ARRAY || r->elements < 2 ||
+        r->element[1]->type != REDIS_REPLY_STRING) {
+        fprintf(stderr, "hotlinectl cases: %s failed: %s\n", what,
+                r && r->type == REDIS_REPLY_ERROR ? r->str : "no answer");
+        freeReplyObject(r);
+        return EXIT_USAGE;
+    }
+    exit_code = r->element[0]->integer == 1 ? 0 : EXIT_REFUSED;
+    if (exit_code == 0)
+        printf("%s %s\n", r->element[1]->str, ref);
+    else
+        fprintf(stderr, "hotlinectl cases: %s %s: %s\n", what, ref,
+                r->element[1]->str);
+    freeReplyObject(r);
+    return exit_code;
+}
+
+static int cmd_erase(redisContext *rc, const struct cfg *c, const char *who,
+                     const char *phone)
+{
+    static const char *const what[] = { "cases", "queue entries",
+                                        "dead letters", "sessions",
+                                        "counters", "opt-outs" };
+    char pk[33];
+    redisReply *r;
+
+    session_phone_key(c->pepper, phone, pk);
+    r = redisCommand(rc, "EVAL %s 0 %s %s %s", cases_script_erase, c->prefix,
+                     phone, pk);
+    if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != 6) {
+        fprintf(stderr, "hotlinectl cases: erase failed: %s\n",
+                r && r->type == REDIS_REPLY_ERROR ? r->str : "no answer");
+        freeReplyObject(r);
+        return EXIT_USAGE;
+    }
+    printf("removed:");
+    for (size_t i = 0; i < 6; i++)
+        printf("%s %lld %s", i ? "," : "", r->element[i]->integer, what[i]);
+    printf(" (by %s)\n", who);
+    freeReplyObject(r);
+    return 0;
+}
+
+/* Runs the command o names, as staff member who. */
+static int run(redisContext *rc, const struct cfg *c, struct copts *o,
+               const char *who)
+{
+    const char *cmd = o->argv[0];
+
+    if (strcmp(cmd, "list") == 0) {
+        if (o->argc == 3 && strcmp(o->argv[1], "--status") == 0)
+            o->status = o->argv[2];
+        else if (o->argc != 1)
+            return bad_usage("list [--status S]");
+        return cmd_list(rc, c, o);
+    }
+    if (strcmp(cmd, "erase") == 0) {
+        if (o->argc != 3 || strcmp(o->argv[1], "--phone") != 0)
+            return bad_usage("erase --phone NUMBER");
+        return cmd_erase(rc, c, who, o->argv[2]);
+    }
+    if (o->argc < 2 || !cases_ref_ok(o->argv[1]))
+        return bad_usage("a case reference (e.g. K7M3QX) is needed");
+    if (strcmp(cmd, "show") == 0 && o->argc == 2)
+        return cmd_show(rc, c, o, o->argv[1]);
+    if ((strcmp(cmd, "claim") == 0 || strcmp(cmd, "resolve") == 0) &&
+        o->argc == 2)
+        return cmd_move(rc, c, who, cmd, o->argv[1], NULL);
+    if (strcmp(cmd, "note") == 0 && o->argc == 3) {
+        if (!o->argv[2][0] || strlen(o->argv[2]) > CASES_NOTE_MAX)
+            return bad_usage("a note is 1 to 2000 bytes");
+        return cmd_move(rc, c, who, cmd, o->argv[1], o->argv[2]);
+    }
+    return bad_usage("unknown command or wrong arguments");
+}
+
+int hotlinectl_cases(int argc, char **argv)
+{
+    struct copts o = { 0 };
+    const struct cfg_staff *who;
+    struct cfg *c = NULL;
+    redisContext *rc;
+    char err[4096];
+    int status;
+
+    status = parse(argc, argv, &o);
+    if (status)
+        return status == 1 ? 0 : status;
+    if (cfg_load(o.config, &o.ov, &c, err, sizeof err) != 0) {
+        fprintf(stderr, "hotlinectl cases: %s\n", err);
+        return EXIT_USAGE;
+    }
+    who = o.token ? cfg_staff_by_token(c, o.token) : NULL;
+    if (!who) {
+        fprintf(stderr, "hotlinectl cases: unknown staff token (give --token "
+                        "or set HOTLINE_STAFF_TOKEN)\n");
+        cfg_release(c);
+        return EXIT_USAGE;
+    }
+    rc = connect_redis(c);
+    status = rc ? run(rc, c, &o, who->name) : EXIT_USAGE;
+    redisFree(rc);
+    cfg_release(c);
+    return status;
+}

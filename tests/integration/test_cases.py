@@ -1,0 +1,138 @@
+"""Staff work help requests as cases with `hotlinectl cases`: list, show
+(safe-to-call first), claim, note, resolve (retention TTL), per-staff
+tokens, and erase --phone, after which no key of that number is left
+(checked with SCAN). Real redis-server and hotlined on loopback.
+"""
+import hashlib
+import hmac
+import json
+import os
+import re
+import subprocess
+import sys
+
+sys.path.insert(0, os.path.dirname(__file__))
+from harness import (RedisServer, Hotlined, at_ussd, eq, contains, run,  # noqa: E402
+                     ROOT, HOTLINECTL, PEPPER)
+
+LAN = "lan-token-0123456789abcdef"
+MINH = "minh-token-0123456789abcdef"
+HELP = ["", "2", "2*1", "2*1*Hanoi", "2*1*Hanoi*1", "2*1*Hanoi*1*2"]
+REF = re.compile(r"reference is ([346789ABCDEFGHJKMNPQRTWXY]{6})")
+
+
+def staff_config(tmp):
+    with open(os.path.join(ROOT, "config", "hotlined.cfg")) as f:
+        text = f.read()
+    text, n = re.subn(r"staff = \(.*?\n\);", 'staff = ( { name = "lan"; token = '
+                      '"env:STAFF_TOKEN_LAN"; }, { name = "minh"; token = '
+                      '"env:STAFF_TOKEN_MINH"; } );', text, flags=re.S)
+    assert n == 1
+    text, n = re.subn(r"retention_days = \d+;", "retention_days = 2;", text)
+    assert n == 1
+    path = os.path.join(tmp, "staff.cfg")
+    with open(path, "w") as f:
+        f.write(text)
+    return path
+
+
+def setup(tmp):
+    redis = RedisServer(tmp)
+    cfg = staff_config(tmp)
+    env = {"STAFF_TOKEN_LAN": LAN, "STAFF_TOKEN_MINH": MINH}
+    hl = Hotlined(tmp, redis.port, config=cfg, env=env)
+    hl.wait_ready()
+
+    def ctl(*args, token=LAN):
+        e = dict(os.environ, HOTLINE_PEPPER=PEPPER, STAFF_TOKEN_LAN=LAN,
+                 STAFF_TOKEN_MINH=MINH)
+        p = subprocess.run([HOTLINECTL, "cases", "-c", cfg, "--redis",
+                            "127.0.0.1:%d" % redis.port, "--token", token] +
+                           list(args), cwd=ROOT, env=e, capture_output=True,
+                           text=True, timeout=30)
+        return p.returncode, p.stdout, p.stderr
+    return redis, hl, redis.client(), ctl
+
+
+def walk(hl, session, phone):
+    body = None
+    for text in HELP:
+        st, body = at_ussd(hl, session, text, phone=phone)
+        eq(st, 200)
+    return REF.search(body).group(1)
+
+
+def test_claim_note_resolve(tmp):
+    redis, hl, r, ctl = setup(tmp)
+    ref = walk(hl, "cs-1", "+84912000001")
+    rc, out, err = ctl("list")
+    eq(rc, 0, err)
+    contains(out, ref, "the case is listed")
+    contains(out, "call:no", "safe to call shown in the list")
+    rc, out, err = ctl("show", ref)
+    eq(rc, 0, err)
+    eq(out.split("\n")[0], "Safe to call back: NO - do not call or text this number",
+       "the caller's answer comes first")
+    contains(out, "location: Hanoi")
+    rc, out, err = ctl("claim", ref)
+    eq((rc, out.strip()), (0, "claimed " + ref))
+    rc, out, err = ctl("claim", ref, token=MINH)
+    eq(rc, 1, "someone else's case")
+    contains(err, "case is claimed by lan")
+    rc, out, err = ctl("note", ref, "Texted the embassy; no call back")
+    eq((rc, out.strip()), (0, "noted " + ref))
+    rc, out, err = ctl("resolve", ref, token=MINH)
+    eq((rc, out.strip()), (0, "resolved " + ref))
+    rc, out, err = ctl("resolve", ref)
+    eq(rc, 1, "resolved once")
+    case = r.hgetall("hl:case:" + ref)
+    eq((case["status"], case["claimed_by"], case["resolved_by"]),
+       ("resolved", "lan", "minh"))
+    eq([h["what"] for h in json.loads(case["history"])], ["claim", "note", "resolve"])
+    eq([n["who"] for n in json.loads(case["notes"])], ["lan"])
+    ttl = r("TTL", "hl:case:" + ref)
+    assert 2 * 86400 - 60 < ttl <= 2 * 86400, ttl
+    rc, out, err = ctl("--json", "show", ref)
+    eq(rc, 0, err)
+    pairs = json.loads(out, object_pairs_hook=list)
+    eq(pairs[0], ("safe_to_call", "no"), "JSON: safe_to_call first")
+    rc, out, err = ctl("list", "--status", "new")
+    eq(rc, 0, err)
+    assert ref not in out, out
+
+
+def test_tokens(tmp):
+    redis, hl, r, ctl = setup(tmp)
+    ref = walk(hl, "cs-2", "+84912000002")
+    rc, out, err = ctl("claim", ref, token="not-a-staff-token-000")
+    eq(rc, 2)
+    contains(err, "unknown staff token")
+    eq(r.hgetall("hl:case:" + ref)["status"], "new", "nothing changed")
+    rc, out, err = ctl("claim", "NOSUCH")
+    eq(rc, 1)
+
+
+def test_erase_phone(tmp):
+    redis, hl, r, ctl = setup(tmp)
+    phone, other = "+84912000003", "+84912000004"
+    walk(hl, "cs-3", phone)
+    walk(hl, "cs-4", phone)
+    keep = walk(hl, "cs-5", other)
+    st, body = at_ussd(hl, "cs-6", "2*1", phone=phone)   # a live session
+    pk = hmac.new(PEPPER.encode(), ("phone:" + phone).encode(),
+                  hashlib.sha256).hexdigest()[:32]
+    rc, out, err = ctl("erase", "--phone", phone)
+    eq(rc, 0, err)
+    contains(out, "removed: 2 cases, 2 queue entries, 0 dead letters, 3 sessions")
+    for key in r.scan_all("hl:*"):
+        assert pk not in key and "912000003" not in key, key
+        if r("TYPE", key) == "hash":
+            vals = r.hgetall(key)
+            assert phone not in vals.values() and vals.get("pk") != pk, key
+    for _id, f in r.xrange("hl:q:urgent"):
+        assert f["phone"] != phone
+    eq(r.hgetall("hl:case:" + keep)["phone"], other, "another caller's case stays")
+
+
+if __name__ == "__main__":
+    run([(n, f) for n, f in sorted(globals().items()) if n.startswith("test_")])
