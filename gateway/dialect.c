@@ -341,3 +341,29 @@ int dia_buf_end(struct dia_buf *b)
     b->p[b->len] = '\0';
     return (int)b->len;
 }
+
+int dia_json_ussd(const struct dialect_request *req, struct inbound *in,
+                  char *err, size_t errlen, const struct dia_field *t,
+                  size_t n, const char *new_flag,
+                  const struct dia_field *dialled)
+{
+    struct dia_ctx c;
+    json_t *o = NULL;
+    int st;
+
+    dia_begin(&c, req, in, err, errlen);
+    st = dia_read_json(&c, &o);
+    if (st == 0)
+        st = dia_json_fields(&c, o, t, n);
+    if (st == 0)
+        st = dia_json_bool(&c, o, new_flag, &in->is_new);
+    json_decref(o);
+    if (st == 0 && in->is_new) {
+        st = dia_copy(&c, dialled, in->text, strlen(in->text));
+        in->text[0] = '\0';
+    }
+    if (st)
+        return st;
+    in->kind = IN_USSD;
+    return 0;
+}

@@ -25,24 +25,11 @@ static const struct dia_field dialled =
 static int parse(const struct dialect_request *req, struct inbound *in,
                  char *err, size_t errlen)
 {
-    struct dia_ctx c;
-    json_t *o = NULL;
-    int st;
+    int st = dia_json_ussd(req, in, err, errlen, fields, DIA_NFIELDS(fields),
+                           "newSession", &dialled);
 
-    dia_begin(&c, req, in, err, errlen);
-    st = dia_read_json(&c, &o);
-    if (st == 0)
-        st = dia_json_fields(&c, o, fields, DIA_NFIELDS(fields));
-    if (st == 0)
-        st = dia_json_bool(&c, o, "newSession", &in->is_new);
-    json_decref(o);
-    if (st == 0 && in->is_new) {
-        st = dia_copy(&c, &dialled, in->text, strlen(in->text));
-        in->text[0] = '\0';
-    }
     if (st)
         return st;
-    in->kind = IN_USSD;
     return 0;
 }
 

@@ -86,6 +86,15 @@ int dia_json_fields(struct dia_ctx *c, json_t *o, const struct dia_field *t,
 /* The required boolean o[name] into *out. */
 int dia_json_bool(struct dia_ctx *c, json_t *o, const char *name, int *out);
 
+/* The JSON USSD request of Nalo and Arkesel: the fields of table t, the
+ * boolean `new_flag` (new session), and on a new session the input field
+ * holds the dialled code, which goes to `dialled` and leaves the input "".
+ * Returns 0 or the HTTP status (err says why). */
+int dia_json_ussd(const struct dialect_request *req, struct inbound *in,
+                  char *err, size_t errlen, const struct dia_field *t,
+                  size_t n, const char *new_flag,
+                  const struct dia_field *dialled);
+
 /* Copies v[0..len) into dst (cap bytes with the NUL) after the length and
  * text checks; name is for the error. */
 int dia_copy(struct dia_ctx *c, const struct dia_field *fd, const char *v,
