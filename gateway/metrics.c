@@ -230,8 +230,13 @@ static void render_series(struct out *o, const struct series *s)
     }
     put(o, "%s_bucket{%s%sle=\"+Inf\"} %llu\n", s->name, s->labels, sep,
         s->count);
-    put(o, "%s_sum{%s} %.9f\n", s->name, s->labels, s->value);
-    put(o, "%s_count{%s} %llu\n", s->name, s->labels, s->count);
+    if (s->labels[0]) {
+        put(o, "%s_sum{%s} %.9f\n", s->name, s->labels, s->value);
+        put(o, "%s_count{%s} %llu\n", s->name, s->labels, s->count);
+    } else {
+        put(o, "%s_sum %.9f\n", s->name, s->value);
+        put(o, "%s_count %llu\n", s->name, s->count);
+    }
 }
 
 char *metrics_render(const struct metrics *m)

@@ -31,6 +31,7 @@
 #include <sys/time.h>
 #include <unistd.h>
 
+#include "api.h"
 #include "cfg.h"
 #include "dialect.h"
 #include "gw.h"
@@ -294,6 +295,8 @@ static void on_request(struct evhttp_request *req, void *arg)
         return;
     }
     if (ops(gw, req, path, &t0))
+        return;
+    if (api_handle(gw, req, path))
         return;
     ch = cfg_channel_by_path(gw->cfg, path);
     if (!ch) {

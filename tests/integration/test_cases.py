@@ -13,7 +13,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(__file__))
 from harness import (RedisServer, Hotlined, at_ussd, eq, contains, run,  # noqa: E402
-                     ROOT, HOTLINECTL, PEPPER)
+                     ROOT, HOTLINECTL, PEPPER, request, get)
 
 LAN = "lan-token-0123456789abcdef"
 MINH = "minh-token-0123456789abcdef"
@@ -132,6 +132,56 @@ def test_erase_phone(tmp):
     for _id, f in r.xrange("hl:q:urgent"):
         assert f["phone"] != phone
     eq(r.hgetall("hl:case:" + keep)["phone"], other, "another caller's case stays")
+
+
+def api(hl, method, path, token=LAN, body=None):
+    h = {"Authorization": "Bearer " + token} if token else {}
+    data = None
+    if body is not None:
+        h["Content-Type"] = "application/json"
+        data = json.dumps(body).encode()
+    st, text, hdr = request(hl.url(path), data=data, headers=h, method=method)
+    return st, text, hdr
+
+
+def test_api(tmp):
+    redis, hl, r, ctl = setup(tmp)
+    ref = walk(hl, "api-1", "+84912000011")
+    st, text, hdr = api(hl, "GET", "/api/cases", token=None)
+    eq(st, 401, "no token")
+    contains(hdr.get("WWW-Authenticate", ""), "Bearer")
+    eq(api(hl, "GET", "/api/cases", token="wrong-token-0123456789")[0], 401)
+    st, text, hdr = api(hl, "GET", "/api/cases")
+    eq(st, 200, text)
+    eq(hdr.get("Cache-Control"), "no-store")
+    cases = json.loads(text, object_pairs_hook=list)[0][1]
+    eq(len(cases), 1)
+    eq(cases[0][0], ("safe_to_call", "no"), "safe_to_call first")
+    eq(dict(cases[0])["ref"], ref)
+    eq(api(hl, "POST", "/api/cases/%s/claim" % ref)[0], 200)
+    st, text, _ = api(hl, "POST", "/api/cases/%s/claim" % ref, token=MINH)
+    eq(st, 409, "claimed by someone else")
+    contains(text, "claimed by lan")
+    eq(api(hl, "POST", "/api/cases/%s/note" % ref, body={"x": 1})[0], 400)
+    eq(api(hl, "POST", "/api/cases/%s/note" % ref,
+           body={"text": "Safe house contacted"})[0], 200)
+    eq(api(hl, "POST", "/api/cases/%s/resolve" % ref, token=MINH)[0], 200)
+    eq(api(hl, "GET", "/api/cases/%s/resolve" % ref)[0], 405)
+    st, text, _ = api(hl, "GET", "/api/cases/" + ref)
+    eq(st, 200, text)
+    case = json.loads(text)
+    eq((case["status"], case["claimed_by"], case["resolved_by"]),
+       ("resolved", "lan", "minh"))
+    eq([n["text"] for n in case["notes"]], ["Safe house contacted"])
+    eq([h["who"] for h in case["history"]], ["lan", "lan", "minh"])
+    eq(api(hl, "GET", "/api/cases/NOSUCH")[0], 404)
+    eq(api(hl, "GET", "/api/cases/..%2Fx")[0], 400)
+    st, text, _ = api(hl, "GET", "/api/cases?status=new")
+    eq(json.loads(text)["cases"], [], "nothing new left")
+    metrics = get(hl.url("/metrics"))[1]
+    contains(metrics, "hotline_case_claim_seconds_count 1")
+    contains(metrics, "hotline_case_resolve_seconds_count 1")
+    assert "912000011" not in hl.log(), "a phone number reached the log"
 
 
 if __name__ == "__main__":
