@@ -23,7 +23,7 @@ struct cfg_cidr {
     int bits;
 };
 
-/* Where an SMS reply or alert SMS goes out (see sms_send.h). */
+/* Where an SMS reply or alert SMS goes out (see sms_out.h). */
 struct cfg_sms_out {
     char *provider;             /* "africastalking" | "kannel" | "twilio" */
     char *base_url;

@@ -52,6 +52,12 @@ static const struct { const char *name, *type, *help; } helps[] = {
     { "hotline_limited_total", "counter", "requests held back by an abuse limit" },
     { "hotline_inflight", "gauge", "requests being answered" },
     { "hotline_menus_loaded", "gauge", "menus loaded" },
+    { "hotline_alerts_sent_total", "counter", "alerts delivered to staff, by type" },
+    { "hotline_alerts_failed_total", "counter", "alert deliveries that failed (retried), by type" },
+    { "hotline_alerts_acked_total", "counter", "help requests whose every alert was delivered" },
+    { "hotline_alerts_dead_total", "counter", "help requests moved to the dead-letter stream" },
+    { "hotline_alerts_inflight", "gauge", "alert deliveries under way" },
+    { "hotline_sms_replies_total", "counter", "SMS replies sent through a provider API, by outcome" },
     { "hotline_case_claim_seconds", "histogram", "time from a help request to its claim by staff" },
     { "hotline_case_resolve_seconds", "histogram", "time from a claim to the case's resolution" },
 };
