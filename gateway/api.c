@@ -183,7 +183,9 @@ static void on_moved(redisReply *r, void *arg)
     char *s;
 
     if (!r || r->type != REDIS_REPLY_ARRAY || r->elements < 3 ||
-        r->element[1]->type != REDIS_REPLY_STRING) {
+        r->element[0]->type != REDIS_REPLY_INTEGER ||
+        r->element[1]->type != REDIS_REPLY_STRING ||
+        r->element[2]->type != REDIS_REPLY_INTEGER) {
         send_error(a->gw, a->req, &a->t0, 503, "Redis unreachable");
         areq_done(a);
         return;
@@ -230,9 +232,10 @@ static char *note_text(struct evhttp_request *req)
     body[len] = '\0';
     o = json_loadb(body, len, JSON_REJECT_DUPLICATES, NULL);
     t = json_is_object(o) ? json_object_get(o, "text") : NULL;
-    if (json_is_string(t) && json_string_length(t) > 0 &&
-        json_string_length(t) <= CASES_NOTE_MAX &&
-        strlen(json_string_value(t)) == json_string_length(t))
+    /* jansson checked UTF-8; this refuses NULs, controls and the size. */
+    if (json_is_string(t) &&
+        strlen(json_string_value(t)) == json_string_length(t) &&
+        cases_note_ok(json_string_value(t), json_string_length(t)))
         text = strdup(json_string_value(t));
     json_decref(o);
     return text;
@@ -380,18 +383,29 @@ int api_handle(struct gw *gw, struct evhttp_request *req, const char *path)
         text = note_text(req);
         if (!text) {
             st = 400;
-            why = "body must be JSON {\"text\": \"...\"} of 1 to 2000 bytes";
+            why = "body must be JSON {\"text\": \"...\"}: 1 to 2000 bytes"
+                  " of text without control characters";
         }
+    }
+    if (st == 0 && gw->draining) {
+        st = 503;
+        why = "shutting down";
+    }
+    TAILQ_INIT(&q);
+    if (st == 0 && a->op == OP_LIST && uri && evhttp_uri_get_query(uri) &&
+        evhttp_parse_query_str(evhttp_uri_get_query(uri), &q) == 0)
+        status = evhttp_find_header(&q, "status");
+    if (st == 0 && !cases_status_ok(status)) {
+        st = 400;
+        why = "status is new, claimed or resolved";
     }
     if (st) {
         send_error(gw, req, &a->t0, st, why);
+        evhttp_clear_headers(&q);
+        free(text);
         free(a);
         return 1;
     }
-    TAILQ_INIT(&q);
-    if (a->op == OP_LIST && uri && evhttp_uri_get_query(uri) &&
-        evhttp_parse_query_str(evhttp_uri_get_query(uri), &q) == 0)
-        status = evhttp_find_header(&q, "status");
     a->cfg = cfg_retain(gw->cfg);
     gw->inflight++;
     if (start(a, status, text) != 0) {

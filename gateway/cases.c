@@ -13,6 +13,7 @@
  * scan done by the client per node).
  */
 #include "cases.h"
+#include "menu.h"
 
 #include <ctype.h>
 #include <stdarg.h>
@@ -157,6 +158,25 @@ int cases_ref_ok(const char *ref)
     return 1;
 }
 
+int cases_note_ok(const char *s, size_t len)
+{
+    if (!s || len == 0 || len > CASES_NOTE_MAX || !menu_utf8_valid(s, len))
+        return 0;
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)s[i];
+
+        if ((c < 0x20 && c != '\n' && c != '\t') || c == 0x7f)
+            return 0;
+    }
+    return 1;
+}
+
+int cases_status_ok(const char *status)
+{
+    return !status || !*status || strcmp(status, "new") == 0 ||
+           strcmp(status, "claimed") == 0 || strcmp(status, "resolved") == 0;
+}
+
 /* Value of field name in a flat array, or NULL. */
 static const char *get(const char *const *kv, const size_t *kvlen, size_t n,
                        const char *name)
@@ -286,13 +306,25 @@ void cases_line(const char *const *kv, const size_t *kvlen, size_t n,
     const char *lang = get(kv, kvlen, n, "lang");
     const char *ref = get(kv, kvlen, n, "ref");
     char a[16];
+    int loclen = 0;
 
+    /* At most 60 bytes of the location, cut on a character boundary. */
+    if (loc) {
+        size_t k = strnlen(loc, 61);
+
+        if (k > 60) {
+            k = 60;
+            while (k > 0 && ((unsigned char)loc[k] & 0xC0) == 0x80)
+                k--;
+        }
+        loclen = (int)k;
+    }
     age(now_ms - (created ? strtoll(created, NULL, 10) : now_ms), a,
         sizeof a);
-    snprintf(out, outsz, "%-8s %-9s %-8s %-4s %-5s call:%-8s %-10s %.60s",
+    snprintf(out, outsz, "%-8s %-9s %-8s %-4s %-5s call:%-8s %-10s %.*s",
              ref ? ref : "?", st ? st : "?", q ? q : "?", lang ? lang : "?",
              a, safe_word(get(kv, kvlen, n, "f:safe_to_call")),
-             risk && strcmp(risk, "high") == 0 ? "HIGH-RISK" : "",
+             risk && strcmp(risk, "high") == 0 ? "HIGH-RISK" : "", loclen,
              loc ? loc : "");
 }
 

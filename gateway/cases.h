@@ -46,6 +46,14 @@ extern const char cases_script_erase[];
  * put into a key. */
 int cases_ref_ok(const char *ref);
 
+/* 1 when s[0..len) can be a note: 1 to CASES_NOTE_MAX bytes of valid UTF-8
+ * without control characters other than newline and tab (a note is shown
+ * on staff terminals and must round-trip through the case's JSON). */
+int cases_note_ok(const char *s, size_t len);
+
+/* 1 when status may filter a listing: NULL, "", new, claimed, resolved. */
+int cases_status_ok(const char *status);
+
 /* A case as staff see it, from a flat field/value array (HGETALL order
  * irrelevant): JSON with "safe_to_call" FIRST ("yes" | "no" | "unknown"),
  * then ref, status, risk, queue, lang, channel, created, fields {NAME: value},

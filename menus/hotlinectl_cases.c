@@ -282,10 +282,11 @@ static int run(redisContext *rc, const struct cfg *c, struct copts *o,
     const char *cmd = o->argv[0];
 
     if (strcmp(cmd, "list") == 0) {
-        if (o->argc == 3 && strcmp(o->argv[1], "--status") == 0)
+        if (o->argc == 3 && strcmp(o->argv[1], "--status") == 0 &&
+            cases_status_ok(o->argv[2]))
             o->status = o->argv[2];
         else if (o->argc != 1)
-            return bad_usage("list [--status S]");
+            return bad_usage("list [--status new|claimed|resolved]");
         return cmd_list(rc, c, o);
     }
     if (strcmp(cmd, "erase") == 0) {
@@ -301,8 +302,9 @@ static int run(redisContext *rc, const struct cfg *c, struct copts *o,
         o->argc == 2)
         return cmd_move(rc, c, who, cmd, o->argv[1], NULL);
     if (strcmp(cmd, "note") == 0 && o->argc == 3) {
-        if (!o->argv[2][0] || strlen(o->argv[2]) > CASES_NOTE_MAX)
-            return bad_usage("a note is 1 to 2000 bytes");
+        if (!cases_note_ok(o->argv[2], strlen(o->argv[2])))
+            return bad_usage("a note is 1 to 2000 bytes of UTF-8 text "
+                             "without control characters");
         return cmd_move(rc, c, who, cmd, o->argv[1], o->argv[2]);
     }
     return bad_usage("unknown command or wrong arguments");

@@ -108,6 +108,64 @@ static void test_malformed(void **state)
     assert_null(cases_json(noref, l, 2));
 }
 
+/* Notes and history pass through as they are stored; a field that is not
+ * a JSON array becomes []. */
+static void test_notes_history_passthrough(void **state)
+{
+    const char *kv[] = {
+        "ref", "AAAA44", "notes", "{\"who\":\"lan\"}",
+        "history", "[{\"who\":\"minh\",\"at\":5,\"what\":\"claim\"}]",
+    };
+    size_t l[6];
+    char *js;
+
+    (void)state;
+    lens(kv, 6, l);
+    js = cases_json(kv, l, 6);
+    assert_non_null(js);
+    assert_non_null(strstr(js, "\"notes\":[],\"history\":[{\"who\":\"minh\","
+                               "\"at\":5,\"what\":\"claim\"}]}"));
+    free(js);
+}
+
+static void test_note_and_status_rules(void **state)
+{
+    char big[CASES_NOTE_MAX + 2];
+
+    (void)state;
+    assert_true(cases_note_ok("Đã gọi\nok\t1", strlen("Đã gọi\nok\t1")));
+    assert_false(cases_note_ok("", 0));
+    assert_false(cases_note_ok("a\x1b[2J", 5));
+    assert_false(cases_note_ok("a\0b", 3));
+    assert_false(cases_note_ok("\xc3\x28", 2));
+    memset(big, 'x', sizeof big);
+    assert_true(cases_note_ok(big, CASES_NOTE_MAX));
+    assert_false(cases_note_ok(big, CASES_NOTE_MAX + 1));
+    assert_true(cases_status_ok(NULL));
+    assert_true(cases_status_ok(""));
+    assert_true(cases_status_ok("claimed"));
+    assert_false(cases_status_ok("open"));
+}
+
+/* The list line cuts a long location on a character boundary. */
+static void test_line_cuts_utf8(void **state)
+{
+    char loc[128];
+    const char *kv[] = { "ref", "AAAA44", "f:location", loc };
+    size_t l[4];
+    char line[256];
+    const char *tail;
+
+    (void)state;
+    memset(loc, 'a', 59);
+    strcpy(loc + 59, "\xc3\xa2" "bbbb");         /* "â" straddles byte 60 */
+    lens(kv, 4, l);
+    cases_line(kv, l, 4, 0, line, sizeof line);
+    tail = line + strlen(line) - 1;
+    assert_int_equal(*tail, 'a');
+    assert_null(strchr(line, '\xc3'));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -115,6 +173,9 @@ int main(void)
         cmocka_unit_test(test_text_first_line),
         cmocka_unit_test(test_line_and_refs),
         cmocka_unit_test(test_malformed),
+        cmocka_unit_test(test_notes_history_passthrough),
+        cmocka_unit_test(test_note_and_status_rules),
+        cmocka_unit_test(test_line_cuts_utf8),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
