@@ -64,10 +64,13 @@ def walk(hl, session, phone):
 
 def test_claim_note_resolve(tmp):
     redis, hl, r, ctl = setup(tmp)
+    first = walk(hl, "cs-0", "+84912000000")
     ref = walk(hl, "cs-1", "+84912000001")
     rc, out, err = ctl("list")
     eq(rc, 0, err)
-    contains(out, ref, "the case is listed")
+    eq(out.split("\n")[0].split()[:2], ["REF", "STATUS"], "a header line")
+    contains(out, first, "the first case is listed")
+    contains(out, ref, "the second case is listed")
     contains(out, "call:no", "safe to call shown in the list")
     rc, out, err = ctl("show", ref)
     eq(rc, 0, err)
@@ -81,10 +84,13 @@ def test_claim_note_resolve(tmp):
     contains(err, "case is claimed by lan")
     rc, out, err = ctl("note", ref, "Texted the embassy; no call back")
     eq((rc, out.strip()), (0, "noted " + ref))
+    rc, out, err = ctl("note", ref, "bad \x1b[2J note")
+    eq(rc, 2, "a control character in a note is a usage error")
     rc, out, err = ctl("resolve", ref, token=MINH)
     eq((rc, out.strip()), (0, "resolved " + ref))
     rc, out, err = ctl("resolve", ref)
     eq(rc, 1, "resolved once")
+    contains(err, "resolved already")
     case = r.hgetall("hl:case:" + ref)
     eq((case["status"], case["claimed_by"], case["resolved_by"]),
        ("resolved", "lan", "minh"))
@@ -92,13 +98,21 @@ def test_claim_note_resolve(tmp):
     eq([n["who"] for n in json.loads(case["notes"])], ["lan"])
     ttl = r("TTL", "hl:case:" + ref)
     assert 2 * 86400 - 60 < ttl <= 2 * 86400, ttl
+    eq(r("TTL", "hl:case:" + first), -1, "an open case does not expire")
+    rc, out, err = ctl("show", ref)
+    contains(out, "Resolved by minh")
+    contains(out, "lan: Texted the embassy; no call back")
     rc, out, err = ctl("--json", "show", ref)
     eq(rc, 0, err)
     pairs = json.loads(out, object_pairs_hook=list)
     eq(pairs[0], ("safe_to_call", "no"), "JSON: safe_to_call first")
     rc, out, err = ctl("list", "--status", "new")
     eq(rc, 0, err)
-    assert ref not in out, out
+    assert ref not in out and first in out, out
+    rc, out, err = ctl("--json", "list", "--status", "resolved")
+    eq(rc, 0, err)
+    eq([c["ref"] for c in json.loads(out)["cases"]], [ref])
+    eq(ctl("list", "--status", "open")[0], 2, "unknown status")
 
 
 def test_tokens(tmp):
@@ -114,24 +128,38 @@ def test_tokens(tmp):
 
 def test_erase_phone(tmp):
     redis, hl, r, ctl = setup(tmp)
-    phone, other = "+84912000003", "+84912000004"
+    phone, other = "+84901234567", "+84912000004"
     walk(hl, "cs-3", phone)
     walk(hl, "cs-4", phone)
     keep = walk(hl, "cs-5", other)
     st, body = at_ussd(hl, "cs-6", "2*1", phone=phone)   # a live session
     pk = hmac.new(PEPPER.encode(), ("phone:" + phone).encode(),
                   hashlib.sha256).hexdigest()[:32]
+    assert any(pk in k or r("TYPE", k) == "hash" and r.hgetall(k).get("pk") == pk
+               for k in r.scan_all("hl:*")), "the number has keys before"
     rc, out, err = ctl("erase", "--phone", phone)
     eq(rc, 0, err)
     contains(out, "removed: 2 cases, 2 queue entries, 0 dead letters, 3 sessions")
-    for key in r.scan_all("hl:*"):
-        assert pk not in key and "912000003" not in key, key
-        if r("TYPE", key) == "hash":
+    contains(out, "opt-outs")
+    left = r.scan_all("hl:*")
+    for key in left:
+        assert pk not in key and "901234567" not in key, key
+        kind = r("TYPE", key)
+        if kind == "hash":
             vals = r.hgetall(key)
             assert phone not in vals.values() and vals.get("pk") != pk, key
-    for _id, f in r.xrange("hl:q:urgent"):
-        assert f["phone"] != phone
+        elif kind == "stream":
+            for _id, f in r.xrange(key):
+                assert f.get("phone") != phone, (key, _id)
+        elif kind == "string":
+            assert phone not in r("GET", key), key
     eq(r.hgetall("hl:case:" + keep)["phone"], other, "another caller's case stays")
+    assert any(f["phone"] == other for _id, f in r.xrange("hl:q:urgent")), \
+        "another caller's queue entry stays"
+    rc, out, err = ctl("erase", "--phone", phone)
+    contains(out, "removed: 0 cases, 0 queue entries, 0 dead letters, 0 sessions")
+    eq(ctl("erase", "--phone", phone, token="not-a-staff-token-000")[0], 2,
+       "erase needs a staff token")
 
 
 def api(hl, method, path, token=LAN, body=None):
@@ -146,42 +174,61 @@ def api(hl, method, path, token=LAN, body=None):
 
 def test_api(tmp):
     redis, hl, r, ctl = setup(tmp)
+    other = walk(hl, "api-0", "+84912000010")
     ref = walk(hl, "api-1", "+84912000011")
     st, text, hdr = api(hl, "GET", "/api/cases", token=None)
     eq(st, 401, "no token")
     contains(hdr.get("WWW-Authenticate", ""), "Bearer")
     eq(api(hl, "GET", "/api/cases", token="wrong-token-0123456789")[0], 401)
+    eq(api(hl, "POST", "/api/cases/%s/claim" % ref, token="wrong-token-0123456789")[0],
+       401)
+    eq(r.hgetall("hl:case:" + ref)["status"], "new", "a refused token changes nothing")
     st, text, hdr = api(hl, "GET", "/api/cases")
     eq(st, 200, text)
     eq(hdr.get("Cache-Control"), "no-store")
+    contains(hdr.get("Content-Type", ""), "application/json")
     cases = json.loads(text, object_pairs_hook=list)[0][1]
-    eq(len(cases), 1)
-    eq(cases[0][0], ("safe_to_call", "no"), "safe_to_call first")
-    eq(dict(cases[0])["ref"], ref)
+    eq(sorted(dict(c)["ref"] for c in cases), sorted([other, ref]), "both cases")
+    for c in cases:
+        eq(c[0], ("safe_to_call", "no"), "safe_to_call first")
+    eq(api(hl, "GET", "/api/cases?status=open")[0], 400)
     eq(api(hl, "POST", "/api/cases/%s/claim" % ref)[0], 200)
     st, text, _ = api(hl, "POST", "/api/cases/%s/claim" % ref, token=MINH)
     eq(st, 409, "claimed by someone else")
     contains(text, "claimed by lan")
+    eq(json.loads(text)["error"], "case is claimed by lan")
+    eq(api(hl, "POST", "/api/cases/%s/resolve" % other)[0], 409, "not claimed")
     eq(api(hl, "POST", "/api/cases/%s/note" % ref, body={"x": 1})[0], 400)
+    eq(api(hl, "POST", "/api/cases/%s/note" % ref, body={"text": "a\u0007b"})[0], 400)
+    eq(api(hl, "POST", "/api/cases/%s/note" % ref, body={"text": "x" * 2001})[0], 400)
     eq(api(hl, "POST", "/api/cases/%s/note" % ref,
            body={"text": "Safe house contacted"})[0], 200)
     eq(api(hl, "POST", "/api/cases/%s/resolve" % ref, token=MINH)[0], 200)
     eq(api(hl, "GET", "/api/cases/%s/resolve" % ref)[0], 405)
+    eq(api(hl, "POST", "/api/cases")[0], 405)
+    ttl = r("TTL", "hl:case:" + ref)
+    assert 2 * 86400 - 60 < ttl <= 2 * 86400, ttl
     st, text, _ = api(hl, "GET", "/api/cases/" + ref)
     eq(st, 200, text)
     case = json.loads(text)
     eq((case["status"], case["claimed_by"], case["resolved_by"]),
        ("resolved", "lan", "minh"))
-    eq([n["text"] for n in case["notes"]], ["Safe house contacted"])
-    eq([h["who"] for h in case["history"]], ["lan", "lan", "minh"])
+    eq([(n["who"], n["text"]) for n in case["notes"]], [("lan", "Safe house contacted")])
+    eq([(h["who"], h["what"]) for h in case["history"]],
+       [("lan", "claim"), ("lan", "note"), ("minh", "resolve")])
     eq(api(hl, "GET", "/api/cases/NOSUCH")[0], 404)
+    eq(api(hl, "POST", "/api/cases/NOSUCH/claim")[0], 404)
     eq(api(hl, "GET", "/api/cases/..%2Fx")[0], 400)
     st, text, _ = api(hl, "GET", "/api/cases?status=new")
-    eq(json.loads(text)["cases"], [], "nothing new left")
+    eq([c["ref"] for c in json.loads(text)["cases"]], [other], "one new case left")
     metrics = get(hl.url("/metrics"))[1]
     contains(metrics, "hotline_case_claim_seconds_count 1")
     contains(metrics, "hotline_case_resolve_seconds_count 1")
-    assert "912000011" not in hl.log(), "a phone number reached the log"
+    contains(metrics, 'channel="api"')
+    log = hl.log()
+    assert "912000011" not in log and "912000010" not in log, \
+        "a phone number reached the log"
+    contains(log, "lan claimed case " + ref, "the log names who and which case")
 
 
 if __name__ == "__main__":
