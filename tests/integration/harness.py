@@ -176,6 +176,9 @@ class RedisServer:
                 return r("PING") == "PONG"
             except OSError:
                 return False
+            except RuntimeError:        # -LOADING: replaying its AOF
+                r.close()
+                return False
         wait_for(up, 10, what="redis-server on %d" % self.port)
         r.close()
 
