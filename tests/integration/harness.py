@@ -161,8 +161,12 @@ class RedisServer:
         self.start()
 
     def start(self):
+        # Each server has its own directory: two servers sharing one would
+        # write the same AOF files (a replica and its master, say).
+        data = os.path.join(self.tmp, "redis-%d" % self.port)
+        os.makedirs(data, exist_ok=True)
         args = ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1",
-                "--dir", self.tmp, "--save", "",
+                "--dir", data, "--save", "",
                 "--appendonly", "yes" if self.appendonly else "no",
                 "--appendfsync", "always", "--daemonize", "no",
                 "--logfile", os.path.join(self.tmp, "redis-%d.log" % self.port)]
