@@ -1,7 +1,8 @@
 /*
  * spool.c — durable local queue for help requests during a Redis outage.
  * See spool.h for the contract. Records are bounded (SPOOL_REC_MAX bytes);
- * a torn last line (a crash mid-write) is skipped on read.
+ * a torn last line (a crash mid-write) is skipped on read, and left behind
+ * when FILE's records move to FILE.draining.
  */
 #include "spool.h"
 
@@ -10,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -18,7 +20,9 @@
 struct spool {
     char *path;
     char *draining;
+    char *lockpath;
     int fd;
+    int lockfd;                 /* held (flock) while this process drains */
     size_t depth;
 };
 
@@ -41,7 +45,46 @@ static size_t count_lines(const char *path)
 
 static int open_append(const char *path)
 {
-    return open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+    return open(path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+}
+
+/* Cuts a torn last line (a crash mid-write) off FILE, under its flock, so
+ * the next record does not glue onto it and become unreadable. */
+static int drop_torn_tail(int fd)
+{
+    struct stat st;
+    char buf[4096];
+    off_t end;
+    int rc = 0;
+
+    if (flock(fd, LOCK_EX) != 0)
+        return -1;
+    if (fstat(fd, &st) != 0) {
+        rc = -1;
+        goto out;
+    }
+    end = st.st_size;
+    while (end > 0) {
+        off_t from = end > (off_t)sizeof buf ? end - (off_t)sizeof buf : 0;
+        ssize_t got = pread(fd, buf, (size_t)(end - from), from);
+
+        if (got != end - from) {
+            rc = -1;
+            goto out;
+        }
+        while (got > 0 && buf[got - 1] != '\n')
+            got--;
+        if (got > 0) {
+            end = from + got;
+            break;
+        }
+        end = from;
+    }
+    if (end != st.st_size && ftruncate(fd, end) != 0)
+        rc = -1;
+out:
+    flock(fd, LOCK_UN);
+    return rc;
 }
 
 struct spool *spool_open(const char *path, char *err, size_t errlen)
@@ -51,16 +94,21 @@ struct spool *spool_open(const char *path, char *err, size_t errlen)
 
     if (!sp)
         return NULL;
+    sp->fd = -1;
+    sp->lockfd = -1;
     sp->path = strdup(path);
     sp->draining = malloc(len + sizeof ".draining");
-    if (!sp->path || !sp->draining) {
+    sp->lockpath = malloc(len + sizeof ".lock");
+    if (!sp->path || !sp->draining || !sp->lockpath) {
         spool_close(sp);
         return NULL;
     }
     memcpy(sp->draining, path, len);
     memcpy(sp->draining + len, ".draining", sizeof ".draining");
+    memcpy(sp->lockpath, path, len);
+    memcpy(sp->lockpath + len, ".lock", sizeof ".lock");
     sp->fd = open_append(path);
-    if (sp->fd < 0) {
+    if (sp->fd < 0 || drop_torn_tail(sp->fd) != 0) {
         snprintf(err, errlen, "spool %s: %s", path, strerror(errno));
         spool_close(sp);
         return NULL;
@@ -73,10 +121,13 @@ void spool_close(struct spool *sp)
 {
     if (!sp)
         return;
-    if (sp->fd > 0)
+    if (sp->fd >= 0)
         close(sp->fd);
+    if (sp->lockfd >= 0)
+        close(sp->lockfd);
     free(sp->path);
     free(sp->draining);
+    free(sp->lockpath);
     free(sp);
 }
 
@@ -93,11 +144,19 @@ int spool_append(struct spool *sp, const char *rec, size_t len)
     memcpy(line, rec, len);
     line[len] = '\n';
     /* One write() on an O_APPEND file: records of several processes never
-     * interleave; fsync before anyone is told the request was sent. */
+     * interleave; fsync before anyone is told the request was sent. The
+     * flock keeps a drain from moving the file's records mid-append. */
+    if (flock(sp->fd, LOCK_EX) != 0) {
+        free(line);
+        return -1;
+    }
     w = write(sp->fd, line, len + 1);
     free(line);
-    if (w != (ssize_t)(len + 1) || fsync(sp->fd) != 0)
+    if (w != (ssize_t)(len + 1) || fsync(sp->fd) != 0) {
+        flock(sp->fd, LOCK_UN);
         return -1;
+    }
+    flock(sp->fd, LOCK_UN);
     sp->depth++;
     return 0;
 }
@@ -108,6 +167,15 @@ size_t spool_depth(const struct spool *sp)
 }
 
 /* Reads every complete line of path into a new array. */
+int spool_pending(const struct spool *sp)
+{
+    struct stat st;
+
+    return sp && (sp->depth > 0 ||
+                  (stat(sp->path, &st) == 0 && st.st_size > 0) ||
+                  (stat(sp->draining, &st) == 0 && st.st_size > 0));
+}
+
 static int read_records(const char *path, char ***recs, size_t *n)
 {
     FILE *f = fopen(path, "r");
@@ -148,24 +216,61 @@ static int read_records(const char *path, char ***recs, size_t *n)
     return 0;
 }
 
+/* Appends FILE's complete lines to FILE.draining (fsync'd) and empties
+ * FILE, under FILE's flock. A crash between the two leaves the records in
+ * both: the drain's filing is idempotent, so that costs nothing. */
+static int move_live(struct spool *sp)
+{
+    struct stat st;
+    char *buf = NULL;
+    size_t len;
+    int dfd = -1;
+    int rc = -1;
+
+    if (flock(sp->fd, LOCK_EX) != 0)
+        return -1;
+    if (fstat(sp->fd, &st) != 0)
+        goto out;
+    if (st.st_size == 0) {
+        rc = 0;
+        goto out;
+    }
+    buf = malloc((size_t)st.st_size);
+    if (!buf || pread(sp->fd, buf, (size_t)st.st_size, 0) != st.st_size)
+        goto out;
+    for (len = (size_t)st.st_size; len > 0 && buf[len - 1] != '\n'; len--)
+        ;                       /* a torn last line stays behind, dropped */
+    dfd = open(sp->draining, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+    if (dfd < 0 || (len && write(dfd, buf, len) != (ssize_t)len) ||
+        fsync(dfd) != 0)
+        goto out;
+    if (ftruncate(sp->fd, 0) != 0 || fsync(sp->fd) != 0)
+        goto out;
+    rc = 0;
+out:
+    if (dfd >= 0)
+        close(dfd);
+    free(buf);
+    flock(sp->fd, LOCK_UN);
+    return rc;
+}
+
 int spool_take(struct spool *sp, char ***recs, size_t *n)
 {
-    struct stat stt;
-
     *recs = NULL;
     *n = 0;
-    if (stat(sp->draining, &stt) != 0) {
-        /* No drain pending: move the live file aside if it has records. */
-        if (stat(sp->path, &stt) != 0 || stt.st_size == 0)
-            return 0;
-        if (rename(sp->path, sp->draining) != 0)
-            return -1;
-        close(sp->fd);
-        sp->fd = open_append(sp->path);
-        if (sp->fd < 0)
+    if (sp->lockfd < 0) {
+        sp->lockfd = open(sp->lockpath, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+        if (sp->lockfd < 0)
             return -1;
     }
-    return read_records(sp->draining, recs, n);
+    if (flock(sp->lockfd, LOCK_EX | LOCK_NB) != 0)
+        return errno == EWOULDBLOCK ? 1 : -1;
+    if (move_live(sp) != 0 || read_records(sp->draining, recs, n) != 0) {
+        flock(sp->lockfd, LOCK_UN);
+        return -1;
+    }
+    return 0;
 }
 
 void spool_free_records(char **recs, size_t n)
@@ -175,8 +280,22 @@ void spool_free_records(char **recs, size_t n)
     free(recs);
 }
 
+/* Counts again: other processes sharing the spool append too. */
+static void recount(struct spool *sp)
+{
+    sp->depth = count_lines(sp->path) + count_lines(sp->draining);
+}
+
 void spool_drained(struct spool *sp, size_t n)
 {
+    (void)n;
     unlink(sp->draining);
-    sp->depth = sp->depth > n ? sp->depth - n : 0;
+    recount(sp);
+    flock(sp->lockfd, LOCK_UN);
+}
+
+void spool_release(struct spool *sp)
+{
+    recount(sp);
+    flock(sp->lockfd, LOCK_UN);
 }

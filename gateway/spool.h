@@ -8,8 +8,13 @@
  * replayed through the same idempotent filing script, so a record filed twice
  * (a retry, a crash mid-drain) still makes one case.
  *
- * Draining renames the file to FILE.draining first, so new records keep
- * going to a fresh FILE while the old ones are replayed.
+ * A drain moves FILE's records to the end of FILE.draining (kept until
+ * every record in it is filed and, with redis.wait_replicas, confirmed) and
+ * empties FILE, so new records keep going to FILE while the old ones are
+ * replayed; a drain that fails keeps FILE.draining, and the next one adds
+ * FILE's newer records to it. Several processes may share a spool (an
+ * upgrade): appends and the move hold an flock on FILE, and one drain at a
+ * time holds FILE.lock.
  */
 #ifndef HOTLINE_SPOOL_H
 #define HOTLINE_SPOOL_H
@@ -26,16 +31,23 @@ void spool_close(struct spool *sp);  /* accepts NULL */
 /* Appends one record (no newline inside) durably. 0, or -1 on I/O error. */
 int spool_append(struct spool *sp, const char *rec, size_t len);
 
-/* Records waiting (appended and not yet confirmed drained). */
+/* Records waiting (appended and not yet confirmed drained), as this
+ * process last counted them. */
 size_t spool_depth(const struct spool *sp);
+/* 1 when FILE or FILE.draining holds anything, whoever wrote it (another
+ * process sharing the spool, one that exited before draining). */
+int spool_pending(const struct spool *sp);
 
-/* Starts a drain: moves FILE to FILE.draining (unless a drain is already
- * pending there) and returns its records, malloc'd, in *recs (each string
- * and the array: free with spool_free_records). 0 records = nothing to do.
- * Returns -1 on I/O error. */
+/* Starts a drain: moves FILE's records to FILE.draining and returns all of
+ * FILE.draining's, malloc'd, in *recs (each string and the array: free with
+ * spool_free_records). 0 records = nothing to do. Returns 0, 1 when another
+ * process is draining (nothing taken), or -1 on I/O error. After 0, end the
+ * drain with spool_drained or spool_release. */
 int spool_take(struct spool *sp, char ***recs, size_t *n);
 void spool_free_records(char **recs, size_t n);
 /* The records of the last spool_take are all filed: delete FILE.draining. */
 void spool_drained(struct spool *sp, size_t n);
+/* The last drain failed: FILE.draining stays for the next one. */
+void spool_release(struct spool *sp);
 
 #endif

@@ -1,7 +1,7 @@
 /*
  * test_spool.c — the local spool keeps every help request across a Redis
  * outage and a restart, hands them out for a drain, and forgets them only
- * when told they were filed.
+ * when told they were filed — also when two processes share it.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -93,6 +93,67 @@ static void test_failed_drain_keeps_records(void **state)
     spool_close(sp);
 }
 
+/* A drain that failed (or that no replica confirmed) keeps its records; the
+ * next drain hands them out again together with the ones spooled since. */
+static void test_next_drain_takes_old_and_new_records(void **state)
+{
+    char err[128];
+    struct spool *sp = spool_open(path, err, sizeof err);
+    char **recs;
+    size_t n;
+
+    (void)state;
+    assert_int_equal(spool_append(sp, "old", 3), 0);
+    assert_int_equal(spool_take(sp, &recs, &n), 0);
+    assert_int_equal(n, 1);
+    spool_free_records(recs, n);
+    assert_int_equal(spool_append(sp, "new", 3), 0);
+    spool_release(sp);
+    assert_int_equal(spool_depth(sp), 2);
+    assert_int_equal(spool_pending(sp), 1);
+    assert_int_equal(spool_take(sp, &recs, &n), 0);
+    assert_int_equal(n, 2);
+    assert_string_equal(recs[0], "old");
+    assert_string_equal(recs[1], "new");
+    spool_free_records(recs, n);
+    spool_drained(sp, n);
+    assert_int_equal(spool_depth(sp), 0);
+    assert_int_equal(spool_pending(sp), 0);
+    spool_close(sp);
+}
+
+/* Two processes on one spool (an upgrade): one drains at a time, and a
+ * record the other appends mid-drain is neither lost nor taken by it. */
+static void test_two_processes_share_a_spool(void **state)
+{
+    char err[128];
+    struct spool *a = spool_open(path, err, sizeof err);
+    struct spool *b = spool_open(path, err, sizeof err);
+    char **recs;
+    size_t n;
+
+    (void)state;
+    assert_int_equal(spool_append(a, "from-a", 6), 0);
+    assert_int_equal(spool_take(a, &recs, &n), 0);
+    assert_int_equal(n, 1);
+    spool_free_records(recs, n);
+    assert_int_equal(spool_take(b, &recs, &n), 1);     /* a is draining */
+    assert_null(recs);
+    assert_int_equal(spool_append(b, "from-b", 6), 0);
+    spool_drained(a, 1);
+    /* a counts b's record; b's counter knew only its own. */
+    assert_int_equal(spool_depth(a), 1);
+    assert_int_equal(spool_pending(a), 1);
+    spool_close(b);                 /* b exits before draining */
+    assert_int_equal(spool_take(a, &recs, &n), 0);
+    assert_int_equal(n, 1);
+    assert_string_equal(recs[0], "from-b");
+    spool_free_records(recs, n);
+    spool_drained(a, 1);
+    assert_int_equal(spool_pending(a), 0);
+    spool_close(a);
+}
+
 static void test_refuses_bad_records_and_skips_torn_lines(void **state)
 {
     char err[128];
@@ -112,6 +173,22 @@ static void test_refuses_bad_records_and_skips_torn_lines(void **state)
     assert_int_equal(n, 1);
     assert_string_equal(recs[0], "whole");
     spool_free_records(recs, n);
+    spool_drained(sp, n);
+    spool_close(sp);
+
+    /* A crash mid-write, then a restart: the torn tail is cut off, and the
+     * next record is not glued onto it. */
+    f = fopen(path, "a");
+    fputs("kept\ntorn-again", f);
+    fclose(f);
+    sp = spool_open(path, err, sizeof err);
+    assert_non_null(sp);
+    assert_int_equal(spool_append(sp, "after", 5), 0);
+    assert_int_equal(spool_take(sp, &recs, &n), 0);
+    assert_int_equal(n, 2);
+    assert_string_equal(recs[0], "kept");
+    assert_string_equal(recs[1], "after");
+    spool_free_records(recs, n);
     spool_close(sp);
 }
 
@@ -130,6 +207,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_records_survive_reopen, setup, teardown),
         cmocka_unit_test_setup_teardown(test_failed_drain_keeps_records, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_next_drain_takes_old_and_new_records, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_two_processes_share_a_spool, setup, teardown),
         cmocka_unit_test_setup_teardown(test_refuses_bad_records_and_skips_torn_lines, setup, teardown),
         cmocka_unit_test(test_open_error_names_the_file),
     };
