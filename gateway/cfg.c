@@ -57,6 +57,8 @@ static void cfg_defaults(struct cfg *c)
     c->redis_port = 6379;
     c->prefix = strdup("hl:");
     c->redis_timeout_ms = 250;          /* one Redis call; then fall back */
+    c->wait_replicas = 0;               /* no replica: nothing to wait for */
+    c->wait_ms = 100;
     c->menus_dir = strdup("config/menus");
     c->spool_path = strdup("var/spool.jsonl");
     c->fallback = strdup("Sorry, the service is busy. Please try again later.");
@@ -561,9 +563,16 @@ static void settings_load(const config_setting_t *root, struct cfg *c,
         opt_int(redis, "timeout_ms", &c->redis_timeout_ms, 10, 10000, e);
         string_list(redis, "sentinels", &c->sentinels, &c->nsentinels, e);
         opt_str(redis, "master", &c->sentinel_master, e);
+        opt_int(redis, "wait_replicas", &c->wait_replicas, 0, 16, e);
+        opt_int(redis, "wait_ms", &c->wait_ms, 1, 5000, e);
         if (c->nsentinels && !c->sentinel_master)
             fail(e, config_setting_source_line(redis),
                  "redis.sentinels needs redis.master (the master's name)");
+        /* WAIT must answer before the call's own deadline drops it. */
+        if (c->wait_replicas && c->wait_ms >= c->redis_timeout_ms)
+            fail(e, config_setting_source_line(redis),
+                 "redis.wait_ms (%d) must be below redis.timeout_ms (%d)",
+                 c->wait_ms, c->redis_timeout_ms);
     }
     if (http) {
         v = (int)c->max_body;

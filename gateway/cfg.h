@@ -90,6 +90,8 @@ struct cfg {
     char *redis_password;       /* NULL = none */
     char *prefix;               /* key prefix, default "hl:" */
     int redis_timeout_ms;       /* deadline of one Redis call */
+    int wait_replicas;          /* replicas that must hold a filing, or 0 */
+    int wait_ms;                /* how long WAIT waits for them */
     char **sentinels;           /* "HOST:PORT" of Redis Sentinels, or none */
     size_t nsentinels;
     char *sentinel_master;      /* the master's name at the sentinels */

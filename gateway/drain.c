@@ -8,12 +8,20 @@
  * A drain replays every record of FILE.draining; only when all of them were
  * acknowledged is the file deleted. Any failure keeps it for the next try
  * (the periodic timer in main.c, or the next reconnect).
+ *
+ * The drain runs on the filing connection when it is up. With
+ * redis.wait_replicas = N, once every record was acknowledged a WAIT N
+ * follows them there (confirm.h), and the file is deleted only when N
+ * replicas hold them: a record is the only copy that survives a master
+ * dying before it replicated.
  */
 #include <hiredis/hiredis.h>
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "cfg.h"
+#include "confirm.h"
 #include "gw.h"
 #include "log.h"
 #include "spool.h"
@@ -23,6 +31,10 @@
 
 struct drain {
     struct gw *gw;
+    struct store *store;        /* the connection every record went on */
+    unsigned gen;               /* its connection when the drain began */
+    int replicas;               /* WAIT for this many; 0 = do not */
+    int unconfirmed;            /* the WAIT found fewer */
     size_t total;
     size_t waiting;
     size_t failed;
@@ -31,7 +43,11 @@ struct drain {
 
 static void drain_end(struct drain *d)
 {
-    if (d->failed == 0) {
+    if (d->failed == 0 && d->unconfirmed) {
+        log_warn("spool: %zu help requests are in Redis (%zu new) but fewer "
+                 "than %d replicas confirmed them; kept in the spool",
+                 d->total, d->filed, d->gw->cfg->wait_replicas);
+    } else if (d->failed == 0) {
         spool_drained(d->gw->spool, d->total);
         log_info("spool: %zu help requests moved to Redis (%zu new)",
                  d->total, d->filed);
@@ -39,8 +55,30 @@ static void drain_end(struct drain *d)
         log_warn("spool: %zu of %zu help requests not moved yet; will retry",
                  d->failed, d->total);
     }
+    if (d->failed || d->unconfirmed)
+        spool_release(d->gw->spool);
     d->gw->spool_busy = 0;
     free(d);
+}
+
+static void on_replicated(int ok, void *arg)
+{
+    struct drain *d = arg;
+
+    if (!ok)
+        d->unconfirmed = 1;
+    drain_end(d);
+}
+
+/* Every record was answered: with wait_replicas, ask the replicas before
+ * the spool may go. */
+static void records_done(struct drain *d)
+{
+    if (d->failed == 0 && d->replicas > 0 && !d->unconfirmed)
+        confirm_after(d->gw->confirm, d->gen, d->replicas,
+                      d->gw->cfg->wait_ms, on_replicated, d);
+    else
+        drain_end(d);
 }
 
 static void on_filed(struct redisReply *reply, void *arg)
@@ -53,7 +91,7 @@ static void on_filed(struct redisReply *reply, void *arg)
     else if (reply->element[0]->integer == 1)
         d->filed++;
     if (--d->waiting == 0)
-        drain_end(d);
+        records_done(d);
 }
 
 /* Sends one record; returns 0 when sent. A malformed record is counted as
@@ -86,8 +124,8 @@ static int send_record(struct drain *d, const char *rec)
         }
     }
     /* hiredis copies the arguments when formatting the command. */
-    rc = store_eval(d->gw->store, GW_SCRIPT_STEP, on_filed, d, GW_STEP_NKEYS, (int)n, av,
-                    al);
+    rc = store_eval(d->store, GW_SCRIPT_STEP, on_filed, d, GW_STEP_NKEYS,
+                    (int)n, av, al);
     json_decref(arr);
     return rc;
 }
@@ -95,13 +133,18 @@ static int send_record(struct drain *d, const char *rec)
 void gw_spool_drain(struct gw *gw)
 {
     struct drain *d;
+    struct store *s = store_ready(gw->fstore) ? gw->fstore : gw->store;
     char **recs = NULL;
     size_t n = 0;
 
-    if (gw->spool_busy || !store_ready(gw->store) ||
-        spool_depth(gw->spool) == 0)
+    if (gw->spool_busy || !store_ready(s) || !spool_pending(gw->spool))
         return;
-    if (spool_take(gw->spool, &recs, &n) != 0) {
+    switch (spool_take(gw->spool, &recs, &n)) {
+    case 0:
+        break;
+    case 1:
+        return;                 /* another process is draining it */
+    default:
         log_error("spool: cannot read the spool file");
         return;
     }
@@ -113,9 +156,15 @@ void gw_spool_drain(struct gw *gw)
     d = calloc(1, sizeof *d);
     if (!d) {
         spool_free_records(recs, n);
+        spool_release(gw->spool);
         return;
     }
     d->gw = gw;
+    d->store = s;
+    d->gen = store_generation(s);
+    /* Only the filing connection confirms: WAIT counts its own writes. */
+    d->replicas = s == gw->fstore ? gw->cfg->wait_replicas : 0;
+    d->unconfirmed = s != gw->fstore && gw->cfg->wait_replicas > 0;
     d->total = n;
     d->waiting = 1;             /* held until every record was sent */
     gw->spool_busy = 1;
@@ -132,5 +181,5 @@ void gw_spool_drain(struct gw *gw)
     }
     spool_free_records(recs, n);
     if (--d->waiting == 0)
-        drain_end(d);
+        records_done(d);
 }

@@ -16,11 +16,15 @@ struct spool;
 struct metrics;
 struct hc;
 struct alert;
+struct confirm;
 
 struct gw {
     struct event_base *base;
     struct cfg *cfg;            /* current config; requests retain theirs */
     struct store *store;
+    struct store *fstore;       /* help requests and the spool drain only:
+                                 * a WAIT there holds up no other caller */
+    struct confirm *confirm;    /* WAITs on fstore (confirm.h) */
     struct spool *spool;
     struct metrics *metrics;
     struct hc *hc;              /* outbound HTTP: SMS replies, alerts */
@@ -41,8 +45,10 @@ extern const char *const gw_scripts[GW_SCRIPT_COUNT];
 #define GW_STEP_NKEYS 9
 #define GW_STEP_MIN_ARGS (GW_STEP_NKEYS + 13)
 
-/* Moves spooled help requests into Redis (session.c). Called when the store
- * becomes ready and from a periodic timer; does nothing while one runs. */
+/* Moves spooled help requests into Redis (drain.c). Called when a store
+ * becomes ready and from a periodic timer; does nothing while one runs.
+ * With redis.wait_replicas, the spool is emptied only once that many
+ * replicas hold what was drained. */
 void gw_spool_drain(struct gw *gw);
 
 #endif

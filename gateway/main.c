@@ -24,6 +24,7 @@
 
 #include "alert.h"
 #include "cfg.h"
+#include "confirm.h"
 #include "gw.h"
 #include "http_client.h"
 #include "log.h"
@@ -129,10 +130,17 @@ static void on_store_ready(struct store *s, void *arg)
     gw_spool_drain(arg);
 }
 
+static void on_fstore_ready(struct store *s, void *arg)
+{
+    (void)s;
+    gw_spool_drain(arg);
+}
+
 static void on_master(const char *host, int port, void *arg)
 {
     (void)arg;
     store_retarget(gw.store, host, port);
+    store_retarget(gw.fstore, host, port);
     alert_retarget(gw.alert, host, port);
 }
 
@@ -246,7 +254,10 @@ static int start(char *err, size_t errlen)
     so.on_ready = on_store_ready;
     so.arg = &gw;
     gw.store = store_new(gw.base, &so);
-    if (!gw.metrics || !gw.store || !gw.hc) {
+    so.on_ready = on_fstore_ready;
+    gw.fstore = store_new(gw.base, &so);
+    gw.confirm = gw.fstore ? confirm_new(gw.fstore) : NULL;
+    if (!gw.metrics || !gw.store || !gw.fstore || !gw.confirm || !gw.hc) {
         snprintf(err, errlen, "out of memory");
         return -1;
     }
@@ -334,6 +345,8 @@ out:
     alert_free(gw.alert);
     hc_free(gw.hc);
     store_free(gw.store);
+    store_free(gw.fstore);      /* settles a WAIT in flight first */
+    confirm_free(gw.confirm);
     spool_close(gw.spool);
     metrics_free(gw.metrics);
     cfg_release(gw.cfg);

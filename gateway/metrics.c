@@ -46,6 +46,7 @@ static const struct { const char *name, *type, *help; } helps[] = {
     { "hotline_forwards_total", "counter", "help requests filed by queue" },
     { "hotline_spooled_total", "counter", "help requests written to the local spool" },
     { "hotline_spool_depth", "gauge", "help requests waiting in the local spool" },
+    { "hotline_filings_unreplicated_total", "counter", "help requests no redis.wait_replicas replicas confirmed in time (kept in the spool)" },
     { "hotline_redis_errors_total", "gauge", "Redis errors, timeouts and disconnects" },
     { "hotline_redis_up", "gauge", "1 when Redis is connected and ready" },
     { "hotline_fallbacks_total", "counter", "screens answered without Redis" },

@@ -10,7 +10,10 @@
  *          idempotent by the case's owner — the same session files once;
  *   REPLY  the dialect renders the screen.
  * The caller is told "sent" only after the STEP script succeeded or the
- * request was fsync'd to the spool.
+ * request was fsync'd to the spool. A step that files runs on the filing
+ * connection (gw->fstore); with redis.wait_replicas a WAIT follows it there,
+ * and a filing no replica confirmed in time is spooled as well, so that a
+ * failover to a replica that never received it cannot lose it.
  *
  * Keys (prefix P, default "hl:"):
  *   P s:{CHANNEL:ID}   session hash: st (state), h (AT history),
@@ -36,6 +39,7 @@
 #include "alert.h"
 #include "cases.h"
 #include "cfg.h"
+#include "confirm.h"
 #include "dialect.h"
 #include "gw.h"
 #include "log.h"
@@ -178,6 +182,12 @@ struct sreq {
     char riskkey[KEY_MAX];      /* that request's case key */
     const char *text;           /* reply text when not res.screen */
     int end;
+    /* a filing confirmed by replicas (redis.wait_replicas) */
+    int waiting;                /* WAIT sent after the STEP, not answered */
+    int held;                   /* the STEP answered first: its outcome */
+    int held_fallback;
+    int unconfirmed;            /* no WAIT confirmed it: spool it too */
+    int spooled;                /* the filing is in the spool already */
     session_done_cb done;
     void *arg;
 };
@@ -348,7 +358,7 @@ static int step_args(struct sreq *r, const char **av, size_t *al,
 /* Writes the STEP script's arguments to the spool as a JSON array, so the
  * drain replays exactly the same idempotent filing. 0 on success. */
 static int spool_request(struct sreq *r, const char **av, const size_t *al,
-                         int argc)
+                         int argc, const char *why)
 {
     json_t *arr = json_array();
     char *line;
@@ -373,15 +383,17 @@ static int spool_request(struct sreq *r, const char **av, const size_t *al,
     rc = spool_append(r->gw->spool, line, strlen(line));
     free(line);
     if (rc == 0) {
+        r->spooled = 1;
         metrics_add(r->gw->metrics, "hotline_spooled_total", "channel",
                     r->ch->name, 1);
-        log_warn("channel %s: help request %s spooled (Redis unreachable)",
-                 r->ch->name, r->refs[0]);
+        log_warn("channel %s: help request %s spooled (%s)", r->ch->name,
+                 r->refs[0], why);
     }
     return rc;
 }
 
 static void on_saved(struct redisReply *reply, void *arg);
+static void confirm_filing(struct sreq *r);
 
 #define STEP_ARGS_MAX (21 + 2 * (6 + MENU_VARS_MAX))
 #define NSCRATCH (9 + MENU_VARS_MAX)
@@ -403,12 +415,22 @@ static void save(struct sreq *r)
         r->save = 0;
     }
     argc = step_args(r, av, al, scratch, state, hist);
-    if (store_eval(r->gw->store, GW_SCRIPT_STEP, on_saved, r, GW_STEP_NKEYS, argc, av,
-                   al) == 0)
+    if (r->file && store_eval(r->gw->fstore, GW_SCRIPT_STEP, on_saved, r,
+                              GW_STEP_NKEYS, argc, av, al) == 0) {
+        if (r->cfg->wait_replicas > 0)
+            confirm_filing(r);
         return;
+    }
+    if (store_eval(r->gw->store, GW_SCRIPT_STEP, on_saved, r, GW_STEP_NKEYS,
+                   argc, av, al) == 0) {
+        /* The filing connection is down: nothing confirms this one. */
+        if (r->file && r->cfg->wait_replicas > 0)
+            r->unconfirmed = 1;
+        return;
+    }
     /* Redis is not there: the help request goes to the spool. */
     if (r->file) {
-        if (spool_request(r, av, al, argc) != 0) {
+        if (spool_request(r, av, al, argc, "Redis unreachable") != 0) {
             log_error("channel %s: spool write failed; caller sent to the "
                       "fallback screen", r->ch->name);
             finish_fallback(r);
@@ -424,14 +446,58 @@ static void save(struct sreq *r)
 /* Spools the filing of r after Redis may or may not have kept it. The
  * drain's filing is idempotent by owner, so spooling is safe either way.
  * Returns 0, or -1 when the spool could not be written. */
-static int spool_filing(struct sreq *r)
+static int spool_filing(struct sreq *r, const char *why)
 {
     const char *av[STEP_ARGS_MAX];
     size_t al[STEP_ARGS_MAX];
     char scratch[NSCRATCH][64];
     int argc = step_args(r, av, al, scratch, "", "");
 
-    return spool_request(r, av, al, argc);
+    return spool_request(r, av, al, argc, why);
+}
+
+/* Answers the caller once both the STEP and its WAIT (if any) replied. A
+ * filing Redis holds but no replica confirmed goes to the spool as well;
+ * if even that fails, Redis's copy stands and the caller is still told. */
+static void conclude(struct sreq *r, int fallback)
+{
+    if (r->waiting) {
+        r->held = 1;
+        r->held_fallback = fallback;
+        return;
+    }
+    if (!fallback && r->file && r->unconfirmed && !r->spooled) {
+        metrics_add(r->gw->metrics, "hotline_filings_unreplicated_total",
+                    "channel", r->ch->name, 1);
+        if (spool_filing(r, "no replica confirmed it yet") != 0)
+            log_error("channel %s: help request %s is only on the Redis "
+                      "master: the spool write failed", r->ch->name,
+                      r->refs[0]);
+    }
+    if (fallback)
+        finish_fallback(r);
+    else
+        finish(r);
+}
+
+static void on_replicated(int ok, void *arg)
+{
+    struct sreq *r = arg;
+
+    r->waiting = 0;
+    if (!ok)
+        r->unconfirmed = 1;
+    if (r->held)
+        conclude(r, r->held_fallback);
+}
+
+/* Asks whether the replicas hold the filing just sent on the filing
+ * connection; the caller is answered when both replies are in. */
+static void confirm_filing(struct sreq *r)
+{
+    r->waiting = 1;
+    confirm_after(r->gw->confirm, store_generation(r->gw->fstore),
+                  r->cfg->wait_replicas, r->cfg->wait_ms, on_replicated, r);
 }
 
 static void on_saved(struct redisReply *reply, void *arg)
@@ -442,14 +508,14 @@ static void on_saved(struct redisReply *reply, void *arg)
 
     if (!reply || reply->type != REDIS_REPLY_ARRAY || reply->elements != 2) {
         if (r->file) {
-            if (spool_filing(r) != 0) {
-                finish_fallback(r);
+            if (spool_filing(r, "Redis did not answer") != 0) {
+                conclude(r, 1);
                 return;
             }
             metrics_add(r->gw->metrics, "hotline_forwards_total", "queue",
                         queue, 1);
         }
-        finish(r);
+        conclude(r, 0);
         return;
     }
     if (r->file) {
@@ -464,20 +530,29 @@ static void on_saved(struct redisReply *reply, void *arg)
         if (code < 0 || !ref) {
             log_error("channel %s: no free reference; fallback screen",
                       r->ch->name);
-            finish_fallback(r);
+            conclude(r, 1);
             return;
         }
         if (strcmp(ref, r->refs[0]) != 0) {
-            /* A candidate was taken: show the reference actually filed
-             * (rendered now: ref lives only as long as the reply). */
-            r->ctx.ref = ref;
+            /* A candidate was taken: the one filed becomes the first (so a
+             * spooled copy files it again first) and the screen shows it. */
+            for (int i = 1; i < NREFS; i++) {
+                if (strcmp(ref, r->refs[i]) == 0) {
+                    char tmp[SESSION_REF_LEN + 1];
+
+                    memcpy(tmp, r->refs[0], sizeof tmp);
+                    memcpy(r->refs[0], r->refs[i], sizeof tmp);
+                    memcpy(r->refs[i], tmp, sizeof tmp);
+                }
+            }
+            r->ctx.ref = r->refs[0];
             menu_show(&r->ctx, &r->st, &r->res);
             r->ctx.ref = NULL;
         }
         log_info("channel %s: help request %s %s on queue %s", r->ch->name,
                  ref, code == 1 ? "filed" : "already filed", queue);
     }
-    finish(r);
+    conclude(r, 0);
 }
 
 /* ---- deciding the step (pure apart from metrics) ---------------------- */

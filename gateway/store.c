@@ -48,6 +48,7 @@ struct store {
     struct event *connect_deadline;
     int backoff_ms;
     int timeouts_in_row;
+    unsigned generation;        /* connections that became ready */
     struct store_stats stats;
 };
 
@@ -189,6 +190,7 @@ int store_eval(struct store *s, size_t script, store_cb cb, void *arg,
 static void become_ready(struct store *s)
 {
     s->state = ST_READY;
+    s->generation++;
     s->backoff_ms = BACKOFF_MIN_MS;
     s->timeouts_in_row = 0;
     log_info("redis %s:%d: ready", s->host, s->port);
@@ -390,4 +392,9 @@ int store_ready(const struct store *s)
 void store_stats(const struct store *s, struct store_stats *out)
 {
     *out = s->stats;
+}
+
+unsigned store_generation(const struct store *s)
+{
+    return s->generation;
 }

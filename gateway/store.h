@@ -54,5 +54,8 @@ int store_eval(struct store *s, size_t script, store_cb cb, void *arg,
 /* Points the store at another server (Sentinel failover) and reconnects. */
 void store_retarget(struct store *s, const char *host, int port);
 void store_stats(const struct store *s, struct store_stats *out);
+/* Counts connections: it changes whenever a new one becomes ready, so two
+ * commands sent under the same number went down the same connection. */
+unsigned store_generation(const struct store *s);
 
 #endif
