@@ -14,7 +14,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(__file__))
 from harness import (RedisServer, Hotlined, Redis, at_ussd, free_port, eq,  # noqa: E402
-                     wait_for, run, ROOT, _procs)
+                     wait_for, run, get, contains, ROOT, HOTLINED, PEPPER, _procs)
 from loadgen import Load, REF_RE  # noqa: E402
 
 FULL = os.environ.get("FAULTS") == "full"
@@ -132,6 +132,121 @@ def scenario_sighup_broken_menu(tmp, seconds=6.0):
     check_nothing_lost(redis.client(), load, "reloads")
 
 
+def config_with(tmp, redis_lines):
+    """The shipped hotlined.cfg with lines added to its redis section."""
+    cfg = os.path.join(tmp, "hotlined.cfg")
+    with open(os.path.join(ROOT, "config", "hotlined.cfg")) as f:
+        text = f.read()
+    anchor = '  # master = "hotline";\n'
+    assert anchor in text, "the shipped config changed"
+    text = text.replace(anchor, anchor + "".join("  %s\n" % l for l in redis_lines))
+    with open(cfg, "w") as f:
+        f.write(text)
+    return cfg
+
+
+def metric(hl, series):
+    """The value of one /metrics series (0 when absent)."""
+    for line in get(hl.url("/metrics"))[1].splitlines():
+        if line.startswith(series + " "):
+            return float(line.split()[1])
+    return 0.0
+
+
+def help_walk(hl, session):
+    """The shipped menu's help path; returns (reference, seconds the last
+    screen took)."""
+    for step in ["", "2", "2*1", "2*1*Hanoi", "2*1*Hanoi*1"]:
+        eq(at_ussd(hl, session, step)[0], 200, "screen %r" % step)
+    t0 = time.time()
+    status, body = at_ussd(hl, session, "2*1*Hanoi*1*2")
+    dt = time.time() - t0
+    eq(status, 200, "last screen")
+    m = REF_RE.search(body)
+    assert m and body.startswith("END"), "the caller is told a reference: %r" % body
+    return m.group(1), dt
+
+
+def scenario_unreplicated_filing(tmp):
+    """Asynchronous replication: a help request the master acknowledged but
+    no replica holds must survive the master. With redis.wait_replicas = 1
+    a filing no replica confirms is also spooled; after the master is lost
+    and a replica that never got it takes over, the spool files it there,
+    and the spool empties only once a replica confirms it."""
+    # A WAIT longer than a Redis call's deadline would be cut off by it.
+    bad = config_with(tmp, ["wait_replicas = 1;", "wait_ms = 300;"])
+    p = subprocess.run([HOTLINED, "-c", bad, "--check"], capture_output=True,
+                       text=True, timeout=10,
+                       env=dict(os.environ, HOTLINE_PEPPER=PEPPER))
+    eq(p.returncode, 1, "--check refuses wait_ms >= timeout_ms")
+    contains(p.stderr, "redis.wait_ms (300) must be below redis.timeout_ms (250)")
+    master = RedisServer(tmp)
+    first = RedisServer(tmp)              # becomes the new master later
+    Redis(first.port)("REPLICAOF", "127.0.0.1", str(master.port))
+    Redis(master.port)("CONFIG", "SET", "repl-diskless-sync-delay", "0")
+    wait_for(lambda: "master_link_status:up" in
+             Redis(first.port)("INFO", "replication"), 10,
+             what="the replica in sync")
+    cfg = config_with(tmp, ["wait_replicas = 1;", "wait_ms = 50;"])
+    hl = Hotlined(tmp, master.port, config=cfg)
+    hl.wait_ready()
+    unrepl = 'hotline_filings_unreplicated_total{channel="at-ussd"}'
+
+    # 1. A replica answers: the filing is confirmed, nothing is spooled.
+    ref_a, dt_a = help_walk(hl, "wr-a")
+    eq(metric(hl, unrepl), 0.0, "filings no replica confirmed")
+    eq(metric(hl, "hotline_spool_depth"), 0.0, "spool depth")
+    wait_for(lambda: ref_a in queued_refs(first.client()), 5,
+             what="the replica holding the first request")
+
+    # 2. The replica stops following (a partition): the next filing is
+    # acknowledged by the master alone, so it is spooled as well.
+    Redis(first.port)("REPLICAOF", "127.0.0.1", str(free_port()))
+    wait_for(lambda: "connected_slaves:0" in
+             Redis(master.port)("INFO", "replication"), 10,
+             what="the master without replicas")
+    ref_b, dt_b = help_walk(hl, "wr-b")
+    assert ref_b in queued_refs(master.client()), "filed on the master"
+    eq(metric(hl, unrepl), 1.0, "filings no replica confirmed")
+    eq(metric(hl, "hotline_spool_depth"), 1.0, "spool depth")
+    contains(hl.log(), "help request %s spooled (no replica confirmed it yet)"
+             % ref_b)
+    assert dt_b < 1.0, "the unconfirmed screen took %.3f s" % dt_b
+
+    # 3. The master dies; the replica that never got B takes over, and
+    # hotlined follows it (here by a restart on the same spool).
+    master.kill()
+    Redis(first.port)("REPLICAOF", "NO", "ONE")
+    assert ref_b not in queued_refs(first.client()), \
+        "the new master must lack B for this test to mean anything"
+    hl.stop()
+    t0 = time.time()
+    hl2 = Hotlined(tmp, first.port, config=cfg, name="hotlined2")
+    hl2.wait_ready()
+    wait_for(lambda: ref_b in queued_refs(first.client()), 10,
+             what="the spooled request filed on the new master")
+    refiled_s = time.time() - t0
+    q = queued_refs(first.client())
+    eq(sorted(q), sorted([ref_a, ref_b]), "both requests, once each")
+    case = first.client().hgetall("hl:case:" + ref_b)
+    eq(case.get("status"), "new", "B's case on the new master")
+    # No replica yet: the spool keeps B.
+    eq(metric(hl2, "hotline_spool_depth"), 1.0, "spool depth, no replica")
+
+    # 4. A replica joins the new master: the spool empties.
+    second = RedisServer(tmp)
+    Redis(first.port)("CONFIG", "SET", "repl-diskless-sync-delay", "0")
+    Redis(second.port)("REPLICAOF", "127.0.0.1", str(first.port))
+    wait_for(lambda: metric(hl2, "hotline_spool_depth") == 0.0, 20,
+             what="the spool emptied once a replica confirmed")
+    assert ref_b in queued_refs(second.client()), "the replica holds B"
+    eq(sorted(queued_refs(first.client())), sorted([ref_a, ref_b]),
+       "no duplicate after the drain")
+    figures("unreplicated_filing", confirmed_ms=int(dt_a * 1000),
+            unconfirmed_ms=int(dt_b * 1000), lost=0, duplicated=0,
+            refiled_s=round(refiled_s, 1))
+
+
 def _sentinel_conf(tmp, port, master_port, name):
     path = os.path.join(tmp, "sentinel-%d.conf" % port)
     with open(path, "w") as f:
@@ -150,6 +265,8 @@ def scenario_sentinel_failover(tmp, seconds=20.0):
         return
     master = RedisServer(tmp)
     replica = RedisServer(tmp)
+    for srv in (master, replica):       # full syncs without the 5 s delay
+        Redis(srv.port)("CONFIG", "SET", "repl-diskless-sync-delay", "0")
     Redis(replica.port)("REPLICAOF", "127.0.0.1", str(master.port))
     sports = [free_port() for _ in range(3)]
     for p in sports:
@@ -158,19 +275,24 @@ def scenario_sentinel_failover(tmp, seconds=20.0):
                                 stdout=subprocess.DEVNULL,
                                 stderr=subprocess.DEVNULL)
         _procs.append(proc)
-    cfg = os.path.join(tmp, "hotlined.cfg")
-    with open(os.path.join(ROOT, "config", "hotlined.cfg")) as f:
-        text = f.read()
-    text = text.replace('  # master = "hotline";', '  master = "hl";\n  sentinels = [ %s ];' %
-                        ", ".join('"127.0.0.1:%d"' % p for p in sports))
-    with open(cfg, "w") as f:
-        f.write(text)
+    cfg = config_with(tmp, [
+        'master = "hl";',
+        "sentinels = [ %s ];" % ", ".join('"127.0.0.1:%d"' % p for p in sports),
+        "wait_replicas = 1;"])
+
     def sentinels_see_replica():
         try:
             return Redis(sports[0])("SENTINEL", "replicas", "hl")
         except (OSError, RuntimeError):
             return False        # not listening yet, or not monitoring yet
     wait_for(sentinels_see_replica, 15, what="sentinels see the replica")
+
+    def replica_synced():
+        info = Redis(replica.port)("INFO", "replication")
+        return "master_link_status:up" in info and \
+            "master_sync_in_progress:0" in info
+    # The first full sync waits repl-diskless-sync-delay (5 s by default).
+    wait_for(replica_synced, 20, what="the replica in sync with the master")
     hl = Hotlined(tmp, master.port, config=cfg)
     hl.wait_ready()
     load = Load(lambda: hl.url("/ussd/africastalking"), threads=4,
@@ -192,10 +314,23 @@ def scenario_sentinel_failover(tmp, seconds=20.0):
     load.join()
     s = load.summary()
     told, dups = check_nothing_lost(replica.client(), load, "failover")
+    unrepl = int(metric(hl, 'hotline_filings_unreplicated_total'
+                            '{channel="at-ussd"}'))
+    # Until a replica is back, the requests filed on the lone new master
+    # stay in the spool too. The old master returns; the sentinels make it
+    # a replica of the new one; once it confirms them, the spool empties.
+    t_back = time.time()
+    master.start()
+    wait_for(lambda: metric(hl, "hotline_spool_depth") == 0.0, 40,
+             what="the spool emptied once the old master replicates")
+    assert set(load.refs) <= set(queued_refs(master.client())), \
+        "the returned master, now a replica, holds every request"
     figures("sentinel_failover", walks=s["walks"], requests=s["requests"],
             max_latency_ms=int(s["max"] * 1000), told_sent=told, lost=0,
             duplicated=dups, promoted_s=round(t_promoted - t_kill, 1),
-            recovered_s=round(t_follow - t_kill, 1))
+            recovered_s=round(t_follow - t_kill, 1), unreplicated=unrepl,
+            spool_emptied_s=round(time.time() - t_back, 1))
+    assert s["max"] < 1.0, "a screen took %.3f s" % s["max"]
 
 
 def full_tests():
@@ -204,6 +339,7 @@ def full_tests():
         ("hotlined_sigkill_under_load", scenario_hotlined_sigkill),
         ("aggregator_retries_final_step", scenario_retries),
         ("sighup_broken_menu_under_load", scenario_sighup_broken_menu),
+        ("unreplicated_filing_survives_master", scenario_unreplicated_filing),
         ("sentinel_master_killed", scenario_sentinel_failover),
     ]
 

@@ -1,6 +1,7 @@
 """The short subset of the fault suite that `make test` runs: a 3-second
 Redis outage under load, retries of the final step, a broken menu reloaded
-under load, and hotlined SIGKILLed under load. `make test-faults` runs the
+under load, hotlined SIGKILLed under load, and a help request no replica
+holds surviving the loss of its master. `make test-faults` runs the
 full scenarios (faults_suite.py)."""
 import os
 import sys
@@ -9,7 +10,8 @@ from functools import partial
 sys.path.insert(0, os.path.dirname(__file__))
 from faults_suite import (scenario_redis_killed, scenario_retries,  # noqa: E402
                           scenario_sighup_broken_menu,
-                          scenario_hotlined_sigkill)
+                          scenario_hotlined_sigkill,
+                          scenario_unreplicated_filing)
 from harness import run  # noqa: E402
 
 if __name__ == "__main__":
@@ -21,4 +23,5 @@ if __name__ == "__main__":
                                              seconds=4.0)),
         ("quick_hotlined_sigkill", partial(scenario_hotlined_sigkill,
                                            seconds=5.0)),
+        ("quick_unreplicated_filing", scenario_unreplicated_filing),
     ])
