@@ -14,6 +14,10 @@
  *   DONE     script DONE: XACK + DEL of the delivery hash, then freed
  *   DEAD     script DEAD: XADD P dead:QUEUE + XACK + DEL, then freed
  *
+ * A target that answers again (a receiver back after an outage) wakes the
+ * entries backing off on it alone, so they go now, not when their backoff
+ * (up to backoff_max_ms) runs out.
+ *
  * A Redis step that fails (timeout, Redis down) is retried after
  * REDIS_RETRY_MS without counting an attempt. An entry is freed only from
  * the reply of DONE or DEAD, so nothing else can hold it then. Deliveries in
@@ -494,6 +498,32 @@ failed:
     later(e, ms);
 }
 
+/* Target fp just took a delivery: entries waiting out a backoff whose every
+ * undelivered target is fp retry at once. Entries waiting on other targets
+ * too keep their backoff (an early retry would spend their attempts). */
+static void wake_waiting_on(struct alert *a, uint64_t fp)
+{
+    for (struct entry *o = a->entries; o; o = o->next) {
+        int only = 0;
+
+        if (o->st != E_WAIT)
+            continue;
+        for (size_t i = 0; i < o->nt; i++) {
+            if (o->t[i].done)
+                continue;
+            if (o->t[i].fp != fp) {
+                only = 0;
+                break;
+            }
+            only = 1;
+        }
+        if (only) {
+            evtimer_del(o->timer);
+            later(o, 0);
+        }
+    }
+}
+
 /* Records one target's outcome; ends the attempt when it was the last. */
 static void target_done(struct entry *e, size_t ti, int ok, const char *why)
 {
@@ -511,6 +541,7 @@ static void target_done(struct entry *e, size_t ti, int ok, const char *why)
         snprintf(field, sizeof field, "d:%016llx", (unsigned long long)t->fp);
         store_cmd(a->store, ignore_reply, NULL, 4, av, NULL);
         count(a, "hotline_alerts_sent_total", "type", type);
+        wake_waiting_on(a, t->fp);
     } else {
         size_t n = strlen(e->error);
 

@@ -189,7 +189,7 @@ class StaffPhone:
 # ---- config and setup ---------------------------------------------------------
 
 def write_config(tmp, receiver, smtp, sendsms_port=None, attempts=20,
-                 claim_s=2, webhook_url=None):
+                 claim_s=2, webhook_url=None, backoff_ms=100, backoff_max_ms=400):
     with open(os.path.join(ROOT, "config", "hotlined.cfg")) as f:
         cfg = f.read()
     alerts = ['{ type = "webhook"; url = "%s"; secret = "env:TEST_WEBHOOK_SECRET"; }'
@@ -208,9 +208,9 @@ def write_config(tmp, receiver, smtp, sendsms_port=None, attempts=20,
         % ",\n      ".join(alerts)
     cfg, n = re.subn(r"^queues = \(.*?^\);", queues, cfg, flags=re.S | re.M)
     eq(n, 1, "the queues block of hotlined.cfg replaced")
-    timing = ("alerts = {\n  attempts = %d;\n  backoff_ms = 100;\n"
-              "  backoff_max_ms = 400;\n  timeout_ms = 2000;\n  claim_s = %d;\n};"
-              % (attempts, claim_s))
+    timing = ("alerts = {\n  attempts = %d;\n  backoff_ms = %d;\n"
+              "  backoff_max_ms = %d;\n  timeout_ms = 2000;\n  claim_s = %d;\n};"
+              % (attempts, backoff_ms, backoff_max_ms, claim_s))
     cfg, n = re.subn(r"^alerts = \{.*?^\};", timing, cfg, flags=re.S | re.M)
     eq(n, 1, "the alerts block of hotlined.cfg replaced")
     path = os.path.join(tmp, "hotlined.cfg")
@@ -350,6 +350,35 @@ def test_receiver_down_then_back(tmp):
     hl.stop()
     receiver.stop()
     smtp.stop()
+    check_log(hl)
+
+
+def test_receiver_back_wakes_requests_backing_off(tmp):
+    """Backoff is long (here 8 s); a receiver that answers again must not
+    leave earlier requests waiting it out: the first delivery that works
+    sends the others at once."""
+    redis = RedisServer(tmp)
+    receiver = Receiver()
+    cfg = write_config(tmp, receiver, None, backoff_ms=8000,
+                       backoff_max_ms=8000)
+    hl = start_hotlined(tmp, redis, cfg)
+    r = redis.client()
+    receiver.stop()
+    early = [walk(hl, "ATUid_w%d" % i, phone="+8490123456%d" % i)[0]
+             for i in range(3)]
+    wait_for(lambda: hl.log().count("attempt 1/20 failed") == 3, 5,
+             what="the first attempt of each failed")
+    receiver.start()
+    late, t_late = walk(hl, "ATUid_w9", phone="+84901234569")
+    wait_for(lambda: {i[1]["ref"] for i in receiver.items()} >= set(early + [late]),
+             3, what="every request delivered well before its 8 s backoff")
+    waited = max(t for t, body, _ok, _f, _ct in receiver.items()) - t_late
+    print("earlier requests delivered %.3f s after the receiver answered again"
+          % waited)
+    assert waited < 2.0, waited
+    wait_for(lambda: pending(r) == 0, 5, what="all acknowledged")
+    hl.stop()
+    receiver.stop()
     check_log(hl)
 
 
