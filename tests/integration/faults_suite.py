@@ -247,6 +247,52 @@ def scenario_unreplicated_filing(tmp):
             refiled_s=round(refiled_s, 1))
 
 
+def scenario_webhook_down(tmp, outage=60.0, seconds=75.0):
+    """The staff's webhook receiver is down for `outage` seconds while
+    callers keep asking for help, with the shipped retry policy (10
+    attempts, backoff 0.5 s doubling to 60 s). When it is back, every
+    request must reach it and be acknowledged; none dead-lettered."""
+    import test_alerts as ta
+    redis = RedisServer(tmp)
+    receiver = ta.Receiver()
+    cfg = ta.write_config(tmp, receiver, None, attempts=10, claim_s=60,
+                          backoff_ms=500, backoff_max_ms=60000)
+    hl = ta.start_hotlined(tmp, redis, cfg)
+    r = redis.client()
+    load = Load(lambda: hl.url("/ussd/africastalking"), threads=1,
+                seconds=seconds, max_walks=400, prefix="wd", pause=0.3).start()
+    time.sleep(2)
+    receiver.stop()
+    time.sleep(outage)
+    with load.lock:
+        backlog = set(load.refs)        # filed before the receiver is back
+    receiver.start()
+    t_up = time.time()
+    load.join()
+    told = set(load.refs)
+
+    def got():
+        return {i[1]["ref"] for i in receiver.items()}
+    try:
+        wait_for(lambda: told <= got(), 30,
+                 what="every request at the receiver once it is back")
+    except AssertionError:
+        raise AssertionError("%d of %d requests never reached the receiver"
+                             % (len(told - got()), len(told)))
+    t_all = max(t for t, body, _ok, _f, _ct in receiver.items()
+                if body["ref"] in backlog)
+    wait_for(lambda: ta.pending(r) == 0, 10, what="every alert acknowledged")
+    eq(r.xrange("hl:dead:urgent"), [], "nothing dead-lettered")
+    refs = [i[1]["ref"] for i in receiver.items()]
+    figures("webhook_down", outage_s=outage, told_sent=len(told),
+            filed_during_outage=len(backlog),
+            delivered=len(told & got()), pending=0, dead=0,
+            redelivered=len(refs) - len(set(refs)),
+            backlog_delivered_after_back_s=round(max(0.0, t_all - t_up), 1),
+            failed_attempts=hl.log().count("failed ("))
+    receiver.stop()
+
+
 def _sentinel_conf(tmp, port, master_port, name):
     path = os.path.join(tmp, "sentinel-%d.conf" % port)
     with open(path, "w") as f:
@@ -339,6 +385,7 @@ def full_tests():
         ("hotlined_sigkill_under_load", scenario_hotlined_sigkill),
         ("aggregator_retries_final_step", scenario_retries),
         ("sighup_broken_menu_under_load", scenario_sighup_broken_menu),
+        ("webhook_receiver_down_60s", scenario_webhook_down),
         ("unreplicated_filing_survives_master", scenario_unreplicated_filing),
         ("sentinel_master_killed", scenario_sentinel_failover),
     ]

@@ -18,13 +18,14 @@ STEPS = ["", "2", "2*1", "2*1*Hanoi", "2*1*Hanoi*1", "2*1*Hanoi*1*2"]
 
 class Load:
     def __init__(self, url_fn, threads=4, seconds=10.0, max_walks=5000,
-                 timeout=5.0, prefix="L"):
+                 timeout=5.0, prefix="L", pause=0.0):
         self.url_fn = url_fn          # () -> URL: may change on restarts
         self.threads = threads
         self.seconds = seconds
         self.max_walks = max_walks
         self.timeout = timeout
         self.prefix = prefix
+        self.pause = pause            # seconds each thread rests between walks
         self.lock = threading.Lock()
         self.latencies = []           # seconds, answered requests
         self.statuses = {}            # status -> count; 0 = no answer
@@ -73,6 +74,8 @@ class Load:
             if m:
                 with self.lock:
                     self.refs.append(m.group(1))
+            if self.pause:
+                self.stop_flag.wait(self.pause)
 
     def start(self):
         for n in range(self.threads):
