@@ -123,16 +123,12 @@ static void on_listen_timer(evutil_socket_t fd, short ev, void *arg)
     start_listening();
 }
 
+/* Both connections (sessions, and filings) are up: start listening. */
 static void on_store_ready(struct store *s, void *arg)
 {
     (void)s;
-    start_listening();
-    gw_spool_drain(arg);
-}
-
-static void on_fstore_ready(struct store *s, void *arg)
-{
-    (void)s;
+    if (store_ready(gw.store) && store_ready(gw.fstore))
+        start_listening();
     gw_spool_drain(arg);
 }
 
@@ -254,7 +250,6 @@ static int start(char *err, size_t errlen)
     so.on_ready = on_store_ready;
     so.arg = &gw;
     gw.store = store_new(gw.base, &so);
-    so.on_ready = on_fstore_ready;
     gw.fstore = store_new(gw.base, &so);
     gw.confirm = gw.fstore ? confirm_new(gw.fstore) : NULL;
     if (!gw.metrics || !gw.store || !gw.fstore || !gw.confirm || !gw.hc) {

@@ -148,7 +148,7 @@ static int ops(struct gw *gw, struct evhttp_request *req, const char *path,
     } else if (strcmp(path, "/readyz") == 0) {
         if (gw->draining)
             reply_error(gw, req, NULL, t0, 503, "draining");
-        else if (!store_ready(gw->store))
+        else if (!store_ready(gw->store) || !store_ready(gw->fstore))
             reply_error(gw, req, NULL, t0, 503, "redis unreachable");
         else if (gw->cfg->nmenus == 0)
             reply_error(gw, req, NULL, t0, 503, "no menus loaded");

@@ -185,8 +185,9 @@ def scenario_unreplicated_filing(tmp):
     Redis(first.port)("REPLICAOF", "127.0.0.1", str(master.port))
     Redis(master.port)("CONFIG", "SET", "repl-diskless-sync-delay", "0")
     wait_for(lambda: "master_link_status:up" in
-             Redis(first.port)("INFO", "replication"), 10,
-             what="the replica in sync")
+             Redis(first.port)("INFO", "replication") and "state=online" in
+             Redis(master.port)("INFO", "replication"), 10,
+             what="the replica in sync, and online at the master")
     cfg = config_with(tmp, ["wait_replicas = 1;", "wait_ms = 50;"])
     hl = Hotlined(tmp, master.port, config=cfg)
     hl.wait_ready()
