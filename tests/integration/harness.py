@@ -29,6 +29,12 @@ PEPPER = "test-pepper-0123456789abcdef"
 TWILIO_TOKEN = "12345"
 
 _procs = []
+_hotlineds = []         # the running test's hotlined processes
+
+# What AddressSanitizer, LeakSanitizer and UBSan print (SANITIZE=... builds);
+# UBSan carries on after a report, so only the log shows it.
+SANITIZER_MARKS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer",
+                   "runtime error:")
 
 
 def _cleanup():
@@ -221,6 +227,7 @@ class Hotlined:
         })
         self.env.update(env or {})
         self.proc = None
+        _hotlineds.append(self)
         self.start()
 
     def start(self):
@@ -319,6 +326,23 @@ def contains(haystack, needle, what=""):
         raise AssertionError("%s\n  %r\n  not in:\n%s" % (what, needle, haystack))
 
 
+def sanitizer_reports():
+    """Stops the test's hotlined processes with SIGTERM (LeakSanitizer
+    reports at exit) and returns any sanitizer report in their logs."""
+    out = []
+    for hl in _hotlineds:
+        if hl.proc is not None:
+            hl.stop()
+        log = hl.log()
+        for mark in SANITIZER_MARKS:
+            i = log.find(mark)
+            if i >= 0:
+                out.append("%s:\n%s" % (os.path.basename(hl.log_path),
+                                        log[max(0, i - 300):i + 3000]))
+                break
+    return out
+
+
 def run(tests):
     """Runs [(name, fn)], each in a fresh temp dir passed as its argument.
     Prints one line per test and the closing `N passed, N failed`; exits
@@ -332,6 +356,9 @@ def run(tests):
         t0 = time.time()
         try:
             fn(tmp)
+            reports = sanitizer_reports()
+            if reports:
+                raise AssertionError("sanitizer report:\n" + "\n".join(reports))
             passed += 1
             print("ok   %s (%.2fs)" % (name, time.time() - t0), flush=True)
         except Exception:
@@ -341,6 +368,7 @@ def run(tests):
         finally:
             _cleanup()
             del _procs[:]
+            del _hotlineds[:]
             shutil.rmtree(tmp, ignore_errors=True)
     print("%d passed, %d failed" % (passed, failed))
     sys.exit(1 if failed else 0)
