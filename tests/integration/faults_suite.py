@@ -6,6 +6,7 @@ holds, and prints its figures on one `figures:` line.
 the short subset in test_faults_quick.py.
 """
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -132,11 +133,16 @@ def scenario_sighup_broken_menu(tmp, seconds=6.0):
     check_nothing_lost(redis.client(), load, "reloads")
 
 
-def config_with(tmp, redis_lines):
-    """The shipped hotlined.cfg with lines added to its redis section."""
+def config_with(tmp, redis_lines, redis_timeout_ms=None):
+    """The shipped hotlined.cfg with lines added to its redis section (and
+    its redis.timeout_ms changed)."""
     cfg = os.path.join(tmp, "hotlined.cfg")
     with open(os.path.join(ROOT, "config", "hotlined.cfg")) as f:
         text = f.read()
+    if redis_timeout_ms:
+        text, n = re.subn(r"^(  timeout_ms = )250;", r"\g<1>%d;" % redis_timeout_ms,
+                          text, count=1, flags=re.M)
+        assert n == 1, "redis.timeout_ms not found in the shipped config"
     anchor = '  # master = "hotline";\n'
     assert anchor in text, "the shipped config changed"
     text = text.replace(anchor, anchor + "".join("  %s\n" % l for l in redis_lines))
@@ -188,7 +194,25 @@ def scenario_unreplicated_filing(tmp):
              Redis(first.port)("INFO", "replication") and "state=online" in
              Redis(master.port)("INFO", "replication"), 10,
              what="the replica in sync, and online at the master")
-    cfg = config_with(tmp, ["wait_replicas = 1;", "wait_ms = 50;"])
+    # After a diskless sync, Redis 7.0 may stream nothing to the replica
+    # for up to a second (until the replica's next REPLCONF ACK), though
+    # INFO says it is online: wait until a write really reaches it. Then
+    # the replica rewrites its AOF and can stall on the disk, so WAIT gets
+    # more room than the shipped 100 ms: a slow disk must not look like a
+    # missing replica in phase 1.
+    warm = Redis(master.port)        # WAIT counts this connection's writes
+
+    def acknowledged():
+        warm("SET", "warm-up", "1")
+        return warm("WAIT", "1", "200") == 1
+    wait_for(acknowledged, 10, what="the replica acknowledging writes")
+    warm("DEL", "warm-up")
+    warm.close()
+    wait_for(lambda: "aof_rewrite_in_progress:0" in
+             Redis(first.port)("INFO", "persistence"), 10,
+             what="the replica's AOF rewrite after its sync")
+    cfg = config_with(tmp, ["wait_replicas = 1;", "wait_ms = 200;"],
+                      redis_timeout_ms=1000)
     hl = Hotlined(tmp, master.port, config=cfg)
     hl.wait_ready()
     unrepl = 'hotline_filings_unreplicated_total{channel="at-ussd"}'
