@@ -235,30 +235,71 @@ static int cidr_match(const struct cfg_cidr *c, int family,
     return 1;
 }
 
-int cfg_addr_allowed(const struct cfg_channel *ch, const char *addr)
+/* Parses a textual address; an IPv4 client on a dual-stack socket
+ * (::ffff:a.b.c.d) becomes IPv4. Returns its family, or 0. */
+static int addr_parse(const char *addr, unsigned char a[16])
+{
+    if (inet_pton(AF_INET, addr, a) == 1)
+        return AF_INET;
+    if (inet_pton(AF_INET6, addr, a) != 1)
+        return 0;
+    if (memcmp(a, "\0\0\0\0\0\0\0\0\0\0\xff\xff", 12) == 0) {
+        memmove(a, a + 12, 4);
+        return AF_INET;
+    }
+    return AF_INET6;
+}
+
+static int addr_in(const struct cfg_cidr *list, size_t n, const char *addr)
 {
     unsigned char a[16];
-    int family;
+    int family = addr_parse(addr, a);
 
-    if (ch->nallow == 0)
-        return 1;
-    if (inet_pton(AF_INET, addr, a) == 1) {
-        family = AF_INET;
-    } else if (inet_pton(AF_INET6, addr, a) == 1) {
-        family = AF_INET6;
-        /* An IPv4 client on a dual-stack socket arrives as ::ffff:a.b.c.d. */
-        if (memcmp(a, "\0\0\0\0\0\0\0\0\0\0\xff\xff", 12) == 0) {
-            memmove(a, a + 12, 4);
-            family = AF_INET;
-        }
-    } else {
-        return 0;
-    }
-    for (size_t i = 0; i < ch->nallow; i++) {
-        if (cidr_match(&ch->allow[i], family, a))
+    for (size_t i = 0; family && i < n; i++) {
+        if (cidr_match(&list[i], family, a))
             return 1;
     }
     return 0;
+}
+
+int cfg_addr_allowed(const struct cfg_channel *ch, const char *addr)
+{
+    return ch->nallow == 0 || addr_in(ch->allow, ch->nallow, addr);
+}
+
+const char *cfg_client_addr(const struct cfg *c, const char *peer,
+                            const char *real_ip)
+{
+    unsigned char a[16];
+
+    if (peer && real_ip && strlen(real_ip) < 64 && addr_parse(real_ip, a) &&
+        addr_in(c->trusted, c->ntrusted, peer))
+        return real_ip;
+    return peer;
+}
+
+/* Reads a list of addresses or CIDRs (NAME[i]); fails naming the entry. */
+static void cidr_list(const config_setting_t *list, const char *what,
+                      struct cfg_cidr **out, size_t *n, struct cfg_err *e)
+{
+    int len = config_setting_length(list);
+
+    if (!config_setting_is_array(list) && !config_setting_is_list(list)) {
+        fail(e, config_setting_source_line(list),
+             "%s: expected a list of addresses or CIDRs", what);
+        return;
+    }
+    *out = calloc((size_t)(len > 0 ? len : 1), sizeof **out);
+    for (int i = 0; *out && i < len; i++) {
+        const char *a = config_setting_get_string_elem(list, i);
+
+        if (!a || parse_cidr(a, &(*out)[i]) != 0) {
+            fail(e, config_setting_source_line(list),
+                 "%s[%d] is not an address or CIDR", what, i);
+            return;
+        }
+        (*n)++;
+    }
 }
 
 /* Reads a reply/alert SMS provider group. Returns 0, or -1 when a value
@@ -344,20 +385,10 @@ static void channel_load(const config_setting_t *g, struct cfg_channel *ch,
     }
     allow = config_setting_get_member(g, "allow");
     if (allow) {
-        int n = config_setting_length(allow);
+        char what[96];
 
-        ch->allow = calloc((size_t)(n > 0 ? n : 1), sizeof *ch->allow);
-        for (int i = 0; ch->allow && i < n; i++) {
-            const char *a = config_setting_get_string_elem(allow, i);
-
-            if (!a || parse_cidr(a, &ch->allow[i]) != 0) {
-                fail(e, config_setting_source_line(allow),
-                     "channel %s: allow[%d] is not an address or CIDR",
-                     ch->name, i);
-                return;
-            }
-            ch->nallow++;
-        }
+        snprintf(what, sizeof what, "channel %s: allow", ch->name);
+        cidr_list(allow, what, &ch->allow, &ch->nallow, e);
     }
     /* A channel whose credentials come from an unset variable is disabled
      * with a warning: it answers 503, it is never open. */
@@ -583,6 +614,14 @@ static void settings_load(const config_setting_t *root, struct cfg *c,
         c->max_headers = (size_t)v;
         opt_int(http, "timeout", &c->http_timeout_s, 1, 120, e);
         opt_int(http, "drain", &c->drain_s, 0, 300, e);
+        {
+            const config_setting_t *tp =
+                config_setting_get_member(http, "trusted_proxies");
+
+            if (tp)
+                cidr_list(tp, "http.trusted_proxies", &c->trusted,
+                          &c->ntrusted, e);
+        }
     }
 }
 
@@ -875,6 +914,7 @@ void cfg_release(struct cfg *c)
     free(c->menus);
     free(c->file);
     free(c->listen_host);
+    free(c->trusted);
     free(c->redis_host);
     free(c->redis_password);
     for (size_t i = 0; i < c->nsentinels; i++)

@@ -111,6 +111,8 @@ struct cfg {
     size_t max_headers;
     int http_timeout_s;
     int drain_s;                /* SIGTERM: longest wait for in-flight */
+    struct cfg_cidr *trusted;   /* proxies whose X-Real-IP is believed */
+    size_t ntrusted;
     struct cfg_channel *channels;
     size_t nchannels;
     struct cfg_queue *queues;   /* alerts per queue (may be empty) */
@@ -155,6 +157,10 @@ const struct cfg_staff *cfg_staff_by_token(const struct cfg *c,
                                            const char *token);
 /* 1 when addr (text form) is allowed by the channel's allow-list. */
 int cfg_addr_allowed(const struct cfg_channel *ch, const char *addr);
+/* The address a request comes from: peer, or real_ip (nginx's X-Real-IP)
+ * when peer is one of http.trusted_proxies and real_ip is an address. */
+const char *cfg_client_addr(const struct cfg *c, const char *peer,
+                            const char *real_ip);
 /* Parses "HOST:PORT" / "[V6]:PORT" into host (malloc'd) and port. */
 int cfg_parse_hostport(const char *s, char **host, int *port);
 

@@ -223,12 +223,17 @@ static void channel_request(struct gw *gw, struct evhttp_request *req,
     char url[URL_MAX];
     char err[160];
     char *body = NULL;
-    char *peer = NULL;
+    char *peer_ip = NULL;
+    const char *peer;
     ev_uint16_t port = 0;
     size_t len = evbuffer_get_length(in);
     int status;
 
-    evhttp_connection_get_peer(conn, &peer, &port);
+    /* Behind nginx the peer is nginx: a trusted proxy's X-Real-IP names
+     * the aggregator, for the allow-list and the per-address limit. */
+    evhttp_connection_get_peer(conn, &peer_ip, &port);
+    peer = cfg_client_addr(gw->cfg, peer_ip,
+                           evhttp_find_header(hdr, "X-Real-IP"));
     if (!peer || !cfg_addr_allowed(ch, peer)) {
         reply_error(gw, req, ch->name, t0, 403, "address not allowed");
         return;

@@ -17,9 +17,19 @@ LIMIT_MSG = "Too many tries. Please call the hotline on 1800 0000."
 HELP = ["", "2", "2*1", "2*1*Hanoi", "2*1*Hanoi*1", "2*1*Hanoi*1*2"]
 
 
-def limited_config(tmp, sessions=0, requests=0, per_address=0):
+def limited_config(tmp, sessions=0, requests=0, per_address=0, allow=None,
+                   trusted=None):
     with open(os.path.join(ROOT, "config", "hotlined.cfg")) as f:
         text = f.read()
+    if allow:
+        text, n = re.subn(r'(path = "/ussd/africastalking";)',
+                          r'\1 allow = [ "%s" ];' % allow, text)
+        assert n == 1, "the at-ussd channel not found"
+    if trusted:
+        text, n = re.subn(r"trusted_proxies = \[.*?\];",
+                          "trusted_proxies = [ %s ];" %
+                          ", ".join('"%s"' % t for t in trusted), text)
+        assert n == 1, "http.trusted_proxies not found"
     block = ('limits = { sessions_per_hour = %d; requests_per_day = %d; '
              'per_address_per_minute = %d; message = "%s"; };'
              % (sessions, requests, per_address, LIMIT_MSG))
@@ -29,6 +39,36 @@ def limited_config(tmp, sessions=0, requests=0, per_address=0):
     with open(path, "w") as f:
         f.write(text)
     return path
+
+
+def real_ip_walk(hl, session, real_ip):
+    """The first screen, as nginx would pass a request from real_ip."""
+    return at_ussd(hl, session, "", phone="+84911000300",
+                   headers={"X-Real-IP": real_ip})
+
+
+def test_behind_a_proxy_the_real_address_counts(tmp):
+    """Behind nginx every request comes from 127.0.0.1: the allow-list and
+    the per-address limit must see the aggregator's address (X-Real-IP
+    from a trusted proxy), and only from a trusted proxy."""
+    redis, hl, r = setup(tmp, per_address=2, allow="10.9.9.0/24")
+    st, body = at_ussd(hl, "tp-0", "", phone="+84911000300")
+    eq(st, 403, "nginx's own address is not the aggregator's")
+    eq(real_ip_walk(hl, "tp-1", "10.9.9.7")[0], 200, "an allowed aggregator")
+    eq(real_ip_walk(hl, "tp-2", "10.8.0.1")[0], 403, "an address not allowed")
+    eq(real_ip_walk(hl, "tp-3", "not-an-address")[0], 403, "garbage is not an address")
+    eq(real_ip_walk(hl, "tp-4", "10.9.9.7")[0], 200, "second request")
+    eq(real_ip_walk(hl, "tp-5", "10.9.9.7")[0], 429, "third: over the limit")
+    contains(real_ip_walk(hl, "tp-6", "10.9.9.8")[1], "CON ",
+             "another aggregator address has its own count")
+    eq(sorted(r.scan_all("hl:rl:a:*")), ["hl:rl:a:10.9.9.7", "hl:rl:a:10.9.9.8"],
+       "counted per real address")
+    hl.stop()
+
+    # From a proxy that is not trusted, the header is a forgery: ignored.
+    redis2, hl2, _r2 = setup(tmp, allow="10.9.9.0/24", trusted=["127.0.0.2"])
+    eq(real_ip_walk(hl2, "tp-7", "10.9.9.7")[0], 403,
+       "X-Real-IP from an untrusted peer is ignored")
 
 
 def setup(tmp, **limits):
