@@ -68,8 +68,15 @@
 
 enum { S_ATTEMPT, S_DONE, S_DEAD, S_COUNT };
 
-/* KEYS 1 delivery hash; ARGV 1 ttl. Returns the hash after n += 1. */
+/* KEYS 1 delivery hash, 2 stream; ARGV 1 ttl, 2 id, 3 group. Returns the
+ * hash after n += 1, or 0 when the entry is gone from the stream (erased
+ * with `hotlinectl cases erase`): then it is acknowledged, never sent. */
 static const char script_attempt[] =
+    "if #redis.call('XRANGE', KEYS[2], ARGV[2], ARGV[2]) == 0 then\n"
+    "  redis.call('XACK', KEYS[2], ARGV[3], ARGV[2])\n"
+    "  redis.call('DEL', KEYS[1])\n"
+    "  return 0\n"
+    "end\n"
     "redis.call('HINCRBY', KEYS[1], 'n', 1)\n"
     "redis.call('EXPIRE', KEYS[1], ARGV[1])\n"
     "return redis.call('HGETALL', KEYS[1])\n";
@@ -378,6 +385,16 @@ static void on_attempt(struct redisReply *r, void *arg)
 
     if (e->a->closing)
         return;
+    if (r && r->type == REDIS_REPLY_INTEGER && r->integer == 0) {
+        struct alert *a = e->a;
+
+        log_info("alert: %s %s was erased; not delivered", e->queue,
+                 e->req.ref);
+        count(a, "hotline_alerts_erased_total", "queue", e->queue);
+        entry_free(e);
+        pump(a);
+        return;
+    }
     if (!r || r->type != REDIS_REPLY_ARRAY || r->elements % 2) {
         later(e, REDIS_RETRY_MS);
         return;
@@ -408,10 +425,12 @@ static void on_attempt(struct redisReply *r, void *arg)
 static void run_attempt(struct entry *e)
 {
     char key[KEY_MAX];
-    const char *av[] = { key, AD_TTL_S };
+    char stream[KEY_MAX];
+    const char *av[] = { key, stream, AD_TTL_S, e->id, GROUP };
 
     key_of(key, sizeof key, e, "ad");
-    if (store_eval(e->a->store, S_ATTEMPT, on_attempt, e, 1, 2, av, NULL))
+    key_of(stream, sizeof stream, e, "q");
+    if (store_eval(e->a->store, S_ATTEMPT, on_attempt, e, 2, 5, av, NULL))
         later(e, REDIS_RETRY_MS);
 }
 

@@ -26,7 +26,7 @@ import urllib.parse
 
 sys.path.insert(0, os.path.dirname(__file__))
 from harness import (ROOT, RedisServer, Hotlined, at_ussd, free_port, get,  # noqa: E402
-                     eq, contains, run, wait_for, _procs)
+                     eq, contains, run, wait_for, _procs, HOTLINECTL, PEPPER)
 import test_kannel as kn  # noqa: E402  (not "test_…": the runner collects those)
 
 PHONE = "+84901234567"
@@ -377,6 +377,53 @@ def test_receiver_back_wakes_requests_backing_off(tmp):
           % waited)
     assert waited < 2.0, waited
     wait_for(lambda: pending(r) == 0, 5, what="all acknowledged")
+    hl.stop()
+    receiver.stop()
+    check_log(hl)
+
+
+def test_erased_before_delivery_never_sent(tmp):
+    """A caller asks to be erased while staff's receiver is down: the alert
+    waiting to be retried must never go out afterwards, and nothing of it
+    may stay pending or in a delivery hash."""
+    redis = RedisServer(tmp)
+    receiver = Receiver()
+    cfg = write_config(tmp, receiver, None, backoff_ms=1000, backoff_max_ms=1000)
+    with open(cfg) as f:
+        text = f.read()
+    text, n = re.subn(r"staff = \(.*?\n\);", 'staff = ( { name = "lan"; token = '
+                      '"env:STAFF_TOKEN_LAN"; } );', text, flags=re.S)
+    eq(n, 1, "the staff block")
+    with open(cfg, "w") as f:
+        f.write(text)
+    token = "lan-token-0123456789abcdef"
+    hl = Hotlined(tmp, redis.port, config=cfg,
+                  env={"TEST_WEBHOOK_SECRET": SECRET, "STAFF_TOKEN_LAN": token})
+    hl.wait_ready()
+    r = redis.client()
+    receiver.stop()
+    ref, _t = walk(hl, "ATUid_er")
+    kept, _t = walk(hl, "ATUid_er2", phone="+84912000005")
+    wait_for(lambda: hl.log().count("attempt 1/20 failed") == 2, 5,
+             what="the first attempts failed")
+    p = subprocess.run([HOTLINECTL, "cases", "-c", cfg, "--redis",
+                        "127.0.0.1:%d" % redis.port, "--token", token, "erase",
+                        "--phone", PHONE], cwd=ROOT, capture_output=True, text=True,
+                       timeout=30, env=dict(os.environ, HOTLINE_PEPPER=PEPPER,
+                                            STAFF_TOKEN_LAN=token,
+                                            TEST_WEBHOOK_SECRET=SECRET))
+    eq(p.returncode, 0, p.stderr)
+    contains(p.stdout, "removed: 1 cases, 1 queue entries")
+    receiver.start()
+    wait_for(lambda: "alert: urgent %s was erased; not delivered" % ref in hl.log(),
+             5, what="the worker dropping the erased request")
+    wait_for(lambda: [i[1]["ref"] for i in receiver.items()] == [kept], 5,
+             what="the other caller's alert delivered")
+    time.sleep(1.5)                     # past another backoff
+    eq([i[1]["ref"] for i in receiver.items()], [kept], "the erased one never sent")
+    wait_for(lambda: pending(r) == 0, 5, what="nothing pending")
+    eq(r.scan_all("hl:ad:*"), [], "no delivery hash left")
+    contains(get(hl.url("/metrics"))[1], 'hotline_alerts_erased_total{queue="urgent"} 1')
     hl.stop()
     receiver.stop()
     check_log(hl)
