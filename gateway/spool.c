@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #define SPOOL_REC_MAX 16384
+#define ERASE_WAIT_TRIES 100    /* x 100 ms: how long erase waits for a drain */
 
 struct spool {
     char *path;
@@ -298,4 +299,86 @@ void spool_release(struct spool *sp)
 {
     recount(sp);
     flock(sp->lockfd, LOCK_UN);
+}
+
+/* Appends the complete lines of path that drop() keeps to out; counts the
+ * dropped ones. 0, or -1 on a read error (a missing file has no lines). */
+static int filter_lines(const char *path, int (*drop)(const char *, void *),
+                        void *arg, FILE *out, size_t *removed)
+{
+    char **recs;
+    size_t n;
+
+    if (read_records(path, &recs, &n) != 0)
+        return -1;
+    for (size_t i = 0; i < n; i++) {
+        if (drop(recs[i], arg))
+            (*removed)++;
+        else
+            fprintf(out, "%s\n", recs[i]);
+    }
+    spool_free_records(recs, n);
+    return 0;
+}
+
+int spool_erase(const char *path, int (*drop)(const char *rec, void *arg),
+                void *arg, size_t *removed, char *err, size_t errlen)
+{
+    struct spool *sp;
+    char *tmp = NULL;
+    FILE *out = NULL;
+    int rc = -1;
+
+    *removed = 0;
+    if (access(path, F_OK) != 0) {
+        snprintf(err, errlen, "no spool at %s: %s", path, strerror(errno));
+        return -1;
+    }
+    sp = spool_open(path, err, errlen);
+    if (!sp)
+        return -1;
+    sp->lockfd = open(sp->lockpath, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    tmp = malloc(strlen(sp->draining) + sizeof ".new");
+    /* A drain holds the lock for one batch: wait for it, boundedly. */
+    for (int tries = 0; sp->lockfd >= 0 && tmp; tries++) {
+        if (flock(sp->lockfd, LOCK_EX | LOCK_NB) == 0)
+            break;
+        if (errno != EWOULDBLOCK || tries == ERASE_WAIT_TRIES) {
+            snprintf(err, errlen, "spool %s: a drain holds it; try again",
+                     path);
+            goto out;
+        }
+        usleep(100 * 1000);
+    }
+    if (sp->lockfd < 0 || !tmp || flock(sp->fd, LOCK_EX) != 0) {
+        snprintf(err, errlen, "spool %s: cannot lock it: %s", path,
+                 strerror(errno));
+        goto out;
+    }
+    sprintf(tmp, "%s.new", sp->draining);
+    out = fopen(tmp, "w");
+    if (!out || filter_lines(sp->draining, drop, arg, out, removed) != 0 ||
+        filter_lines(sp->path, drop, arg, out, removed) != 0) {
+        snprintf(err, errlen, "spool %s: %s", path, strerror(errno));
+        goto out;
+    }
+    if (*removed == 0) {
+        rc = 0;                 /* nothing of it here: leave the files be */
+        goto out;
+    }
+    if (fflush(out) != 0 || fsync(fileno(out)) != 0 ||
+        rename(tmp, sp->draining) != 0 || ftruncate(sp->fd, 0) != 0 ||
+        fsync(sp->fd) != 0) {
+        snprintf(err, errlen, "spool %s: %s", path, strerror(errno));
+        goto out;
+    }
+    rc = 0;
+out:
+    if (out)
+        fclose(out);
+    if (tmp)
+        unlink(tmp);            /* renamed in, or not wanted */
+    free(tmp);
+    spool_close(sp);            /* closing releases both locks */
+    return rc;
 }

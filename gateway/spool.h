@@ -50,4 +50,13 @@ void spool_drained(struct spool *sp, size_t n);
 /* The last drain failed: FILE.draining stays for the next one. */
 void spool_release(struct spool *sp);
 
+/* For `hotlinectl cases erase`, beside a running hotlined: removes from
+ * FILE and FILE.draining every record drop(rec, arg) says to, holding the
+ * drain lock and FILE's flock, so no drain or append interleaves. The kept
+ * records end up in FILE.draining (written aside, fsync'd, renamed in).
+ * *removed counts the records dropped. 0, or -1 with err (no spool at
+ * path, I/O). */
+int spool_erase(const char *path, int (*drop)(const char *rec, void *arg),
+                void *arg, size_t *removed, char *err, size_t errlen);
+
 #endif

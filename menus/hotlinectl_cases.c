@@ -4,7 +4,7 @@
  *
  *   hotlinectl cases [-c CONFIG] [--redis HOST:PORT] [--token TOKEN] [--json]
  *       list [--status new|claimed|resolved] | show REF | claim REF |
- *       note REF TEXT | resolve REF | erase --phone NUMBER
+ *       note REF TEXT | resolve REF | erase --phone NUMBER [--spool FILE]
  *
  * A thin shell: the config says where Redis is, the key prefix, the pepper
  * and who the staff are; the case rules are the Lua scripts of
@@ -14,6 +14,7 @@
  * timeout.
  */
 #include <hiredis/hiredis.h>
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +24,7 @@
 #include "cfg.h"
 #include "hotlinectl.h"
 #include "session.h"
+#include "spool.h"
 
 #define EXIT_REFUSED 1
 #define EXIT_USAGE 2
@@ -44,7 +46,8 @@ static const char cases_usage[] =
     "  show REF                               one case, safe-to-call first\n"
     "  claim REF | resolve REF                move a case on\n"
     "  note REF TEXT                          add a note\n"
-    "  erase --phone NUMBER                   remove everything about a number\n"
+    "  erase --phone NUMBER [--spool FILE]    remove everything about a number\n"
+    "                                         (and from a gateway's spool)\n"
     "The token is --token or $HOTLINE_STAFF_TOKEN (a staff token of the\n"
     "config); the config needs HOTLINE_PEPPER like hotlined.\n";
 
@@ -275,6 +278,43 @@ static int cmd_erase(redisContext *rc, const struct cfg *c, const char *who,
     return 0;
 }
 
+/* A spool record is the filing script's argv as a JSON array; the number
+ * sits in its "phone", NUMBER field pair. */
+static int record_of_phone(const char *rec, void *arg)
+{
+    json_t *a = json_loads(rec, 0, NULL);
+    int hit = 0;
+
+    for (size_t i = 0; a && json_is_array(a) && i + 1 < json_array_size(a);
+         i++) {
+        const char *k = json_string_value(json_array_get(a, i));
+        const char *v = json_string_value(json_array_get(a, i + 1));
+
+        if (k && v && strcmp(k, "phone") == 0 && strcmp(v, arg) == 0) {
+            hit = 1;
+            break;
+        }
+    }
+    json_decref(a);
+    return hit;
+}
+
+/* erase --phone N --spool FILE: the spool part, done before Redis is
+ * reached (it may be down: that is when a spool holds anything). */
+static int erase_spool(const char *path, const char *phone)
+{
+    char err[512];
+    size_t n = 0;
+
+    if (spool_erase(path, record_of_phone, (void *)phone, &n, err,
+                    sizeof err) != 0) {
+        fprintf(stderr, "hotlinectl cases: %s\n", err);
+        return -1;
+    }
+    printf("spool %s: removed %zu help requests\n", path, n);
+    return 0;
+}
+
 /* Runs the command o names, as staff member who. */
 static int run(redisContext *rc, const struct cfg *c, struct copts *o,
                const char *who)
@@ -289,11 +329,8 @@ static int run(redisContext *rc, const struct cfg *c, struct copts *o,
             return bad_usage("list [--status new|claimed|resolved]");
         return cmd_list(rc, c, o);
     }
-    if (strcmp(cmd, "erase") == 0) {
-        if (o->argc != 3 || strcmp(o->argv[1], "--phone") != 0)
-            return bad_usage("erase --phone NUMBER");
-        return cmd_erase(rc, c, who, o->argv[2]);
-    }
+    if (strcmp(cmd, "erase") == 0)
+        return cmd_erase(rc, c, who, o->argv[2]);   /* checked before */
     if (o->argc < 2 || !cases_ref_ok(o->argv[1]))
         return bad_usage("a case reference (e.g. K7M3QX) is needed");
     if (strcmp(cmd, "show") == 0 && o->argc == 2)
@@ -333,7 +370,21 @@ int hotlinectl_cases(int argc, char **argv)
         cfg_release(c);
         return EXIT_USAGE;
     }
+    if (strcmp(o.argv[0], "erase") == 0) {
+        if ((o.argc != 3 && o.argc != 5) || strcmp(o.argv[1], "--phone") != 0 ||
+            (o.argc == 5 && strcmp(o.argv[3], "--spool") != 0)) {
+            cfg_release(c);
+            return bad_usage("erase --phone NUMBER [--spool FILE]");
+        }
+        if (o.argc == 5 && erase_spool(o.argv[4], o.argv[2]) != 0) {
+            cfg_release(c);
+            return EXIT_USAGE;
+        }
+    }
     rc = connect_redis(c);
+    if (!rc && strcmp(o.argv[0], "erase") == 0)
+        fprintf(stderr, "hotlinectl cases: nothing erased in Redis; run "
+                        "erase again once Redis is back\n");
     status = rc ? run(rc, c, &o, who->name) : EXIT_USAGE;
     redisFree(rc);
     cfg_release(c);

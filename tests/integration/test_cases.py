@@ -13,7 +13,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(__file__))
 from harness import (RedisServer, Hotlined, at_ussd, eq, contains, run,  # noqa: E402
-                     ROOT, HOTLINECTL, PEPPER, request, get)
+                     ROOT, HOTLINECTL, PEPPER, request, get, wait_for)
 
 LAN = "lan-token-0123456789abcdef"
 MINH = "minh-token-0123456789abcdef"
@@ -160,6 +160,43 @@ def test_erase_phone(tmp):
     contains(out, "removed: 0 cases, 0 queue entries, 0 dead letters, 0 sessions")
     eq(ctl("erase", "--phone", phone, token="not-a-staff-token-000")[0], 2,
        "erase needs a staff token")
+
+
+def test_erase_reaches_the_spool(tmp):
+    """While Redis is down help requests wait in the gateway's spool, with
+    the number in them. `erase --spool` removes that number's there too;
+    the other caller's request still reaches Redis when it is back."""
+    redis, hl, r, ctl = setup(tmp)
+    phone, other = "+84901234567", "+84912000006"
+    redis.kill()
+    walk(hl, "sp-1", phone)
+    keep = walk(hl, "sp-2", other)
+    spool = os.path.join(tmp, "var", "spool.jsonl")
+    with open(spool) as f:
+        assert phone in f.read(), "the number waits in the spool"
+    rc, out, err = ctl("erase", "--phone", phone, "--spool", spool)
+    contains(out, "spool %s: removed 1 help requests" % spool)
+    eq(rc, 2, "Redis is down: erase says so")
+    contains(err, "nothing erased in Redis; run erase again once Redis is back")
+    for name in ("spool.jsonl", "spool.jsonl.draining"):
+        p = os.path.join(tmp, "var", name)
+        if os.path.exists(p):
+            with open(p) as f:
+                assert phone not in f.read(), name
+    redis.start()
+    wait_for(lambda: "help requests moved to Redis" in hl.log(), 15,
+             what="the spool drained")
+    r = redis.client()
+    eq([f["phone"] for _id, f in r.xrange("hl:q:urgent")], [other],
+       "only the other caller's request reached Redis")
+    eq(r.hgetall("hl:case:" + keep)["phone"], other)
+    rc, out, err = ctl("erase", "--phone", phone, "--spool", spool)
+    eq(rc, 0, err)
+    contains(out, "spool %s: removed 0 help requests" % spool)
+    contains(out, "removed: 0 cases, 0 queue entries")
+    rc, out, err = ctl("erase", "--phone", phone, "--spool", "/nonexistent/spool")
+    eq(rc, 2, "a wrong spool path is an error, not a silent no-op")
+    contains(err, "no spool at /nonexistent/spool")
 
 
 def api(hl, method, path, token=LAN, body=None):

@@ -154,6 +154,58 @@ static void test_two_processes_share_a_spool(void **state)
     spool_close(a);
 }
 
+static int starts_with_x(const char *rec, void *arg)
+{
+    (void)arg;
+    return rec[0] == 'x';
+}
+
+/* `cases erase --spool`: records of the number go from both files, the
+ * others stay (and are drained next), a running spool keeps appending. */
+static void test_erase_removes_only_matching_records(void **state)
+{
+    char err[256];
+    struct spool *sp = spool_open(path, err, sizeof err);
+    char **recs;
+    size_t n, removed;
+
+    (void)state;
+    assert_int_equal(spool_append(sp, "x-old", 5), 0);
+    assert_int_equal(spool_append(sp, "keep-old", 8), 0);
+    assert_int_equal(spool_take(sp, &recs, &n), 0);   /* a failed drain */
+    spool_free_records(recs, n);
+    spool_release(sp);
+    assert_int_equal(spool_append(sp, "x-new", 5), 0);
+    assert_int_equal(spool_append(sp, "keep-new", 8), 0);
+
+    assert_int_equal(spool_erase(path, starts_with_x, NULL, &removed, err,
+                                 sizeof err), 0);
+    assert_int_equal(removed, 2);
+    assert_int_equal(spool_append(sp, "after", 5), 0);
+    assert_int_equal(spool_take(sp, &recs, &n), 0);
+    assert_int_equal(n, 3);
+    assert_string_equal(recs[0], "keep-old");
+    assert_string_equal(recs[1], "keep-new");
+    assert_string_equal(recs[2], "after");
+    spool_free_records(recs, n);
+    spool_release(sp);
+    /* Nothing more of it: the files are left as they are. */
+    assert_int_equal(spool_erase(path, starts_with_x, NULL, &removed, err,
+                                 sizeof err), 0);
+    assert_int_equal(removed, 0);
+    assert_int_equal(spool_take(sp, &recs, &n), 0);
+    assert_int_equal(n, 3);
+    spool_free_records(recs, n);
+    spool_drained(sp, n);
+    assert_int_equal(spool_pending(sp), 0);
+    spool_close(sp);
+
+    assert_int_equal(spool_erase("/nonexistent-dir/spool", starts_with_x,
+                                 NULL, &removed, err, sizeof err), -1);
+    assert_string_equal(err, "no spool at /nonexistent-dir/spool: "
+                             "No such file or directory");
+}
+
 static void test_refuses_bad_records_and_skips_torn_lines(void **state)
 {
     char err[128];
@@ -209,6 +261,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_failed_drain_keeps_records, setup, teardown),
         cmocka_unit_test_setup_teardown(test_next_drain_takes_old_and_new_records, setup, teardown),
         cmocka_unit_test_setup_teardown(test_two_processes_share_a_spool, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_erase_removes_only_matching_records, setup, teardown),
         cmocka_unit_test_setup_teardown(test_refuses_bad_records_and_skips_torn_lines, setup, teardown),
         cmocka_unit_test(test_open_error_names_the_file),
     };
