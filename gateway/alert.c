@@ -66,7 +66,7 @@
 
 /* ---- Lua: each step one atomic script --------------------------------- */
 
-enum { S_ATTEMPT, S_DONE, S_DEAD, S_COUNT };
+enum { S_ATTEMPT, S_DONE, S_DEAD, S_PRUNE, S_COUNT };
 
 /* KEYS 1 delivery hash, 2 stream; ARGV 1 ttl, 2 id, 3 group. Returns the
  * hash after n += 1, or 0 when the entry is gone from the stream (erased
@@ -97,8 +97,28 @@ static const char script_dead[] =
     "redis.call('DEL', KEYS[2])\n"
     "return id\n";
 
+/* KEYS 1 stream; ARGV 1 group, 2 idle ms, 3 this worker's name. Deletes
+ * the consumers of workers gone (a restart names a new one): nothing
+ * pending and idle longer than ARGV 2, which a live worker polling every
+ * POLL_MS never is. Returns how many. */
+static const char script_prune[] =
+    "local ok, cs = pcall(redis.call, 'XINFO', 'CONSUMERS', KEYS[1],"
+    " ARGV[1])\n"
+    "if not ok then return 0 end\n"
+    "local n = 0\n"
+    "for _, c in ipairs(cs) do\n"
+    "  local f = {}\n"
+    "  for i = 1, #c, 2 do f[c[i]] = c[i + 1] end\n"
+    "  if f.name ~= ARGV[3] and f.pending == 0 and"
+    " f.idle > tonumber(ARGV[2]) then\n"
+    "    redis.call('XGROUP', 'DELCONSUMER', KEYS[1], ARGV[1], f.name)\n"
+    "    n = n + 1\n"
+    "  end\n"
+    "end\n"
+    "return n\n";
+
 static const char *const scripts[S_COUNT] = { script_attempt, script_done,
-                                              script_dead };
+                                              script_dead, script_prune };
 
 /* ---- state -------------------------------------------------------------- */
 
@@ -1098,8 +1118,17 @@ static void heartbeat(struct alert *a)
     }
 }
 
+static void on_pruned(struct redisReply *r, void *arg)
+{
+    (void)arg;
+    if (r && r->type == REDIS_REPLY_INTEGER && r->integer > 0)
+        log_info("alert: forgot %lld consumers of stopped workers",
+                 r->integer);
+}
+
 /* Heartbeat, then XAUTOCLAIM of entries idle longer than claim_s in every
- * queue, as many as there is room for. */
+ * queue, as many as there is room for; consumers of stopped workers with
+ * nothing pending, idle 3 x claim_s, are deleted. */
 static void claim_all(struct alert *a)
 {
     char keys[QUEUES_MAX][KEY_MAX];
@@ -1111,9 +1140,16 @@ static void claim_all(struct alert *a)
         a->groups_cfg != a->gw->cfg || a->claiming)
         return;
     heartbeat(a);
+    n = alert_queues(a->gw->cfg, keys, names);
+    snprintf(idle, sizeof idle, "%lld", (long long)a->gw->cfg->alert_claim_s
+                                        * 3000);
+    for (size_t i = 0; i < n; i++) {
+        const char *av[] = { keys[i], GROUP, idle, a->consumer };
+
+        store_eval(a->store, S_PRUNE, on_pruned, NULL, 1, 4, av, NULL);
+    }
     if (a->nentries >= ENTRIES_MAX)
         return;
-    n = alert_queues(a->gw->cfg, keys, names);
     snprintf(idle, sizeof idle, "%lld", (long long)a->gw->cfg->alert_claim_s
                                         * 1000);
     snprintf(cnt, sizeof cnt, "%zu", ENTRIES_MAX - a->nentries < READ_COUNT

@@ -429,6 +429,43 @@ def test_erased_before_delivery_never_sent(tmp):
     check_log(hl)
 
 
+def consumers(r, queue="urgent"):
+    """{consumer name: pending} of the alert group."""
+    out = {}
+    for c in r("XINFO", "CONSUMERS", "hl:q:%s" % queue, "alerts"):
+        f = dict(zip(c[0::2], c[1::2]))
+        out[f["name"]] = f["pending"]
+    return out
+
+
+def test_stopped_workers_consumers_are_forgotten(tmp):
+    """Each hotlined is a consumer of the alert group, named after its
+    host and pid, so every restart adds one. Those of stopped workers, with
+    nothing pending, are deleted after 3 x claim_s; a live one never is."""
+    redis = RedisServer(tmp)
+    receiver = Receiver()
+    cfg = write_config(tmp, receiver, None, claim_s=1)
+    r = redis.client()
+    old = start_hotlined(tmp, redis, cfg)
+    walk(hl=old, session="ATUid_c1")
+    wait_for(lambda: pending(r) == 0 and consumers(r), 5, what="delivered")
+    old_names = set(consumers(r))
+    old.stop()
+    hl = start_hotlined(tmp, redis, cfg)
+    walk(hl, "ATUid_c2", phone="+84912000007")
+    wait_for(lambda: len(receiver.items()) == 2, 5, what="the second alert")
+    new_names = set(consumers(r)) - old_names
+    eq(len(new_names), 1, "the new worker's consumer")
+    wait_for(lambda: set(consumers(r)) == new_names, 10,
+             what="the stopped worker's consumer forgotten")
+    contains(hl.log(), "alert: forgot 1 consumers of stopped workers")
+    time.sleep(3.5)                     # 3 x claim_s more: the live one stays
+    eq(set(consumers(r)), new_names, "the live worker's consumer kept")
+    hl.stop()
+    receiver.stop()
+    check_log(hl)
+
+
 def test_poison_entry_dead_lettered(tmp):
     redis = RedisServer(tmp)
     receiver, smtp = Receiver(), SmtpSink()
