@@ -48,7 +48,7 @@ static void drain_end(struct drain *d)
                  "than %d replicas confirmed them; kept in the spool",
                  d->total, d->filed, d->gw->cfg->wait_replicas);
     } else if (d->failed == 0) {
-        spool_drained(d->gw->spool, d->total);
+        spool_drained(d->gw->spool);
         log_info("spool: %zu help requests moved to Redis (%zu new)",
                  d->total, d->filed);
     } else {
@@ -149,7 +149,7 @@ void gw_spool_drain(struct gw *gw)
         return;
     }
     if (n == 0) {
-        spool_drained(gw->spool, 0);
+        spool_drained(gw->spool);
         spool_free_records(recs, n);
         return;
     }

@@ -256,15 +256,20 @@ out:
     return rc;
 }
 
+/* Opens FILE.lock, the drain lock, once. 0, or -1. */
+static int open_lock(struct spool *sp)
+{
+    if (sp->lockfd < 0)
+        sp->lockfd = open(sp->lockpath, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    return sp->lockfd < 0 ? -1 : 0;
+}
+
 int spool_take(struct spool *sp, char ***recs, size_t *n)
 {
     *recs = NULL;
     *n = 0;
-    if (sp->lockfd < 0) {
-        sp->lockfd = open(sp->lockpath, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-        if (sp->lockfd < 0)
-            return -1;
-    }
+    if (open_lock(sp) != 0)
+        return -1;
     if (flock(sp->lockfd, LOCK_EX | LOCK_NB) != 0)
         return errno == EWOULDBLOCK ? 1 : -1;
     if (move_live(sp) != 0 || read_records(sp->draining, recs, n) != 0) {
@@ -287,9 +292,8 @@ static void recount(struct spool *sp)
     sp->depth = count_lines(sp->path) + count_lines(sp->draining);
 }
 
-void spool_drained(struct spool *sp, size_t n)
+void spool_drained(struct spool *sp)
 {
-    (void)n;
     unlink(sp->draining);
     recount(sp);
     flock(sp->lockfd, LOCK_UN);
@@ -337,10 +341,9 @@ int spool_erase(const char *path, int (*drop)(const char *rec, void *arg),
     sp = spool_open(path, err, errlen);
     if (!sp)
         return -1;
-    sp->lockfd = open(sp->lockpath, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
     tmp = malloc(strlen(sp->draining) + sizeof ".new");
     /* A drain holds the lock for one batch: wait for it, boundedly. */
-    for (int tries = 0; sp->lockfd >= 0 && tmp; tries++) {
+    for (int tries = 0; open_lock(sp) == 0 && tmp; tries++) {
         if (flock(sp->lockfd, LOCK_EX | LOCK_NB) == 0)
             break;
         if (errno != EWOULDBLOCK || tries == ERASE_WAIT_TRIES) {

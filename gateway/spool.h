@@ -46,7 +46,7 @@ int spool_pending(const struct spool *sp);
 int spool_take(struct spool *sp, char ***recs, size_t *n);
 void spool_free_records(char **recs, size_t n);
 /* The records of the last spool_take are all filed: delete FILE.draining. */
-void spool_drained(struct spool *sp, size_t n);
+void spool_drained(struct spool *sp);
 /* The last drain failed: FILE.draining stays for the next one. */
 void spool_release(struct spool *sp);
 

@@ -62,7 +62,7 @@ static void test_records_survive_reopen(void **state)
     /* New records during a drain go to the fresh file. */
     assert_int_equal(spool_append(sp, "[\"c\"]", 5), 0);
     assert_int_equal(spool_depth(sp), 3);
-    spool_drained(sp, 2);
+    spool_drained(sp);
     assert_int_equal(spool_depth(sp), 1);
     assert_int_equal(spool_take(sp, &recs, &n), 0);
     assert_int_equal(n, 1);
@@ -116,7 +116,7 @@ static void test_next_drain_takes_old_and_new_records(void **state)
     assert_string_equal(recs[0], "old");
     assert_string_equal(recs[1], "new");
     spool_free_records(recs, n);
-    spool_drained(sp, n);
+    spool_drained(sp);
     assert_int_equal(spool_depth(sp), 0);
     assert_int_equal(spool_pending(sp), 0);
     spool_close(sp);
@@ -140,7 +140,7 @@ static void test_two_processes_share_a_spool(void **state)
     assert_int_equal(spool_take(b, &recs, &n), 1);     /* a is draining */
     assert_null(recs);
     assert_int_equal(spool_append(b, "from-b", 6), 0);
-    spool_drained(a, 1);
+    spool_drained(a);
     /* a counts b's record; b's counter knew only its own. */
     assert_int_equal(spool_depth(a), 1);
     assert_int_equal(spool_pending(a), 1);
@@ -149,7 +149,7 @@ static void test_two_processes_share_a_spool(void **state)
     assert_int_equal(n, 1);
     assert_string_equal(recs[0], "from-b");
     spool_free_records(recs, n);
-    spool_drained(a, 1);
+    spool_drained(a);
     assert_int_equal(spool_pending(a), 0);
     spool_close(a);
 }
@@ -196,7 +196,7 @@ static void test_erase_removes_only_matching_records(void **state)
     assert_int_equal(spool_take(sp, &recs, &n), 0);
     assert_int_equal(n, 3);
     spool_free_records(recs, n);
-    spool_drained(sp, n);
+    spool_drained(sp);
     assert_int_equal(spool_pending(sp), 0);
     spool_close(sp);
 
@@ -225,7 +225,7 @@ static void test_refuses_bad_records_and_skips_torn_lines(void **state)
     assert_int_equal(n, 1);
     assert_string_equal(recs[0], "whole");
     spool_free_records(recs, n);
-    spool_drained(sp, n);
+    spool_drained(sp);
     spool_close(sp);
 
     /* A crash mid-write, then a restart: the torn tail is cut off, and the
