@@ -16,7 +16,7 @@ OPT      ?= -O2
 WARN      = -Wall -Wextra -Wpedantic -Wstrict-prototypes -Wmissing-prototypes \
             -Wwrite-strings -Wshadow
 CFLAGS   ?= $(OPT) -g
-CFLAGS   += -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE $(WARN) -Imenus -Igateway
+CFLAGS   += -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE $(WARN) -Imenus -Icore -Istaff -Igateway -Ictl
 ifeq ($(WERROR),1)
 CFLAGS   += -Werror
 endif
@@ -31,11 +31,13 @@ endif
 PKG_CFLAGS = $(shell $(PKG) --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   = $(shell $(PKG) --libs $(PKGS) 2>/dev/null)
 
-# menus/: the pure engine library (menu_*.c) and the CLI (hotlinectl*.c)
+# menus/: the pure engine library (menu_*.c); ctl/: the CLI (hotlinectl*.c)
 MENU_SRC  = $(wildcard menus/menu_*.c)
-CTL_SRC   = $(wildcard menus/hotlinectl*.c)
-# gateway/: everything but main.c goes into a library the tests link
-GW_SRC    = $(filter-out gateway/main.c,$(wildcard gateway/*.c))
+CTL_SRC   = $(wildcard ctl/hotlinectl*.c)
+# core/ (plumbing), staff/ (alerts, cases, API) and gateway/ (the daemon)
+# but main.c go into one library the daemon, the CLI and the tests link
+GW_SRC    = $(wildcard core/*.c) $(wildcard staff/*.c) \
+            $(filter-out gateway/main.c,$(wildcard gateway/*.c))
 UNIT_SRC  = $(wildcard tests/unit/test_*.c)
 
 MENU_OBJ  = $(MENU_SRC:%.c=$(B)/%.o)

@@ -788,11 +788,13 @@ def test_prometheus_rules(tmp):
     scrape = read(DEPLOY, "prometheus", "scrape.yml")
     # Every metric name hotlined's sources set or declare.
     served = set()
-    gw = os.path.join(ROOT, "gateway")
-    for f in os.listdir(gw):
-        if f.endswith(".c"):
-            served |= set(re.findall(r'"(hotline_[a-z_]+)"', read(gw, f)))
-    assert served, "metric names in gateway/*.c"
+    for d in ("gateway", "staff", "core"):
+        src = os.path.join(ROOT, d)
+        for f in os.listdir(src):
+            if f.endswith(".c"):
+                served |= set(re.findall(r'"(hotline_[a-z_]+)"',
+                                         read(src, f)))
+    assert served, "metric names in gateway/, staff/, core/"
     used = set(re.sub(r"_(bucket|sum|count)$", "", m)
                for m in re.findall(r"\b(hotline_[a-z_]+)", rules))
     assert len(used) >= 6, used

@@ -1,5 +1,5 @@
 /*
- * test_cases.c — cases as staff see them (gateway/cases.c): the caller's
+ * test_cases.c — cases as staff see them (staff/cases.c): the caller's
  * answer to "safe to call back?" comes first, in the JSON and in the text;
  * fields, notes and history pass through; a malformed array is refused.
  */

@@ -8,7 +8,7 @@
  *
  * A thin shell: the config says where Redis is, the key prefix, the pepper
  * and who the staff are; the case rules are the Lua scripts of
- * gateway/cases.c, the same the staff API runs. The token (--token or
+ * staff/cases.c, the same the staff API runs. The token (--token or
  * HOTLINE_STAFF_TOKEN) names the staff member written into the case history.
  * Talks to Redis synchronously (hiredis), with a connect and command
  * timeout.
