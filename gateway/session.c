@@ -7,7 +7,7 @@
  *   DECIDE pure: menu_step / menu_replay / menu_show on what was loaded;
  *   SAVE   one EVALSHA of the STEP script: the new state with its TTL and,
  *          for a forward, the help request (case hash + stream entry), made
- *          idempotent by the case's owner — the same session files once;
+ *          idempotent by the case's owner — the same walk files once;
  *   REPLY  the dialect renders the screen.
  * The caller is told "sent" only after the STEP script succeeded or the
  * request was fsync'd to the spool. A step that files runs on the filing
@@ -17,12 +17,33 @@
  *
  * Keys (prefix P, default "hl:"):
  *   P s:{CHANNEL:ID}   session hash: st (state), h (AT history),
- *                      q (last SMS message id), r (reference filed)
+ *                      q (last SMS message id), r (reference filed),
+ *                      w (walk id), pk (the number's HMAC, fixed when the
+ *                      session began), t (last step, Redis clock, seconds)
  *   P o:PHONEKEY       SMS opt-out marker (STOP / START)
  *   P case:REF         case hash (owner = session key, status, fields)
  *   P q:QUEUE          help-request stream
  * ID is the aggregator's session id for USSD, and PHONEKEY (an HMAC of the
  * number) for SMS and Nalo: no key ever contains a phone number.
+ *
+ * Walks. One session key can carry many walks (an SMS or Nalo number asks
+ * for help twice), so a help request belongs to a walk, not to a session:
+ * a walk id is made when a walk begins — random for sessions keyed by
+ * number, derived from the aggregator's session id otherwise (a USSD
+ * session is one walk, and its steps replayed without Redis must agree) —
+ * and stored in the session hash. The case's owner is "SESSIONKEY#WALKID"
+ * and the candidate references derive from it, so a retried step (same
+ * AT history, Twilio MessageSid, Kannel id, a spool record drained twice)
+ * files once and a new plea files anew.
+ *
+ * The reference told. Online the caller is told the candidate the STEP
+ * script filed. A spooled caller is told the first candidate before Redis
+ * saw it; the drain (ARGV 1 blank) files under that one when it is free or
+ * already this walk's, and otherwise (another caller's case holds it: odds
+ * about live cases / 25^6) under the next free candidate, recording
+ * `told` = the promised reference on the new case and `told_also` = the new
+ * reference on the case that holds it, so staff who hear the promised
+ * reference find both cases.
  */
 #include "session.h"
 
@@ -31,6 +52,7 @@
 #include <jansson.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
+#include <openssl/rand.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,36 +75,44 @@
 #define KEY_MAX 320
 #define NREFS 3
 #define REPLY_MAX (MENU_SCREEN_MAX * 2 + 512)
+#define WALK_ID_LEN 32          /* hex digits: 128 bits */
 
 /* LOAD: KEYS 1 session, 2 opt-out key (or the session key again),
  * 3 sessions-this-hour counter, 4 requests-today counter of the number,
  * 5 per-address counter. ARGV 1: per-address window in seconds (0 = off).
- * Returns {session fields, opted out, sessions, requests, address count}. */
+ * Returns {session fields st h q r w pk, opted out, sessions, requests,
+ * address count, seconds since the session's last step (-1 unknown)}. */
 static const char script_load[] =
     "local a = 0\n"
     "if tonumber(ARGV[1]) > 0 then\n"
     "  a = redis.call('INCR', KEYS[5])\n"
     "  if a == 1 then redis.call('EXPIRE', KEYS[5], ARGV[1]) end\n"
     "end\n"
-    "return {redis.call('HMGET', KEYS[1], 'st', 'h', 'q', 'r'),"
+    "local t = tonumber(redis.call('HGET', KEYS[1], 't') or '')\n"
+    "local idle = -1\n"
+    "if t then idle = tonumber(redis.call('TIME')[1]) - t end\n"
+    "return {redis.call('HMGET', KEYS[1], 'st', 'h', 'q', 'r', 'w', 'pk'),"
     " redis.call('EXISTS', KEYS[2]),"
     " tonumber(redis.call('GET', KEYS[3]) or '0'),"
-    " tonumber(redis.call('GET', KEYS[4]) or '0'), a}";
+    " tonumber(redis.call('GET', KEYS[4]) or '0'), a, idle}";
 
 /* STEP: KEYS 1 session, 2-4 case keys of the candidate references,
  * 5 queue stream, 6 opt-out key, 7 the case this session filed earlier (or
  * the session key). ARGV 1 ttl ('0' deletes the session), 2 state ('' saves
  * nothing), 3 history, 4 marker, 5 opt-out op ('' | 'set' | 'clear'),
- * 6 file ('0' | '1'), 7-9 candidate references, 10 owner, 11 N, then N
- * field/value pairs of the help request, then 'high' when the caller took
- * the duress exit after filing (the case is flagged) or '', then '1' when
- * this step began a session. KEYS 8 and 9 count the number's sessions this
+ * 6 file ('0' | '1'), 7-9 candidate references, 10 owner (the walk), 11 N,
+ * then N field/value pairs of the help request, then 'high' when the caller
+ * took the duress exit after filing (the case is flagged) or '', then '1'
+ * when this step began a session, then the walk id (absent in records
+ * spooled by older versions). KEYS 8 and 9 count the number's sessions this
  * hour and help requests today (rate limits).
+ * ARGV 1 blank marks a replay from the spool: its caller was told ARGV 7
+ * (see "The reference told" above).
  * Returns {code, ref}: 1 filed, 0 already filed by this owner,
  * -1 every candidate taken, 2 nothing to file.
  * The session hash also records `pk`, the number's HMAC taken from KEYS 8,
- * so `hotlinectl cases erase --phone` finds a number's USSD sessions (which
- * are keyed by the aggregator's session id). */
+ * once, when the session begins: `hotlinectl cases erase --phone` finds a
+ * number's USSD sessions by it, and a step from another number is refused. */
 static const char script_step[] =
     "local res = {2, ''}\n"
     "if ARGV[6] == '1' then\n"
@@ -90,19 +120,30 @@ static const char script_step[] =
     "  local n = tonumber(ARGV[11])\n"
     "  local entry = {}\n"
     "  for k = 12, 11 + 2 * n do entry[#entry + 1] = ARGV[k] end\n"
+    "  local at, free = nil, nil\n"
     "  for i = 1, 3 do\n"
-    "    local ck = KEYS[1 + i]\n"
-    "    local owner = redis.call('HGET', ck, 'owner')\n"
-    "    if not owner then\n"
-    "      local id = redis.call('XADD', KEYS[5], '*', 'ref', ARGV[6 + i],"
-    " unpack(entry))\n"
-    "      redis.call('HSET', ck, 'ref', ARGV[6 + i], 'owner', ARGV[10],"
-    " 'status', 'new', 'entry', id, unpack(entry))\n"
-    "      res = {1, ARGV[6 + i]}\n"
-    "      break\n"
-    "    elseif owner == ARGV[10] then\n"
+    "    local owner = redis.call('HGET', KEYS[1 + i], 'owner')\n"
+    "    if owner == ARGV[10] then\n"
+    "      at = i\n"
     "      res = {0, ARGV[6 + i]}\n"
     "      break\n"
+    "    elseif not owner and not free then\n"
+    "      free = i\n"
+    "    end\n"
+    "  end\n"
+    "  if not at and free then\n"
+    "    at = free\n"
+    "    local ck = KEYS[1 + at]\n"
+    "    local id = redis.call('XADD', KEYS[5], '*', 'ref', ARGV[6 + at],"
+    " unpack(entry))\n"
+    "    redis.call('HSET', ck, 'ref', ARGV[6 + at], 'owner', ARGV[10],"
+    " 'status', 'new', 'entry', id, unpack(entry))\n"
+    "    res = {1, ARGV[6 + at]}\n"
+    "  end\n"
+    "  if ARGV[1] == '' and at and at > 1 then\n"
+    "    redis.call('HSET', KEYS[1 + at], 'told', ARGV[7])\n"
+    "    if redis.call('EXISTS', KEYS[2]) == 1 then\n"
+    "      redis.call('HSET', KEYS[2], 'told_also', ARGV[6 + at])\n"
     "    end\n"
     "  end\n"
     "end\n"
@@ -110,7 +151,9 @@ static const char script_step[] =
     "  redis.call('DEL', KEYS[1])\n"
     "elseif ARGV[2] ~= '' then\n"
     "  redis.call('HSET', KEYS[1], 'st', ARGV[2], 'h', ARGV[3],"
-    " 'pk', string.match(KEYS[8], '([^:]+)$'))\n"
+    " 'w', ARGV[14 + 2 * tonumber(ARGV[11])] or '',"
+    " 't', redis.call('TIME')[1])\n"
+    "  redis.call('HSETNX', KEYS[1], 'pk', string.match(KEYS[8], '([^:]+)$'))\n"
     "  if ARGV[4] ~= '' then redis.call('HSET', KEYS[1], 'q', ARGV[4]) end\n"
     "  if res[1] >= 0 and res[2] ~= '' then\n"
     "    redis.call('HSET', KEYS[1], 'r', res[2])\n"
@@ -150,6 +193,9 @@ struct loaded {
     char hist[MENU_HISTORY_MAX];
     char marker[IN_ID_MAX];
     char ref[SESSION_REF_LEN + 1];
+    char wid[WALK_ID_LEN + 1];  /* the walk id, "" before this version */
+    char pk[33];                /* the number the session began with */
+    long long idle;             /* seconds since its last step, -1 unknown */
     int opted_out;
     long long sessions;         /* the number's sessions this hour */
     long long requests;         /* its help requests today */
@@ -161,7 +207,10 @@ struct sreq {
     struct cfg *cfg;
     const struct cfg_channel *ch;
     struct inbound in;
-    char skey[KEY_MAX];         /* session key, also the case owner */
+    char skey[KEY_MAX];         /* session key */
+    int by_number;              /* skey is the number's (SMS, Nalo) */
+    char wid[WALK_ID_LEN + 1];  /* this walk's id ("" = a legacy walk) */
+    char owner[KEY_MAX + WALK_ID_LEN + 2]; /* the case owner: skey#wid */
     char pkey[33];              /* HMAC of the number */
     char peer[64];              /* the aggregator's address */
     int began;                  /* this step began a session */
@@ -234,6 +283,72 @@ static double now_ms(void)
 
     gettimeofday(&tv, NULL);
     return (double)tv.tv_sec * 1000.0 + (double)(tv.tv_usec / 1000);
+}
+
+/* Sets the walk id (wid: "" keeps a legacy walk's session-wide owner) and
+ * derives the owner and the candidate references from it. */
+static void walk_set(struct sreq *r, const char *wid)
+{
+    snprintf(r->wid, sizeof r->wid, "%s", wid);
+    if (r->wid[0])
+        snprintf(r->owner, sizeof r->owner, "%s#%s", r->skey, r->wid);
+    else
+        snprintf(r->owner, sizeof r->owner, "%s", r->skey);
+    for (int i = 0; i < NREFS; i++)
+        session_ref(r->cfg->pepper, r->owner, i, r->refs[i]);
+    r->ctx.ref = r->refs[0];
+}
+
+/* A session keyed by the aggregator's id is one walk: its id is derived
+ * from the session key, so steps replayed without Redis agree. */
+static void walk_derived(struct sreq *r, char out[WALK_ID_LEN + 1])
+{
+    char data[KEY_MAX + 8];
+
+    snprintf(data, sizeof data, "walk:%s", r->skey);
+    session_phone_key(r->cfg->pepper, data, out);
+}
+
+/* The walk of this step, before the menu runs: the stored one, or for a
+ * session keyed by aggregator id the derived one. */
+static void walk_resume(struct sreq *r)
+{
+    char wid[WALK_ID_LEN + 1];
+
+    if (r->by_number) {
+        walk_set(r, r->L.wid);
+        return;
+    }
+    walk_derived(r, wid);
+    walk_set(r, wid);
+}
+
+/* A new walk begins: a number-keyed session gets a fresh random id (a
+ * second plea from the same number is a new help request). */
+static void walk_begin(struct sreq *r)
+{
+    static const char hex[] = "0123456789abcdef";
+    unsigned char b[WALK_ID_LEN / 2];
+    char wid[WALK_ID_LEN + 1];
+
+    if (!r->by_number)
+        return;                 /* already derived by walk_resume */
+    if (RAND_bytes(b, (int)sizeof b) != 1) {
+        /* No entropy: the session key and the clock still tell walks of
+         * one number apart. */
+        char data[KEY_MAX + 32];
+
+        snprintf(data, sizeof data, "%s:%.0f", r->skey, now_ms());
+        session_phone_key(r->cfg->pepper, data, wid);
+        walk_set(r, wid);
+        return;
+    }
+    for (size_t i = 0; i < sizeof b; i++) {
+        wid[2 * i] = hex[b[i] >> 4];
+        wid[2 * i + 1] = hex[b[i] & 15];
+    }
+    wid[WALK_ID_LEN] = '\0';
+    walk_set(r, wid);
 }
 
 /* ---- reply ---------------------------------------------------------- */
@@ -324,7 +439,7 @@ static int step_args(struct sreq *r, const char **av, size_t *al,
     av[n++] = r->file ? "1" : "0";
     for (int i = 0; i < NREFS; i++)
         av[n++] = r->refs[i];
-    av[n++] = r->skey;
+    av[n++] = r->owner;
     npos = n++;
     if (r->file && fw) {
         snprintf(scratch[6], 64, "%.0f", now_ms());
@@ -350,6 +465,7 @@ static int step_args(struct sreq *r, const char **av, size_t *al,
     /* Sessions are counted only while that limit is on: the counter is a
      * key per number, most of a live session's memory otherwise. */
     av[n++] = r->began && r->cfg->limit_sessions_hour ? "1" : "";
+    av[n++] = r->wid;
     for (int i = 0; i < n; i++)
         al[i] = strlen(av[i]);
     return n;
@@ -395,7 +511,7 @@ static int spool_request(struct sreq *r, const char **av, const size_t *al,
 static void on_saved(struct redisReply *reply, void *arg);
 static void confirm_filing(struct sreq *r);
 
-#define STEP_ARGS_MAX (21 + 2 * (6 + MENU_VARS_MAX))
+#define STEP_ARGS_MAX (22 + 2 * (6 + MENU_VARS_MAX))
 #define NSCRATCH (9 + MENU_VARS_MAX)
 
 /* SAVE: runs the STEP script, or spools when Redis is not there. */
@@ -593,6 +709,7 @@ static int is_keyword(const struct menu *m, const char *word)
 static void count_session(struct sreq *r)
 {
     r->began = 1;
+    walk_begin(r);
     metrics_add(r->gw->metrics, "hotline_sessions_total", "channel",
                 r->ch->name, 1);
 }
@@ -744,23 +861,20 @@ static void decide_sms(struct sreq *r)
         menu_show(&r->ctx, &r->st, &r->res);
         return;
     }
-    if (L->have_state && !L->st.ended) {
+    if (L->have_state && !L->st.ended &&
+        menu_sms_resumes(r->ctx.menu, L->idle)) {
         r->st = L->st;
         menu_step(&r->ctx, &r->st, r->in.text, &r->res);
         after_step(r);
         return;
     }
+    /* No live walk (none, ended, or idle past sms_resume_s: the phone may
+     * be in someone else's hand) and no keyword: start nothing, send
+     * nothing — the same whether or not the number ever texted us. The
+     * quit key after a filing still flags that case, silently. */
     if (L->have_state && r->ctx.menu->nav.quit &&
-        strcmp(word, r->ctx.menu->nav.quit) == 0) {
-        /* The quit key after the session ended (e.g. after filing): the
-         * neutral goodbye, and the case is flagged. */
-        r->text = menu_text_get(r->ctx.menu, &r->ctx.menu->strings.quit,
-                                L->st.lang);
-        r->end = 1;
+        strcmp(word, r->ctx.menu->nav.quit) == 0)
         flag_risk(r);
-        return;
-    }
-    /* No live session and no keyword: start nothing, send nothing. */
     r->silent = 1;
 }
 
@@ -780,9 +894,9 @@ static void parse_loaded(struct sreq *r, const redisReply *reply)
     struct loaded *L = &r->L;
     const redisReply *h;
 
-    if (!reply || reply->type != REDIS_REPLY_ARRAY || reply->elements != 5 ||
+    if (!reply || reply->type != REDIS_REPLY_ARRAY || reply->elements != 6 ||
         reply->element[0]->type != REDIS_REPLY_ARRAY ||
-        reply->element[0]->elements != 4)
+        reply->element[0]->elements != 6)
         return;
     L->ok = 1;
     h = reply->element[0];
@@ -791,6 +905,7 @@ static void parse_loaded(struct sreq *r, const redisReply *reply)
     L->sessions = reply->element[2]->integer;
     L->requests = reply->element[3]->integer;
     L->from_addr = reply->element[4]->integer;
+    L->idle = reply->element[5]->integer;
     if (h->element[0]->type == REDIS_REPLY_STRING &&
         menu_state_decode(r->ctx.menu, h->element[0]->str,
                           h->element[0]->len, &L->st) == 0)
@@ -798,6 +913,8 @@ static void parse_loaded(struct sreq *r, const redisReply *reply)
     copy_str(L->hist, sizeof L->hist, h->element[1]);
     copy_str(L->marker, sizeof L->marker, h->element[2]);
     copy_str(L->ref, sizeof L->ref, h->element[3]);
+    copy_str(L->wid, sizeof L->wid, h->element[4]);
+    copy_str(L->pk, sizeof L->pk, h->element[5]);
 }
 
 /* Abuse limits, applied to what the step decided. A number over a limit
@@ -808,7 +925,9 @@ static void apply_limits(struct sreq *r)
     const struct cfg *c = r->cfg;
     const char *kind = NULL;
 
-    if (r->began && c->limit_sessions_hour &&
+    /* The sessions limit waits for the number's first help request: the
+     * walk that files it may be its 100th this hour. */
+    if (r->began && c->limit_sessions_hour && r->L.requests > 0 &&
         r->L.sessions >= c->limit_sessions_hour)
         kind = "sessions";
     else if (r->file && c->limit_requests_day && r->L.requests > 0 &&
@@ -826,6 +945,34 @@ static void apply_limits(struct sreq *r)
     r->silent = 0;
 }
 
+/* A session's number is fixed when it begins: a step of the same session
+ * id from another number (a forged or mixed-up request) gets the neutral
+ * goodbye and changes nothing. 1 when refused. */
+static int refuse_other_number(struct sreq *r)
+{
+    char masked[IN_PHONE_MAX];
+
+    if (r->by_number || !r->L.ok || !r->L.pk[0] ||
+        strcmp(r->L.pk, r->pkey) == 0)
+        return 0;
+    mask_phone(r->in.phone, masked, sizeof masked);
+    log_warn("channel %s: a step of a session begun by another number came "
+             "from %s; refused", r->ch->name, masked);
+    metrics_add(r->gw->metrics, "hotline_session_phone_mismatch_total",
+                "channel", r->ch->name, 1);
+    if (r->L.have_state && r->ctx.menu->nav.quit) {
+        /* The screen of the duress exit, rendered for the channel; the
+         * session is not saved, so its caller can still go on. */
+        r->st = r->L.st;
+        menu_step(&r->ctx, &r->st, r->ctx.menu->nav.quit, &r->res);
+    } else {
+        r->text = "";
+        r->end = 1;
+    }
+    finish(r);
+    return 1;
+}
+
 static void decide_and_save(struct sreq *r)
 {
     if (r->L.ok && r->cfg->limit_addr_minute &&
@@ -836,6 +983,9 @@ static void decide_and_save(struct sreq *r)
         finish(r);
         return;
     }
+    if (refuse_other_number(r))
+        return;
+    walk_resume(r);
     if (r->in.kind == IN_SMS)
         decide_sms(r);
     else
@@ -890,7 +1040,9 @@ void session_handle(struct gw *gw, struct cfg *cfg,
     r->ctx.render = ch->render;
     snprintf(r->peer, sizeof r->peer, "%s", peer ? peer : "");
     session_phone_key(cfg->pepper, in->phone, r->pkey);
-    if (in->kind == IN_SMS || strcmp(ch->dialect_name, "nalo-ussd") == 0) {
+    r->by_number = in->kind == IN_SMS ||
+                   strcmp(ch->dialect_name, "nalo-ussd") == 0;
+    if (r->by_number) {
         /* Keyed by number: only its HMAC goes into Redis keys. */
         snprintf(r->skey, sizeof r->skey, "%ss:{%s:%s}", cfg->prefix,
                  ch->name, r->pkey);
@@ -900,9 +1052,7 @@ void session_handle(struct gw *gw, struct cfg *cfg,
                  ch->name, in->session);
         snprintf(r->okey, sizeof r->okey, "%s", r->skey);
     }
-    for (int i = 0; i < NREFS; i++)
-        session_ref(cfg->pepper, r->skey, i, r->refs[i]);
-    r->ctx.ref = r->refs[0];
+    r->L.idle = -1;
     snprintf(keys[0], KEY_MAX, "%srl:s:%s", cfg->prefix, r->pkey);
     snprintf(keys[1], KEY_MAX, "%srl:f:%s", cfg->prefix, r->pkey);
     snprintf(keys[2], KEY_MAX, "%srl:a:%s", cfg->prefix, r->peer);

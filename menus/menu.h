@@ -136,6 +136,7 @@ struct menu {
     size_t nkeywords;
     struct menu_nav nav;
     struct menu_strings strings;
+    int sms_resume_s;               /* SMS: idle seconds a walk resumes after */
     struct menu_node *nodes;
     size_t nnodes;
     void *priv;                     /* engine-private data (render cache) */
@@ -190,6 +191,13 @@ int menu_check(struct menu *m, struct menu_diags *d);
 
 /* Index of language code in m->langs, or -1. */
 int menu_lang_index(const struct menu *m, const char *code);
+
+/* `sms_resume_s` (default MENU_SMS_RESUME_S; 0 = no limit): whether an SMS
+ * walk left idle for idle_s seconds (measured by the caller, -1 = unknown)
+ * still takes digits and navigation keys. 1 = resumes, 0 = only a keyword
+ * starts again. Pure: the time comes from the gateway. */
+#define MENU_SMS_RESUME_S 300
+int menu_sms_resumes(const struct menu *m, long long idle_s);
 /* Index of node name, or -1. */
 int menu_node_index(const struct menu *m, const char *name);
 /* The text for a language, with fallback to the default language; "" if none. */

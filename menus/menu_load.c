@@ -625,6 +625,27 @@ static int load_int(struct load *L, const config_setting_t *g,
     return (int)v;
 }
 
+/* `sms_resume_s`: how long an idle SMS walk resumes on digits (seconds,
+ * 0 = always, absent = MENU_SMS_RESUME_S). At most a day. */
+static void load_sms_resume(struct load *L, const config_setting_t *root)
+{
+    const config_setting_t *s = config_setting_get_member(root,
+                                                          "sms_resume_s");
+    int v;
+
+    L->m->sms_resume_s = MENU_SMS_RESUME_S;
+    if (!s)
+        return;
+    v = load_int(L, root, "sms_resume_s");
+    if (v < 0 || v > 86400) {
+        report(L, MENU_SEV_ERROR, s,
+               "sms_resume_s must be 0 to 86400 seconds, like "
+               "sms_resume_s = 300;");
+        return;
+    }
+    L->m->sms_resume_s = v;
+}
+
 /* `fields = [ "location", ... ]` of a forward node. */
 static void load_fields(struct load *L, const config_setting_t *s,
                         struct menu_node *nd)
@@ -736,6 +757,7 @@ static void load_tree(struct load *L, const config_setting_t *root)
     L->m->start = member_string(L, root, "start", LOAD_TEXT_MAX);
     L->m->start_idx = -1;
     load_keywords(L, root);
+    load_sms_resume(L, root);
     load_nav(L, root);
     load_strings(L, root);
     load_nodes(L, root);
@@ -1385,6 +1407,13 @@ int menu_lang_index(const struct menu *m, const char *code)
         if (m->langs[i] && strcmp(m->langs[i], code) == 0)
             return (int)i;
     return -1;
+}
+
+int menu_sms_resumes(const struct menu *m, long long idle_s)
+{
+    if (!m || m->sms_resume_s == 0)
+        return 1;
+    return idle_s >= 0 && idle_s <= m->sms_resume_s;
 }
 
 int menu_node_index(const struct menu *m, const char *name)
