@@ -5,6 +5,7 @@ holds, and prints its figures on one `figures:` line.
 `make test-faults` runs them at full length (FAULTS=full); `make test` runs
 the short subset in test_faults_quick.py.
 """
+import json
 import os
 import re
 import shutil
@@ -12,10 +13,12 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.parse
 
 sys.path.insert(0, os.path.dirname(__file__))
 from harness import (RedisServer, Hotlined, Redis, at_ussd, free_port, eq,  # noqa: E402
-                     wait_for, run, get, contains, ROOT, HOTLINED, PEPPER, _procs)
+                     wait_for, run, get, post_json, contains, ROOT, HOTLINED,
+                     PEPPER, _procs)
 from loadgen import Load, REF_RE  # noqa: E402
 
 FULL = os.environ.get("FAULTS") == "full"
@@ -404,6 +407,186 @@ def scenario_sentinel_failover(tmp, seconds=20.0):
     assert s["max"] < 1.0, "a screen took %.3f s" % s["max"]
 
 
+# ---- slow Redis: the reference told is the caller's own case ------------------
+
+class DialectWalks:
+    """Paced help walks over four dialects (AT and Hubtel keyed by session
+    id, Kannel SMS and Nalo keyed by number, a few numbers each so repeat
+    callers are part of the load). Each walk answers its own place, so the
+    case holding a walk's answers can be found; `told` maps each reference
+    a caller was told to the places of the walks told it."""
+
+    def __init__(self, hl, seconds, max_walks=600, pause=0.1):
+        import threading
+        self.hl, self.seconds, self.max_walks = hl, seconds, max_walks
+        self.pause = pause
+        self.lock = threading.Lock()
+        self.told = []                # (dialect, ref, place)
+        self.walks = 0
+        self.fallbacks = 0
+        self.threads = [threading.Thread(target=self._run, args=(d,),
+                                         daemon=True)
+                        for d in ("at", "hubtel", "kannel", "nalo")]
+
+    def _at(self, k, place):
+        sess, hist, body = "sr-at-%d" % k, [], ""
+        for s in ["", "2", "1", place, "1", "2"]:
+            if s:
+                hist.append(s)
+            st, body = at_ussd(self.hl, sess, "*".join(hist),
+                               phone="+8490%07d" % k, timeout=5)
+            if st != 200:
+                return None
+        return body
+
+    def _hubtel(self, k, place):
+        out = {}
+        for i, s in enumerate(["*714#", "2", "1", place, "1", "2"]):
+            st, body, _ = post_json(self.hl.url("/ussd/hubtel"), {
+                "SessionId": "sr-hub-%d" % k, "Mobile": "23320%07d" % k,
+                "ServiceCode": "714", "Type": "Initiation" if i == 0 else
+                "Response", "Message": s, "Operator": "mtn",
+                "ClientState": "", "Sequence": i + 1}, timeout=5)
+            if st != 200:
+                return None
+            out = json.loads(body)
+            if out.get("Type") == "Release" and i < 5:
+                return out.get("Message")     # the fallback screen
+        return out.get("Message")
+
+    def _kannel(self, k, place):
+        body = ""
+        for i, s in enumerate(["HELP", "2", "1", place, "1", "2"]):
+            q = urllib.parse.urlencode({
+                "from": "+8493%07d" % (k // 3), "to": "1234", "text": s,
+                "id": "sr-k-%d-%d" % (k, i), "smsc": "fake", "coding": "0",
+                "charset": "UTF-8"})
+            st, body, _ = get(self.hl.url("/sms/kannel?" + q), timeout=5)
+            if st != 200 or "busy" in body:
+                return body
+        return body
+
+    def _nalo(self, k, place):
+        out = {}
+        for i, s in enumerate(["*920*55#", "2", "1", place, "1", "2"]):
+            st, body, _ = post_json(self.hl.url("/ussd/nalo"), {
+                "USERID": "nalo", "MSISDN": "23324%07d" % (k // 3),
+                "USERDATA": s, "MSGTYPE": i == 0, "NETWORK": "MTN"},
+                timeout=5)
+            if st != 200:
+                return None
+            out = json.loads(body)
+            if not out.get("MSGTYPE") and i < 5:
+                return out.get("MSG")
+        return out.get("MSG")
+
+    def _run(self, dialect):
+        walk = getattr(self, "_" + dialect)
+        end = time.time() + self.seconds
+        k = 0
+        while time.time() < end:
+            with self.lock:
+                if self.walks >= self.max_walks:
+                    return
+                self.walks += 1
+            place = "Town %s %d" % (dialect, k)
+            try:
+                body = walk(k, place)
+            except (OSError, ValueError):
+                body = None
+            m = REF_RE.search(body or "")
+            with self.lock:
+                if m:
+                    self.told.append((dialect, m.group(1), place))
+                else:
+                    self.fallbacks += 1
+                    if os.environ.get("DEBUG_WALKS"):
+                        print(dialect, repr(body)[:100], flush=True)
+            k += 1
+            time.sleep(self.pause)
+
+    def start(self):
+        for t in self.threads:
+            t.start()
+        return self
+
+    def join(self):
+        for t in self.threads:
+            t.join(self.seconds + 60)
+
+
+def cases_by_place(r):
+    """place -> [case hash] for every case in Redis."""
+    out = {}
+    for k in r.scan_all("hl:case:*"):
+        h = r.hgetall(k)
+        out.setdefault(h.get("f:location"), []).append(h)
+    return out
+
+
+def check_told_own_case(r, told):
+    """Every reference told is its caller's case: case REF holds the
+    walk's answers, or (the drain's rule when REF was another caller's) the
+    walk's case records told = REF and case REF points to it. Returns
+    (lost, mixed, relinked)."""
+    lost = mixed = relinked = 0
+    bad = []
+    byplace = cases_by_place(r)
+    for dialect, ref, place in told:
+        mine = byplace.get(place, [])
+        if len(mine) != 1:
+            lost += 1 if not mine else 0
+            mixed += 1 if mine else 0
+            bad.append((dialect, ref, place, len(mine)))
+            continue
+        case = mine[0]
+        if case.get("ref") == ref:
+            continue
+        if case.get("told") == ref and \
+                r.hgetall("hl:case:" + ref).get("told_also") == case.get("ref"):
+            relinked += 1
+            continue
+        mixed += 1
+        bad.append((dialect, ref, place, case.get("ref")))
+    if bad:
+        print("told but not their own case: %r" % bad[:5], flush=True)
+    return lost, mixed, relinked
+
+
+def scenario_slow_redis(tmp, seconds=12.0, sleeps=6, sleep_s=0.6):
+    """Redis stalls (DEBUG SLEEP) again and again under a paced load of help
+    walks over four dialects: filings time out and are spooled while Redis
+    runs them late. Every reference a caller was told must be the case that
+    holds that caller's own answers."""
+    redis = RedisServer(tmp, extra_args=["--enable-debug-command", "local"])
+    hl = Hotlined(tmp, redis.port)
+    hl.wait_ready()
+    load = DialectWalks(hl, seconds).start()
+    stall = Redis(redis.port)
+    time.sleep(1.5)
+    for _ in range(sleeps):
+        eq(stall("DEBUG", "SLEEP", str(sleep_s)), "OK", "DEBUG SLEEP")
+        time.sleep((seconds - 3) / sleeps)
+    load.join()
+    r = redis.client()
+    wait_for(lambda: metric(hl, "hotline_spool_depth") == 0, 20,
+             what="the spool drained")
+    time.sleep(0.5)
+    lost, mixed, relinked = check_told_own_case(r, load.told)
+    q = queued_refs(r)
+    spooled = sum(float(l.split()[1]) for l in get(hl.url("/metrics"))[1]
+                  .splitlines() if l.startswith("hotline_spooled_total"))
+    figures("slow_redis", stalls=sleeps, stall_ms=int(sleep_s * 1000),
+            walks=load.walks, told_sent=len(load.told),
+            fallbacks=load.fallbacks, spooled=int(spooled),
+            queued=len(q), duplicated=len(q) - len(set(q)), lost=lost,
+            mixed_up=mixed, relinked=relinked,
+            dialects=len({d for d, _r, _p in load.told}))
+    eq((lost, mixed), (0, 0), "lost, mixed up")
+    eq(len(q) - len(set(q)), 0, "duplicated help requests")
+    assert load.told, "no caller was told a reference"
+
+
 def full_tests():
     return [
         ("redis_killed_10s_under_load", scenario_redis_killed),
@@ -413,6 +596,7 @@ def full_tests():
         ("webhook_receiver_down_60s", scenario_webhook_down),
         ("unreplicated_filing_survives_master", scenario_unreplicated_filing),
         ("sentinel_master_killed", scenario_sentinel_failover),
+        ("slow_redis_reference_told", scenario_slow_redis),
     ]
 
 

@@ -159,10 +159,11 @@ class Redis:
 class RedisServer:
     """redis-server on a free loopback port in dir."""
 
-    def __init__(self, tmp, port=None, appendonly=True):
+    def __init__(self, tmp, port=None, appendonly=True, extra_args=()):
         self.tmp = tmp
         self.port = port or free_port()
         self.appendonly = appendonly
+        self.extra_args = list(extra_args)    # e.g. --enable-debug-command
         self.proc = None
         self.start()
 
@@ -176,6 +177,7 @@ class RedisServer:
                 "--appendonly", "yes" if self.appendonly else "no",
                 "--appendfsync", "always", "--daemonize", "no",
                 "--logfile", os.path.join(self.tmp, "redis-%d.log" % self.port)]
+        args += self.extra_args
         self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL,
                                      stderr=subprocess.DEVNULL)
         _procs.append(self.proc)
