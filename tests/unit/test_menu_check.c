@@ -443,6 +443,44 @@ static void test_warn_keyword_and_strings(void **state)
                 "letters and digits: callers may not be able to type it");
 }
 
+/* sms_resume_s: default 300, 0 = no limit, out of range is an error; the
+ * decision takes the idle time from the caller (the engine has no clock). */
+static void test_sms_resume(void **state)
+{
+    struct menu_diags d;
+    struct menu *m = NULL;
+    static const char body[] =
+        "nodes = {\n"
+        "  main = { type = \"end\"; text = \"Bye\"; };\n"
+        "};\n";
+    char text[1024];
+
+    (void)state;
+    menu_diags_init(&d);
+    snprintf(text, sizeof text, "%s%s", TOP("\"en\""), body);
+    assert_int_equal(menu_load_string(text, "t.cfg", &m, &d), 0);
+    assert_int_equal(m->sms_resume_s, MENU_SMS_RESUME_S);
+    assert_int_equal(menu_sms_resumes(m, 300), 1);
+    assert_int_equal(menu_sms_resumes(m, 301), 0);
+    assert_int_equal(menu_sms_resumes(m, -1), 0);
+    menu_free(m);
+    m = NULL;
+    snprintf(text, sizeof text, "%ssms_resume_s = 0;\n%s", TOP("\"en\""),
+             body);
+    assert_int_equal(menu_load_string(text, "t.cfg", &m, &d), 0);
+    assert_int_equal(menu_sms_resumes(m, 86400 * 7), 1);
+    menu_free(m);
+    menu_diags_free(&d);
+    EXPECT_TEXT(TOP("\"en\"")
+                "sms_resume_s = -5;\n"
+                "nodes = {\n"
+                "  main = { type = \"end\"; text = \"Bye\"; };\n"
+                "};\n",
+                MENU_EINVAL,
+                "t.cfg:6: sms_resume_s must be 0 to 86400 seconds, "
+                "like sms_resume_s = 300;");
+}
+
 /* ---- values of the wrong kind, hostile input ------------------------------ */
 
 static void test_wrong_kinds(void **state)
@@ -707,6 +745,7 @@ int main(void)
         cmocka_unit_test(test_warn_ucs2_after_folding),
         cmocka_unit_test(test_warn_no_way_out),
         cmocka_unit_test(test_warn_keyword_and_strings),
+        cmocka_unit_test(test_sms_resume),
         cmocka_unit_test(test_wrong_kinds),
         cmocka_unit_test(test_long_names_one_error),
         cmocka_unit_test(test_bad_utf8_and_include),
