@@ -4,7 +4,9 @@
  *
  * Each spool record is the exact argument list of the STEP script (session.c)
  * with the session write blanked, so replaying it only files the request —
- * idempotently: a case whose owner is the same session is "already filed".
+ * idempotently: a case whose owner is the same walk is "already filed" —
+ * and under the reference its caller was told (session.c, "The reference
+ * told": the blank ttl marks a replay).
  * A drain replays every record of FILE.draining; only when all of them were
  * acknowledged is the file deleted. Any failure keeps it for the next try
  * (the periodic timer in main.c, or the next reconnect).

@@ -718,7 +718,7 @@ static void count_session(struct sreq *r)
  * walk ends on a forward node — also when a replayed history reached it
  * before its last input (the later inputs change nothing) — so the request
  * is filed then too, unless this session is known to have filed it. Filing
- * is idempotent per session anyway (the case's owner). */
+ * is idempotent per walk anyway (the case's owner). */
 static void after_step(struct sreq *r)
 {
     const struct menu_node *n = r->res.node;

@@ -254,6 +254,13 @@ void *cases_json_object(const char *const *kv, const size_t *kvlen, size_t n)
     json_object_set_new(o, "risk", json_string(risk ? risk : "normal"));
     json_object_set_new(o, "created", int_or_null(get(kv, kvlen, n,
                                                       "created")));
+    /* A spooled caller promised a reference another case held (rare):
+     * present only then. */
+    if (get(kv, kvlen, n, "told"))
+        json_object_set_new(o, "told", str_or_null(get(kv, kvlen, n, "told")));
+    if (get(kv, kvlen, n, "told_also"))
+        json_object_set_new(o, "told_also",
+                            str_or_null(get(kv, kvlen, n, "told_also")));
     for (size_t i = 0; i + 1 < n; i += 2) {
         if (kvlen[i] > 2 && strncmp(kv[i], "f:", 2) == 0)
             json_object_set_new(fields, kv[i] + 2, json_string(kv[i + 1]));
@@ -413,6 +420,14 @@ char *cases_text(const char *const *kv, const size_t *kvlen, size_t n)
        get(kv, kvlen, n, "lang") ? get(kv, kvlen, n, "lang") : "?");
     sb(&b, "Filed %s through %s\n", t,
        get(kv, kvlen, n, "channel") ? get(kv, kvlen, n, "channel") : "?");
+    if (get(kv, kvlen, n, "told"))
+        sb(&b, "The caller was told reference %s (another case holds it)\n",
+           get(kv, kvlen, n, "told"));
+    if (get(kv, kvlen, n, "told_also"))
+        sb(&b, "Reference %s was also told to the caller of case %s: ask "
+               "for the answers to tell them apart\n",
+           get(kv, kvlen, n, "ref") ? get(kv, kvlen, n, "ref") : "?",
+           get(kv, kvlen, n, "told_also"));
     sb(&b, "Phone: %s\n",
        get(kv, kvlen, n, "phone") ? get(kv, kvlen, n, "phone") : "?");
     sb(&b, "Answers:\n");

@@ -8,9 +8,12 @@
  * `hotlinectl cases` (sync). Nothing here reads the clock: callers pass
  * `now` in milliseconds.
  *
- * Fields of the case hash: ref, owner (session key), status, entry (stream
+ * Fields of the case hash: ref, owner (the walk: "SESSIONKEY#WALKID", or
+ * the session key for walks begun before walk ids), status, entry (stream
  * id), queue, channel, phone, lang, created (ms), service, f:NAME (what the
- * caller answered), risk ("high" after a duress exit), claimed_by,
+ * caller answered), told / told_also (a spooled caller's promised reference
+ * was another case's: see session.c), risk ("high" after a duress exit),
+ * claimed_by,
  * claimed_at, resolved_by, resolved_at (ms), notes and history (JSON arrays
  * of {"who","at","text"} / {"who","at","what"}).
  */

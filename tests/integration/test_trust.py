@@ -212,8 +212,9 @@ def quick_resume_menus(tmp, seconds):
     os.makedirs(d)
     with open(src) as f:
         text = f.read()
-    text = text.replace('start = "language";',
-                        'start = "language";\nsms_resume_s = %d;' % seconds, 1)
+    text, n = re.subn(r"^sms_resume_s = \d+;", "sms_resume_s = %d;" % seconds,
+                      text, flags=re.M)
+    assert n == 1, "sms_resume_s not found in the shipped menu"
     with open(os.path.join(d, "hotline.cfg"), "w") as f:
         f.write(text)
     return d

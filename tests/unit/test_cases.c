@@ -78,6 +78,33 @@ static void test_text_first_line(void **state)
     free(t);
 }
 
+/* A spooled caller's promised reference held by another case: both cases
+ * say so, in JSON and in text (session.c, "The reference told"). */
+static void test_told_reference_shown(void **state)
+{
+    const char *mine[] = { "ref", "BBBB44", "told", "AAAA44" };
+    const char *other[] = { "ref", "AAAA44", "told_also", "BBBB44" };
+    size_t l[4];
+    char *t;
+
+    (void)state;
+    lens(mine, 4, l);
+    t = cases_json(mine, l, 4);
+    assert_non_null(strstr(t, "\"told\":\"AAAA44\""));
+    free(t);
+    t = cases_text(mine, l, 4);
+    assert_non_null(strstr(t, "The caller was told reference AAAA44"));
+    free(t);
+    lens(other, 4, l);
+    t = cases_json(other, l, 4);
+    assert_non_null(strstr(t, "\"told_also\":\"BBBB44\""));
+    free(t);
+    t = cases_text(other, l, 4);
+    assert_non_null(strstr(t, "Reference AAAA44 was also told to the caller "
+                              "of case BBBB44"));
+    free(t);
+}
+
 static void test_line_and_refs(void **state)
 {
     size_t l[NS];
@@ -171,6 +198,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_json_safe_to_call_first),
         cmocka_unit_test(test_text_first_line),
+        cmocka_unit_test(test_told_reference_shown),
         cmocka_unit_test(test_line_and_refs),
         cmocka_unit_test(test_malformed),
         cmocka_unit_test(test_notes_history_passthrough),
