@@ -21,7 +21,7 @@
  *                      w (walk id), pk (the number's HMAC, fixed when the
  *                      session began), t (last step, Redis clock, seconds)
  *   P o:PHONEKEY       SMS opt-out marker (STOP / START)
- *   P case:REF         case hash (owner = session key, status, fields)
+ *   P case:REF         case hash (owner = the walk, status, fields)
  *   P q:QUEUE          help-request stream
  * ID is the aggregator's session id for USSD, and PHONEKEY (an HMAC of the
  * number) for SMS and Nalo: no key ever contains a phone number.
@@ -230,6 +230,7 @@ struct sreq {
     int status;                 /* answer this HTTP status instead */
     char riskkey[KEY_MAX];      /* that request's case key */
     const char *text;           /* reply text when not res.screen */
+    char textbuf[MENU_SCREEN_MAX]; /* room for such a text, folded */
     int end;
     /* a filing confirmed by replicas (redis.wait_replicas) */
     int waiting;                /* WAIT sent after the STEP, not answered */
@@ -960,15 +961,16 @@ static int refuse_other_number(struct sreq *r)
              "from %s; refused", r->ch->name, masked);
     metrics_add(r->gw->metrics, "hotline_session_phone_mismatch_total",
                 "channel", r->ch->name, 1);
-    if (r->L.have_state && r->ctx.menu->nav.quit) {
-        /* The screen of the duress exit, rendered for the channel; the
-         * session is not saved, so its caller can still go on. */
-        r->st = r->L.st;
-        menu_step(&r->ctx, &r->st, r->ctx.menu->nav.quit, &r->res);
-    } else {
+    /* The duress exit's words, as the channel sends them; the session is
+     * not saved, so its caller can still go on. */
+    r->text = menu_text_get(r->ctx.menu, &r->ctx.menu->strings.quit,
+                            r->L.have_state ? r->L.st.lang : 0);
+    if (!r->text)
         r->text = "";
-        r->end = 1;
-    }
+    else if (r->ctx.render.fold &&
+             menu_fold(r->text, r->textbuf, sizeof r->textbuf) >= 0)
+        r->text = r->textbuf;
+    r->end = 1;
     finish(r);
     return 1;
 }
