@@ -500,8 +500,6 @@ class DialectWalks:
                     self.told.append((dialect, m.group(1), place))
                 else:
                     self.fallbacks += 1
-                    if os.environ.get("DEBUG_WALKS"):
-                        print(dialect, repr(body)[:100], flush=True)
             k += 1
             time.sleep(self.pause)
 
@@ -585,6 +583,7 @@ def scenario_slow_redis(tmp, seconds=12.0, sleeps=6, sleep_s=0.6):
     eq((lost, mixed), (0, 0), "lost, mixed up")
     eq(len(q) - len(set(q)), 0, "duplicated help requests")
     assert load.told, "no caller was told a reference"
+    assert spooled > 0, "no filing timed out into the spool: stalls too short"
 
 
 def full_tests():
