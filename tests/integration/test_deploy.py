@@ -479,6 +479,10 @@ def start_redis(conf, port):
             return r("PING") == "PONG"
         except OSError:
             return False
+        except RuntimeError as e:   # LOADING: still reading its AOF
+            if str(e).startswith("LOADING"):
+                return False
+            raise
     wait_for(up, 10, what="redis-server on %d" % port)
     return p, r
 
