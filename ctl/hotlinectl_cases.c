@@ -9,7 +9,8 @@
  * A thin shell: the config says where Redis is, the key prefix, the pepper
  * and who the staff are; the case rules are the Lua scripts of
  * staff/cases.c, the same the staff API runs. The token (--token or
- * HOTLINE_STAFF_TOKEN) names the staff member written into the case history.
+ * HOTLINE_STAFF_TOKEN) names the staff member written into the case history;
+ * show and list write an audit entry there too (read / list), as the API.
  * Talks to Redis synchronously (hiredis), with a connect and command
  * timeout.
  */
@@ -144,8 +145,11 @@ static void flatten(const redisReply *r, struct flat *f)
     }
 }
 
+static int audit_list(redisContext *rc, const struct cfg *c, const char *who,
+                      const redisReply *r);
+
 static int cmd_list(redisContext *rc, const struct cfg *c,
-                    const struct copts *o)
+                    const struct copts *o, const char *who)
 {
     char max[16];
     redisReply *r;
@@ -157,6 +161,12 @@ static int cmd_list(redisContext *rc, const struct cfg *c,
     if (!r || r->type != REDIS_REPLY_ARRAY) {
         fprintf(stderr, "hotlinectl cases: list failed: %s\n",
                 r && r->type == REDIS_REPLY_ERROR ? r->str : "no answer");
+        freeReplyObject(r);
+        return EXIT_USAGE;
+    }
+    if (audit_list(rc, c, who, r) != 0) {
+        fprintf(stderr, "hotlinectl cases: list failed: the audit entry "
+                        "could not be written\n");
         freeReplyObject(r);
         return EXIT_USAGE;
     }
@@ -185,14 +195,56 @@ static int cmd_list(redisContext *rc, const struct cfg *c,
     return 0;
 }
 
-static int cmd_show(redisContext *rc, const struct cfg *c,
-                    const struct copts *o, const char *ref)
+/* Writes the list's audit entry into each listed case (cases.h). */
+static int audit_list(redisContext *rc, const struct cfg *c, const char *who,
+                      const redisReply *r)
 {
-    redisReply *r = redisCommand(rc, "HGETALL %scase:%s", c->prefix, ref);
+    char *refs = malloc(r->elements * CASES_REF_MAX + 1);
+    size_t len = 0;
+    char now[24];
+    redisReply *a;
+    struct flat f;
+    int ok;
+
+    if (!refs)
+        return -1;
+    refs[0] = '\0';
+    for (size_t i = 0; i < r->elements; i++) {
+        const char *ref;
+
+        flatten(r->element[i], &f);
+        ref = NULL;
+        for (size_t k = 0; k + 1 < f.n; k += 2) {
+            if (strcmp(f.kv[k], "ref") == 0)
+                ref = f.kv[k + 1];
+        }
+        if (ref && strlen(ref) < CASES_REF_MAX && cases_ref_ok(ref))
+            len += (size_t)sprintf(refs + len, "%s%s", len ? " " : "", ref);
+    }
+    snprintf(now, sizeof now, "%lld", now_ms());
+    a = redisCommand(rc, "EVAL %s 0 %s %s list %s %s", cases_script_audit,
+                     who, now, c->prefix, refs);
+    ok = a && a->type == REDIS_REPLY_INTEGER;
+    freeReplyObject(a);
+    free(refs);
+    return ok ? 0 : -1;
+}
+
+static int cmd_show(redisContext *rc, const struct cfg *c,
+                    const struct copts *o, const char *who, const char *ref)
+{
+    char key[128];
+    char now[24];
+    redisReply *r;
     struct flat f;
     char *out;
     int rc_exit = 0;
 
+    /* The read is written into the case's history before it is shown. */
+    snprintf(key, sizeof key, "%scase:%s", c->prefix, ref);
+    snprintf(now, sizeof now, "%lld", now_ms());
+    r = redisCommand(rc, "EVAL %s 1 %s %s %s", cases_script_read, key, who,
+                     now);
     if (!r || r->type != REDIS_REPLY_ARRAY || r->elements == 0) {
         fprintf(stderr, "hotlinectl cases: no case %s\n", ref);
         freeReplyObject(r);
@@ -327,14 +379,14 @@ static int run(redisContext *rc, const struct cfg *c, struct copts *o,
             o->status = o->argv[2];
         else if (o->argc != 1)
             return bad_usage("list [--status new|claimed|resolved]");
-        return cmd_list(rc, c, o);
+        return cmd_list(rc, c, o, who);
     }
     if (strcmp(cmd, "erase") == 0)
         return cmd_erase(rc, c, who, o->argv[2]);   /* checked before */
     if (o->argc < 2 || !cases_ref_ok(o->argv[1]))
         return bad_usage("a case reference (e.g. K7M3QX) is needed");
     if (strcmp(cmd, "show") == 0 && o->argc == 2)
-        return cmd_show(rc, c, o, o->argv[1]);
+        return cmd_show(rc, c, o, who, o->argv[1]);
     if ((strcmp(cmd, "claim") == 0 || strcmp(cmd, "resolve") == 0) &&
         o->argc == 2)
         return cmd_move(rc, c, who, cmd, o->argv[1], NULL);

@@ -12,4 +12,12 @@ struct evhttp_request;
  * does nothing) otherwise. Exactly one reply is sent, possibly later. */
 int api_handle(struct gw *gw, struct evhttp_request *req, const char *path);
 
+/* The failed-token limiter (GW_SCRIPT_AUTH), shared by every gateway
+ * through Redis. KEYS the address's counter, the token prefix's counter;
+ * ARGV failed ("1"/"0"), the address's limit, the prefix's limit, window
+ * (ms). Returns {2, ms to wait} when either counter is at its limit
+ * (nothing counted), {1, address failures, prefix failures} when a failure
+ * was counted, {0} for a good token. */
+extern const char api_script_auth[];
+
 #endif

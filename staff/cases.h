@@ -15,7 +15,8 @@
  * was another case's: see session.c), risk ("high" after a duress exit),
  * claimed_by,
  * claimed_at, resolved_by, resolved_at (ms), notes and history (JSON arrays
- * of {"who","at","text"} / {"who","at","what"}).
+ * of {"who","at","text"} / {"who","at","what"}; "what" is claim, note,
+ * resolve, or an audit entry: read, list).
  */
 #ifndef HOTLINE_CASES_H
 #define HOTLINE_CASES_H
@@ -36,6 +37,13 @@
  *   resolve  KEYS case key; ARGV who, now, retention seconds
  * list: KEYS none; ARGV prefix, status ("" = any), max. Returns an array of
  * flat field/value arrays (HGETALL form), oldest first.
+ * read: KEYS case key; ARGV who, now. Writes {who, at, what: "read"} to
+ * the case's history, then returns its HGETALL (empty: no such case).
+ * audit: KEYS none; ARGV who, now, what ("list"), prefix, references
+ * separated by spaces (the cases a listing showed; undeclared keys, as
+ * list). Writes the entry to each case that exists; returns how many. A
+ * run of lists by one person is one entry {who, at (last), what, n, first}.
+ * History holds 500 entries; the oldest read/list entries go first.
  * erase: KEYS none; ARGV prefix, phone, phone key (HMAC, session.h).
  * Returns {cases, queue entries, dead letters, sessions, counters,
  * opt-outs} removed. */
@@ -43,6 +51,8 @@ extern const char cases_script_claim[];
 extern const char cases_script_note[];
 extern const char cases_script_resolve[];
 extern const char cases_script_list[];
+extern const char cases_script_read[];
+extern const char cases_script_audit[];
 extern const char cases_script_erase[];
 
 /* 1 when ref looks like a reference (letters/digits, 4–12), so it can be

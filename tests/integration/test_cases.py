@@ -94,7 +94,9 @@ def test_claim_note_resolve(tmp):
     case = r.hgetall("hl:case:" + ref)
     eq((case["status"], case["claimed_by"], case["resolved_by"]),
        ("resolved", "lan", "minh"))
-    eq([h["what"] for h in json.loads(case["history"])], ["claim", "note", "resolve"])
+    eq([h["what"] for h in json.loads(case["history"])],
+       ["list", "read", "claim", "note", "resolve"],
+       "the list and the show before the claim are audited")
     eq([n["who"] for n in json.loads(case["notes"])], ["lan"])
     ttl = r("TTL", "hl:case:" + ref)
     assert 2 * 86400 - 60 < ttl <= 2 * 86400, ttl
@@ -252,7 +254,8 @@ def test_api(tmp):
        ("resolved", "lan", "minh"))
     eq([(n["who"], n["text"]) for n in case["notes"]], [("lan", "Safe house contacted")])
     eq([(h["who"], h["what"]) for h in case["history"]],
-       [("lan", "claim"), ("lan", "note"), ("minh", "resolve")])
+       [("lan", "list"), ("lan", "claim"), ("lan", "note"), ("minh", "resolve"),
+        ("lan", "read")], "audit entries (list, this read) among the changes")
     eq(api(hl, "GET", "/api/cases/NOSUCH")[0], 404)
     eq(api(hl, "POST", "/api/cases/NOSUCH/claim")[0], 404)
     eq(api(hl, "GET", "/api/cases/..%2Fx")[0], 400)
