@@ -13,7 +13,8 @@ import sys
 
 sys.path.insert(0, os.path.dirname(__file__))
 from harness import (RedisServer, Hotlined, at_ussd, eq, contains, run,  # noqa: E402
-                     ROOT, HOTLINECTL, PEPPER, request, get, wait_for)
+                     ROOT, HOTLINECTL, PEPPER, request, get, wait_for,
+                     post_json)
 
 LAN = "lan-token-0123456789abcdef"
 MINH = "minh-token-0123456789abcdef"
@@ -162,6 +163,87 @@ def test_erase_phone(tmp):
     contains(out, "removed: 0 cases, 0 queue entries, 0 dead letters, 0 sessions")
     eq(ctl("erase", "--phone", phone, token="not-a-staff-token-000")[0], 2,
        "erase needs a staff token")
+
+
+def hubtel_walk(hl, session, mobile):
+    out = None
+    for i, msg in enumerate(["*384*123#", "2", "1", "Hanoi", "1", "2"]):
+        st, body, _ = post_json(hl.url("/ussd/hubtel"), {
+            "SessionId": session, "Mobile": mobile, "ServiceCode": "384*123",
+            "Type": "Initiation" if i == 0 else "Response", "Message": msg,
+            "ClientState": "", "Sequence": i + 1})
+        eq(st, 200, body)
+        out = json.loads(body)
+    return REF.search(out["Message"]).group(1)
+
+
+def nalo_walk(hl, msisdn, steps=("2", "1", "Hanoi", "1", "2")):
+    out = None
+    for i, s in enumerate([""] + list(steps)):
+        st, body, _ = post_json(hl.url("/ussd/nalo"), {
+            "USERID": "nalo-user", "MSISDN": msisdn,
+            "USERDATA": s if i else "*920*55#", "MSGTYPE": i == 0})
+        eq(st, 200, body)
+        out = json.loads(body)
+    m = REF.search(out["MSG"])
+    return m.group(1) if m else None
+
+
+def keys_of(r, phone, pks):
+    """Every key that still holds phone (any form) or one of its HMACs."""
+    digits = phone.lstrip("+")
+    found = []
+    for key in r.scan_all("hl:*"):
+        if any(pk in key for pk in pks) or digits in key:
+            found.append(key)
+            continue
+        kind = r("TYPE", key)
+        if kind == "hash":
+            vals = r.hgetall(key)
+            if vals.get("pk") in pks or any(digits in v for v in vals.values()):
+                found.append(key)
+        elif kind == "stream":
+            if any(digits in v for _id, f in r.xrange(key) for v in f.values()):
+                found.append(key)
+    return found
+
+
+def test_erase_finds_the_number_however_it_is_typed(tmp):
+    """Hubtel and Nalo send numbers without "+"; they are stored in E.164,
+    and erase finds them typed with spaces, dashes, 00 or no "+"."""
+    redis, hl, r, ctl = setup(tmp)
+    ghana, viet = "+233200000088", "+84901000003"
+    def pks(phone):     # its HMACs, in E.164 and without "+"
+        return [hmac.new(PEPPER.encode(), ("phone:" + p).encode(),
+                         hashlib.sha256).hexdigest()[:32]
+                for p in (phone, phone[1:])]
+    ref1 = hubtel_walk(hl, "hub-e1", "233200000088")
+    ref2 = nalo_walk(hl, "84901000003")
+    nalo_walk(hl, "84901000003", steps=("2", "1"))      # a live Nalo session
+    hubtel_walk(hl, "hub-e2", "233200000088")
+    keep = walk(hl, "cs-e3", "+84912000099")
+    eq(r.hgetall("hl:case:" + ref1)["phone"], ghana, "Hubtel's number in E.164")
+    eq(r.hgetall("hl:case:" + ref2)["phone"], viet, "Nalo's number in E.164")
+    eq(r.hgetall("hl:case:" + ref1)["service"], "*384*123#")
+    assert keys_of(r, ghana, pks(ghana)) and keys_of(r, viet, pks(viet))
+    rc, out, err = ctl("erase", "--phone", "233 20 000 0088")
+    eq(rc, 0, err)
+    contains(out, "removed: 2 cases, 2 queue entries")
+    eq(keys_of(r, ghana, pks(ghana)), [], "nothing of the Hubtel caller is left")
+    rc, out, err = ctl("erase", "--phone", "0084-901-000-003")
+    eq(rc, 0, err)
+    contains(out, "removed: 1 cases, 1 queue entries, 0 dead letters, 1 sessions")
+    eq(keys_of(r, viet, pks(viet)), [], "nothing of the Nalo caller is left")
+    eq(r.hgetall("hl:case:" + keep)["phone"], "+84912000099", "others stay")
+    # A case filed before numbers were normalised holds "233…" as sent.
+    r("HSET", "hl:case:OLD77", "ref", "OLD77", "phone", "233200000077",
+      "status", "new")
+    rc, out, err = ctl("erase", "--phone", "+233200000077")
+    contains(out, "removed: 1 cases", "the old form is found too")
+    eq(r("EXISTS", "hl:case:OLD77"), 0)
+    rc, out, err = ctl("erase", "--phone", "0901000003")
+    eq(rc, 2, "a national number: which country?")
+    contains(err, "country code")
 
 
 def test_erase_reaches_the_spool(tmp):
