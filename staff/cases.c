@@ -260,6 +260,12 @@ static json_t *str_or_null(const char *v)
     return v ? json_string(v) : json_null();
 }
 
+/* The help request's own strings are "" when absent, as on the webhook. */
+static json_t *str_or_empty(const char *v)
+{
+    return json_string(v ? v : "");
+}
+
 static json_t *int_or_null(const char *v)
 {
     return v ? json_integer(strtoll(v, NULL, 10)) : json_null();
@@ -294,13 +300,15 @@ void *cases_json_object(const char *const *kv, const size_t *kvlen, size_t n)
         json_decref(fields);
         return NULL;
     }
-    /* What staff must see before anything else. */
+    /* What staff must see before anything else: true only when the caller
+     * answered exactly "yes", as on the webhook (docs/schemas/). */
     json_object_set_new(o, "safe_to_call",
-                        json_string(safe_word(get(kv, kvlen, n,
-                                                  "f:safe_to_call"))));
+                        json_boolean(strcmp(safe_word(get(kv, kvlen, n,
+                                                          "f:safe_to_call")),
+                                            "yes") == 0));
     for (size_t i = 0; i < sizeof strs / sizeof strs[0]; i++)
-        json_object_set_new(o, strs[i], str_or_null(get(kv, kvlen, n,
-                                                        strs[i])));
+        json_object_set_new(o, strs[i], str_or_empty(get(kv, kvlen, n,
+                                                         strs[i])));
     risk = get(kv, kvlen, n, "risk");
     json_object_set_new(o, "risk", json_string(risk ? risk : "normal"));
     json_object_set_new(o, "created", int_or_null(get(kv, kvlen, n,
@@ -317,7 +325,7 @@ void *cases_json_object(const char *const *kv, const size_t *kvlen, size_t n)
             json_object_set_new(fields, kv[i] + 2, json_string(kv[i + 1]));
     }
     json_object_set_new(o, "fields", fields);
-    json_object_set_new(o, "phone", str_or_null(get(kv, kvlen, n, "phone")));
+    json_object_set_new(o, "phone", str_or_empty(get(kv, kvlen, n, "phone")));
     json_object_set_new(o, "claimed_by",
                         str_or_null(get(kv, kvlen, n, "claimed_by")));
     json_object_set_new(o, "claimed_at",

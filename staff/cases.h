@@ -68,9 +68,11 @@ int cases_note_ok(const char *s, size_t len);
 int cases_status_ok(const char *status);
 
 /* A case as staff see it, from a flat field/value array (HGETALL order
- * irrelevant): JSON with "safe_to_call" FIRST ("yes" | "no" | "unknown"),
- * then ref, status, risk, queue, lang, channel, created, fields {NAME: value},
- * phone, claimed_by/at, resolved_by/at, notes [], history [].
+ * irrelevant): JSON with "safe_to_call" FIRST (true only when the caller
+ * answered "yes", as on the webhook), then ref, status, queue, lang,
+ * channel, service ("" when absent), risk, created, fields {NAME: value},
+ * phone, claimed_by/at, resolved_by/at (null until set), notes [],
+ * history []. docs/schemas/case.schema.json is its schema.
  * Returns a malloc'd string (the caller frees it) or NULL on ENOMEM or a
  * malformed array. */
 char *cases_json(const char *const *kv, const size_t *kvlen, size_t n);

@@ -15,6 +15,7 @@ sys.path.insert(0, os.path.dirname(__file__))
 from harness import (RedisServer, Hotlined, at_ussd, eq, contains, run,  # noqa: E402
                      ROOT, HOTLINECTL, PEPPER, request, get, wait_for,
                      post_json)
+import schemas  # noqa: E402  docs/schemas/, python3-jsonschema
 
 LAN = "lan-token-0123456789abcdef"
 MINH = "minh-token-0123456789abcdef"
@@ -107,13 +108,15 @@ def test_claim_note_resolve(tmp):
     contains(out, "lan: Texted the embassy; no call back")
     rc, out, err = ctl("--json", "show", ref)
     eq(rc, 0, err)
+    schemas.check("case", out)
     pairs = json.loads(out, object_pairs_hook=list)
-    eq(pairs[0], ("safe_to_call", "no"), "JSON: safe_to_call first")
+    eq(pairs[0], ("safe_to_call", False), "JSON: safe_to_call first, as on the webhook")
     rc, out, err = ctl("list", "--status", "new")
     eq(rc, 0, err)
     assert ref not in out and first in out, out
     rc, out, err = ctl("--json", "list", "--status", "resolved")
     eq(rc, 0, err)
+    schemas.check("case-list", out)
     eq([c["ref"] for c in json.loads(out)["cases"]], [ref])
     eq(ctl("list", "--status", "open")[0], 2, "unknown status")
 
@@ -246,6 +249,31 @@ def test_erase_finds_the_number_however_it_is_typed(tmp):
     contains(err, "country code")
 
 
+def test_formats_agree_across_dialects(tmp):
+    """One representation of a help request: Hubtel's ServiceCode "384*123"
+    and AT's "*384*123#" give the same service, safe_to_call is a boolean
+    as on the webhook, and every reply fits docs/schemas/."""
+    redis, hl, r, ctl = setup(tmp)
+    hub = hubtel_walk(hl, "hub-f1", "233200000055")
+    at = walk(hl, "at-f1", "+84912000055")
+    cases = {}
+    for ref in (hub, at):
+        st, text, _ = api(hl, "GET", "/api/cases/" + ref)
+        eq(st, 200, text)
+        cases[ref] = json.loads(text)
+    eq(cases[hub]["service"], "*384*123#", "Hubtel's code as dialled")
+    eq(cases[at]["service"], "*384*123#")
+    eq(cases[hub]["phone"], "+233200000055")
+    for c in cases.values():
+        assert c["safe_to_call"] is False, c["safe_to_call"]
+    st, text, _ = api(hl, "GET", "/api/cases")
+    eq(sorted(c["service"] for c in json.loads(text)["cases"]),
+       ["*384*123#", "*384*123#"])
+    rc, out, err = ctl("--json", "list")
+    eq(rc, 0, err)
+    schemas.check("case-list", out)
+
+
 def test_erase_reaches_the_spool(tmp):
     """While Redis is down help requests wait in the gateway's spool, with
     the number in them. `erase --spool` removes that number's there too;
@@ -290,7 +318,20 @@ def api(hl, method, path, token=LAN, body=None):
         h["Content-Type"] = "application/json"
         data = json.dumps(body).encode()
     st, text, hdr = request(hl.url(path), data=data, headers=h, method=method)
+    check_reply(method, path, st, text)
     return st, text, hdr
+
+
+def check_reply(method, path, st, text):
+    """Every staff API reply of the suite against docs/schemas/."""
+    if st != 200:
+        schemas.check("error", text)
+    elif method == "POST":
+        schemas.check("action", text)
+    elif path.split("?")[0] == "/api/cases":
+        schemas.check("case-list", text)
+    else:
+        schemas.check("case", text)
 
 
 def test_api(tmp):
@@ -311,7 +352,7 @@ def test_api(tmp):
     cases = json.loads(text, object_pairs_hook=list)[0][1]
     eq(sorted(dict(c)["ref"] for c in cases), sorted([other, ref]), "both cases")
     for c in cases:
-        eq(c[0], ("safe_to_call", "no"), "safe_to_call first")
+        eq(c[0], ("safe_to_call", False), "safe_to_call first")
     eq(api(hl, "GET", "/api/cases?status=open")[0], 400)
     eq(api(hl, "POST", "/api/cases/%s/claim" % ref)[0], 200)
     st, text, _ = api(hl, "POST", "/api/cases/%s/claim" % ref, token=MINH)

@@ -25,6 +25,7 @@ import time
 sys.path.insert(0, os.path.dirname(__file__))
 from harness import (RedisServer, Hotlined, at_ussd, eq, contains, run,  # noqa: E402
                      ROOT, HOTLINED, HOTLINECTL, PEPPER, get, wait_for)
+import schemas  # noqa: E402  docs/schemas/, python3-jsonschema
 
 LAN = "lan-token-0123456789abcdef"
 MINH = "minh-token-0123456789abcdef"
@@ -69,7 +70,11 @@ def conn(hl, source="127.0.0.1"):
 def call(c, token, path="/api/cases"):
     c.request("GET", path, headers={"Authorization": "Bearer " + token})
     r = c.getresponse()
-    return r.status, r.read().decode(), r.getheader("Retry-After")
+    body = r.read().decode()
+    schemas.check("error" if r.status != 200 else
+                  "case-list" if path.startswith("/api/cases?") or
+                  path == "/api/cases" else "case", body)
+    return r.status, body, r.getheader("Retry-After")
 
 
 def walk(hl, session, phone):
