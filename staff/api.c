@@ -8,7 +8,8 @@
  *
  * Every request needs `Authorization: Bearer TOKEN`, a staff token of the
  * config (401 otherwise). Failed tokens are counted in Redis, shared by
- * every gateway, per client address and per token prefix (the first
+ * every gateway, per client address (an IPv6 address's /64) and per token
+ * prefix (the first
  * API_PREFIX characters, kept as an HMAC): at staff_auth's limit the
  * address or prefix gets 429 with Retry-After until the window ends,
  * good token or not. Nothing counts per staff member, so guessing cannot
@@ -29,6 +30,7 @@
 #include <event2/http.h>
 #include <sys/queue.h>
 
+#include <arpa/inet.h>
 #include <event2/keyvalq_struct.h>
 #include <hiredis/hiredis.h>
 #include <jansson.h>
@@ -477,6 +479,21 @@ static int route(const char *rest, enum evhttp_cmd_type m, struct areq *a,
     return m == EVHTTP_REQ_POST ? 0 : 405;
 }
 
+void api_addr_bucket(const char *addr, char *out, size_t outsz)
+{
+    unsigned char a6[16];
+    char text[INET6_ADDRSTRLEN];
+
+    if (strchr(addr, ':') && inet_pton(AF_INET6, addr, a6) == 1) {
+        memset(a6 + 8, 0, 8);
+        if (inet_ntop(AF_INET6, a6, text, sizeof text)) {
+            snprintf(out, outsz, "%s/64", text);
+            return;
+        }
+    }
+    snprintf(out, outsz, "%s", addr);
+}
+
 /* 429 with Retry-After: the address or the prefix is held for wait_ms. */
 static void send_limited(struct areq *a, long long wait_ms)
 {
@@ -624,7 +641,7 @@ int api_handle(struct gw *gw, struct evhttp_request *req, const char *path)
                            evhttp_find_header(
                                evhttp_request_get_input_headers(req),
                                "X-Real-IP"));
-    snprintf(a->addr, sizeof a->addr, "%s", addr ? addr : "unknown");
+    api_addr_bucket(addr ? addr : "unknown", a->addr, sizeof a->addr);
     staff = token[0] ? cfg_staff_by_token(a->cfg, token) : NULL;
     a->refused = !staff;
     if (staff)
