@@ -7,10 +7,14 @@
 #include "cfg.h"
 
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <libconfig.h>
 #include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/rand.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -81,6 +85,9 @@ static void cfg_defaults(struct cfg *c)
     c->alert_timeout_ms = 10000;
     c->alert_claim_s = 60;              /* a dead worker's entries */
     c->case_retention_s = 90 * 86400;   /* resolved cases: 90 days */
+    c->auth_fail_addr = 5;              /* staff mistype, guessers loop */
+    c->auth_fail_prefix = 10;
+    c->auth_window_s = 60;
 }
 
 /* Reads string `name` of group s. "env:NAME" is replaced by the variable.
@@ -736,7 +743,11 @@ static void alert_free(struct cfg_alert *a)
 /* queues = ( { name = "urgent"; alerts = ( { type = ...; ... } ); } );
  * alerts = { attempts; backoff_ms; backoff_max_ms; timeout_ms; claim_s; }
  * staff = ( { name = "lan"; token = "env:STAFF_TOKEN_LAN"; } );
+ * staff_auth = { failures_per_address; failures_per_prefix; window_s; }
  * cases = { retention_days = 90; }; */
+static void staff_load(const config_setting_t *st, struct cfg *c,
+                       struct cfg_err *e);
+
 static void staff_side_load(const config_setting_t *root, struct cfg *c,
                             struct cfg_err *e)
 {
@@ -744,6 +755,8 @@ static void staff_side_load(const config_setting_t *root, struct cfg *c,
     const config_setting_t *al = config_setting_get_member(root, "alerts");
     const config_setting_t *st = config_setting_get_member(root, "staff");
     const config_setting_t *cs = config_setting_get_member(root, "cases");
+    const config_setting_t *au = config_setting_get_member(root,
+                                                           "staff_auth");
     int n;
 
     if (al) {
@@ -753,6 +766,11 @@ static void staff_side_load(const config_setting_t *root, struct cfg *c,
                 e);
         opt_int(al, "timeout_ms", &c->alert_timeout_ms, 100, 120000, e);
         opt_int(al, "claim_s", &c->alert_claim_s, 1, 86400, e);
+    }
+    if (au) {
+        opt_int(au, "failures_per_address", &c->auth_fail_addr, 1, 10000, e);
+        opt_int(au, "failures_per_prefix", &c->auth_fail_prefix, 1, 10000, e);
+        opt_int(au, "window_s", &c->auth_window_s, 1, 86400, e);
     }
     if (cs) {
         int days = c->case_retention_s / 86400;
@@ -777,13 +795,66 @@ static void staff_side_load(const config_setting_t *root, struct cfg *c,
             alert_load(config_setting_get_elem(as, (unsigned)k),
                        &cq->alerts[cq->nalerts++], e);
     }
-    n = st ? config_setting_length(st) : 0;
+    staff_load(st, c, e);
+}
+
+const char *cfg_token_weakness(const char *t)
+{
+    int lower = 0, upper = 0, digit = 0, other = 0;
+    unsigned char seen[128] = { 0 };
+    int distinct = 0;
+    size_t n = strlen(t);
+
+    if (n < CFG_TOKEN_MIN)
+        return "shorter than 20 characters (at least 20 are needed; "
+               "openssl rand -hex 24 makes one)";
+    for (size_t i = 0; i < n; i++) {
+        unsigned char ch = (unsigned char)t[i];
+
+        if (ch <= 0x20 || ch >= 0x7f)
+            return "only printable ASCII without spaces may be used";
+        lower |= ch >= 'a' && ch <= 'z';
+        upper |= ch >= 'A' && ch <= 'Z';
+        digit |= ch >= '0' && ch <= '9';
+        other |= !isalnum(ch);
+        distinct += !seen[ch];
+        seen[ch] = 1;
+    }
+    if (lower + upper + digit + other < 2)
+        return "one of the four character classes only (two of lower case, "
+               "upper case, digits and symbols are needed)";
+    if (distinct < CFG_TOKEN_DISTINCT)
+        return "fewer than 10 different characters";
+    return NULL;
+}
+
+static void token_mac(const unsigned char key[32], const char *t,
+                      unsigned char out[32])
+{
+    unsigned int len = 32;
+
+    if (!HMAC(EVP_sha256(), key, 32, (const unsigned char *)t, strlen(t), out,
+              &len))
+        memset(out, 0, 32);
+}
+
+/* staff = ( { name; token; } ... ): each token strong and unique. */
+static void staff_load(const config_setting_t *st, struct cfg *c,
+                       struct cfg_err *e)
+{
+    int n = st ? config_setting_length(st) : 0;
+
+    if (RAND_bytes(c->token_key, sizeof c->token_key) != 1) {
+        fail(e, 0, "no random bytes for the staff token key");
+        return;
+    }
     c->staff = calloc((size_t)n + 1, sizeof *c->staff);
     for (int i = 0; c->staff && i < n && !e->failed; i++) {
         const config_setting_t *s = config_setting_get_elem(st, (unsigned)i);
         const char *envname;
         struct cfg_staff *sf = &c->staff[c->nstaff];
         int line = config_setting_source_line(s);
+        const char *weak;
 
         opt_str(s, "name", &sf->name, e);
         if (get_str(s, "token", &sf->token, &envname) == 2) {
@@ -791,13 +862,24 @@ static void staff_side_load(const config_setting_t *root, struct cfg *c,
             log_warn("%s:%d: staff %s has no token (%s is not set)", e->file,
                      line, sf->name ? sf->name : "?", envname);
         }
+        c->nstaff++;
         if (!sf->name) {
             fail(e, line, "a staff member needs a name");
-        } else if (sf->token && strlen(sf->token) < 16) {
-            fail(e, line, "staff %s: token must be 16 characters or more",
-                 sf->name);
+            break;
         }
-        c->nstaff++;
+        if (!sf->token)
+            continue;
+        weak = cfg_token_weakness(sf->token);
+        if (weak) {
+            fail(e, line, "staff %s: weak token: %s", sf->name, weak);
+            break;
+        }
+        token_mac(c->token_key, sf->token, sf->mac);
+        for (size_t k = 0; k + 1 < c->nstaff; k++) {
+            if (c->staff[k].token && strcmp(c->staff[k].token, sf->token) == 0)
+                fail(e, line, "staff %s: same token as %s", sf->name,
+                     c->staff[k].name);
+        }
     }
 }
 
@@ -815,15 +897,16 @@ const struct cfg_staff *cfg_staff_by_token(const struct cfg *c,
                                            const char *token)
 {
     const struct cfg_staff *found = NULL;
-    size_t tl = strlen(token);
+    unsigned char mac[32];
 
-    /* Compare with every token, always, so timing says nothing. */
+    /* Digests of equal length whatever the token's: compare with every
+     * member, always, so timing says nothing about contents or length. */
+    token_mac(c->token_key, token, mac);
     for (size_t i = 0; i < c->nstaff; i++) {
-        const char *t = c->staff[i].token;
-
-        if (t && strlen(t) == tl && CRYPTO_memcmp(t, token, tl) == 0)
+        if (c->staff[i].token && CRYPTO_memcmp(c->staff[i].mac, mac, 32) == 0)
             found = &c->staff[i];
     }
+    OPENSSL_cleanse(mac, sizeof mac);
     return found;
 }
 
@@ -906,8 +989,11 @@ void cfg_release(struct cfg *c)
     free(c->queues);
     for (size_t i = 0; i < c->nstaff; i++) {
         free(c->staff[i].name);
+        if (c->staff[i].token)
+            OPENSSL_cleanse(c->staff[i].token, strlen(c->staff[i].token));
         free(c->staff[i].token);
     }
+    OPENSSL_cleanse(c->token_key, sizeof c->token_key);
     free(c->staff);
     for (size_t i = 0; i < c->nmenus; i++)
         menu_free(c->menus[i]);

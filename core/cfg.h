@@ -58,6 +58,7 @@ struct cfg_queue {
 struct cfg_staff {
     char *name;                 /* who did what, in case history */
     char *token;                /* bearer token for /api/ and hotlinectl */
+    unsigned char mac[32];      /* HMAC of token under cfg.token_key */
 };
 
 struct cfg_channel {
@@ -125,6 +126,10 @@ struct cfg {
     struct cfg_staff *staff;
     size_t nstaff;
     int case_retention_s;       /* resolved cases expire after this */
+    unsigned char token_key[32];/* random per load: tokens compare as HMACs */
+    int auth_fail_addr;         /* failed tokens an address may send ... */
+    int auth_fail_prefix;       /* ... or a token prefix, per window */
+    int auth_window_s;          /* then 429 until the window ends */
     struct menu **menus;
     size_t nmenus;
 };
@@ -152,9 +157,18 @@ const struct cfg_channel *cfg_channel_by_path(const struct cfg *c,
 /* The queue named name, or NULL. */
 const struct cfg_queue *cfg_queue_by_name(const struct cfg *c,
                                           const char *name);
-/* The staff member whose token equals token (constant time), or NULL. */
+/* The staff member whose token equals token, or NULL. Constant time in
+ * the tokens' contents and lengths: HMAC-SHA256 digests of both are
+ * compared, with every staff member, always. */
 const struct cfg_staff *cfg_staff_by_token(const struct cfg *c,
                                            const char *token);
+/* Why token is too weak to be a staff token (a static sentence), or NULL
+ * when it is acceptable: at least CFG_TOKEN_MIN printable ASCII characters
+ * without spaces, two character classes of four (lower case, upper case,
+ * digits, symbols), CFG_TOKEN_DISTINCT different characters. */
+#define CFG_TOKEN_MIN 20
+#define CFG_TOKEN_DISTINCT 10
+const char *cfg_token_weakness(const char *token);
 /* 1 when addr (text form) is allowed by the channel's allow-list. */
 int cfg_addr_allowed(const struct cfg_channel *ch, const char *addr);
 /* The address a request comes from: peer, or real_ip (nginx's X-Real-IP)

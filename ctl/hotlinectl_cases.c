@@ -9,7 +9,10 @@
  * A thin shell: the config says where Redis is, the key prefix, the pepper
  * and who the staff are; the case rules are the Lua scripts of
  * staff/cases.c, the same the staff API runs. The token (--token or
- * HOTLINE_STAFF_TOKEN) names the staff member written into the case history.
+ * HOTLINE_STAFF_TOKEN) names the staff member written into the case history;
+ * show and list write an audit entry there too (read / list), as the API.
+ * erase takes the number in any form a person types it (spaces, dashes,
+ * 00 or "+", or none) and removes it in every form it may be stored in.
  * Talks to Redis synchronously (hiredis), with a connect and command
  * timeout.
  */
@@ -22,6 +25,7 @@
 
 #include "cases.h"
 #include "cfg.h"
+#include "dialect.h"
 #include "hotlinectl.h"
 #include "session.h"
 #include "spool.h"
@@ -144,8 +148,11 @@ static void flatten(const redisReply *r, struct flat *f)
     }
 }
 
+static int audit_list(redisContext *rc, const struct cfg *c, const char *who,
+                      const redisReply *r);
+
 static int cmd_list(redisContext *rc, const struct cfg *c,
-                    const struct copts *o)
+                    const struct copts *o, const char *who)
 {
     char max[16];
     redisReply *r;
@@ -157,6 +164,12 @@ static int cmd_list(redisContext *rc, const struct cfg *c,
     if (!r || r->type != REDIS_REPLY_ARRAY) {
         fprintf(stderr, "hotlinectl cases: list failed: %s\n",
                 r && r->type == REDIS_REPLY_ERROR ? r->str : "no answer");
+        freeReplyObject(r);
+        return EXIT_USAGE;
+    }
+    if (audit_list(rc, c, who, r) != 0) {
+        fprintf(stderr, "hotlinectl cases: list failed: the audit entry "
+                        "could not be written\n");
         freeReplyObject(r);
         return EXIT_USAGE;
     }
@@ -185,14 +198,56 @@ static int cmd_list(redisContext *rc, const struct cfg *c,
     return 0;
 }
 
-static int cmd_show(redisContext *rc, const struct cfg *c,
-                    const struct copts *o, const char *ref)
+/* Writes the list's audit entry into each listed case (cases.h). */
+static int audit_list(redisContext *rc, const struct cfg *c, const char *who,
+                      const redisReply *r)
 {
-    redisReply *r = redisCommand(rc, "HGETALL %scase:%s", c->prefix, ref);
+    char *refs = malloc(r->elements * CASES_REF_MAX + 1);
+    size_t len = 0;
+    char now[24];
+    redisReply *a;
+    struct flat f;
+    int ok;
+
+    if (!refs)
+        return -1;
+    refs[0] = '\0';
+    for (size_t i = 0; i < r->elements; i++) {
+        const char *ref;
+
+        flatten(r->element[i], &f);
+        ref = NULL;
+        for (size_t k = 0; k + 1 < f.n; k += 2) {
+            if (strcmp(f.kv[k], "ref") == 0)
+                ref = f.kv[k + 1];
+        }
+        if (ref && strlen(ref) < CASES_REF_MAX && cases_ref_ok(ref))
+            len += (size_t)sprintf(refs + len, "%s%s", len ? " " : "", ref);
+    }
+    snprintf(now, sizeof now, "%lld", now_ms());
+    a = redisCommand(rc, "EVAL %s 0 %s %s list %s %s", cases_script_audit,
+                     who, now, c->prefix, refs);
+    ok = a && a->type == REDIS_REPLY_INTEGER;
+    freeReplyObject(a);
+    free(refs);
+    return ok ? 0 : -1;
+}
+
+static int cmd_show(redisContext *rc, const struct cfg *c,
+                    const struct copts *o, const char *who, const char *ref)
+{
+    char key[128];
+    char now[24];
+    redisReply *r;
     struct flat f;
     char *out;
     int rc_exit = 0;
 
+    /* The read is written into the case's history before it is shown. */
+    snprintf(key, sizeof key, "%scase:%s", c->prefix, ref);
+    snprintf(now, sizeof now, "%lld", now_ms());
+    r = redisCommand(rc, "EVAL %s 1 %s %s %s", cases_script_read, key, who,
+                     now);
     if (!r || r->type != REDIS_REPLY_ARRAY || r->elements == 0) {
         fprintf(stderr, "hotlinectl cases: no case %s\n", ref);
         freeReplyObject(r);
@@ -252,29 +307,54 @@ static int cmd_move(redisContext *rc, const struct cfg *c, const char *who,
     return exit_code;
 }
 
+/* The forms a number may be stored in: E.164 first, then its digits
+ * without "+" (what Hubtel and Nalo sent before numbers were normalised).
+ * Returns how many (1-2), or 0 when typed is not a number with its
+ * country code. */
+static int phone_forms(const char *typed, char forms[2][IN_PHONE_MAX])
+{
+    if (dialect_phone_e164(typed, forms[0], IN_PHONE_MAX) != 0)
+        return 0;
+    snprintf(forms[1], IN_PHONE_MAX, "%s", forms[0] + 1);
+    return 2;
+}
+
 static int cmd_erase(redisContext *rc, const struct cfg *c, const char *who,
-                     const char *phone)
+                     const char *typed)
 {
     static const char *const what[] = { "cases", "queue entries",
                                         "dead letters", "sessions",
                                         "counters", "opt-outs" };
+    char forms[2][IN_PHONE_MAX];
+    long long sum[6] = { 0 };
+    int nf = phone_forms(typed, forms);
     char pk[33];
     redisReply *r;
 
-    session_phone_key(c->pepper, phone, pk);
-    r = redisCommand(rc, "EVAL %s 0 %s %s %s", cases_script_erase, c->prefix,
-                     phone, pk);
-    if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != 6) {
-        fprintf(stderr, "hotlinectl cases: erase failed: %s\n",
-                r && r->type == REDIS_REPLY_ERROR ? r->str : "no answer");
-        freeReplyObject(r);
+    if (nf == 0) {
+        fprintf(stderr, "hotlinectl cases: erase: %s is not a phone number "
+                        "with its country code (e.g. +233 20 000 0088)\n",
+                typed);
         return EXIT_USAGE;
+    }
+    for (int f = 0; f < nf; f++) {
+        session_phone_key(c->pepper, forms[f], pk);
+        r = redisCommand(rc, "EVAL %s 0 %s %s %s", cases_script_erase,
+                         c->prefix, forms[f], pk);
+        if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != 6) {
+            fprintf(stderr, "hotlinectl cases: erase failed: %s\n",
+                    r && r->type == REDIS_REPLY_ERROR ? r->str : "no answer");
+            freeReplyObject(r);
+            return EXIT_USAGE;
+        }
+        for (size_t i = 0; i < 6; i++)
+            sum[i] += r->element[i]->integer;
+        freeReplyObject(r);
     }
     printf("removed:");
     for (size_t i = 0; i < 6; i++)
-        printf("%s %lld %s", i ? "," : "", r->element[i]->integer, what[i]);
+        printf("%s %lld %s", i ? "," : "", sum[i], what[i]);
     printf(" (by %s)\n", who);
-    freeReplyObject(r);
     return 0;
 }
 
@@ -283,6 +363,7 @@ static int cmd_erase(redisContext *rc, const struct cfg *c, const char *who,
 static int record_of_phone(const char *rec, void *arg)
 {
     json_t *a = json_loads(rec, 0, NULL);
+    char e164[IN_PHONE_MAX];
     int hit = 0;
 
     for (size_t i = 0; a && json_is_array(a) && i + 1 < json_array_size(a);
@@ -290,7 +371,10 @@ static int record_of_phone(const char *rec, void *arg)
         const char *k = json_string_value(json_array_get(a, i));
         const char *v = json_string_value(json_array_get(a, i + 1));
 
-        if (k && v && strcmp(k, "phone") == 0 && strcmp(v, arg) == 0) {
+        /* Any form of the same number (E.164 is in arg). */
+        if (k && v && strcmp(k, "phone") == 0 &&
+            dialect_phone_e164(v, e164, sizeof e164) == 0 &&
+            strcmp(e164, arg) == 0) {
             hit = 1;
             break;
         }
@@ -301,12 +385,19 @@ static int record_of_phone(const char *rec, void *arg)
 
 /* erase --phone N --spool FILE: the spool part, done before Redis is
  * reached (it may be down: that is when a spool holds anything). */
-static int erase_spool(const char *path, const char *phone)
+static int erase_spool(const char *path, const char *typed)
 {
+    char phone[IN_PHONE_MAX];
     char err[512];
     size_t n = 0;
 
-    if (spool_erase(path, record_of_phone, (void *)phone, &n, err,
+    if (dialect_phone_e164(typed, phone, sizeof phone) != 0) {
+        fprintf(stderr, "hotlinectl cases: erase: %s is not a phone number "
+                        "with its country code (e.g. +233 20 000 0088)\n",
+                typed);
+        return -1;
+    }
+    if (spool_erase(path, record_of_phone, phone, &n, err,
                     sizeof err) != 0) {
         fprintf(stderr, "hotlinectl cases: %s\n", err);
         return -1;
@@ -327,14 +418,14 @@ static int run(redisContext *rc, const struct cfg *c, struct copts *o,
             o->status = o->argv[2];
         else if (o->argc != 1)
             return bad_usage("list [--status new|claimed|resolved]");
-        return cmd_list(rc, c, o);
+        return cmd_list(rc, c, o, who);
     }
     if (strcmp(cmd, "erase") == 0)
         return cmd_erase(rc, c, who, o->argv[2]);   /* checked before */
     if (o->argc < 2 || !cases_ref_ok(o->argv[1]))
         return bad_usage("a case reference (e.g. K7M3QX) is needed");
     if (strcmp(cmd, "show") == 0 && o->argc == 2)
-        return cmd_show(rc, c, o, o->argv[1]);
+        return cmd_show(rc, c, o, who, o->argv[1]);
     if ((strcmp(cmd, "claim") == 0 || strcmp(cmd, "resolve") == 0) &&
         o->argc == 2)
         return cmd_move(rc, c, who, cmd, o->argv[1], NULL);

@@ -2,7 +2,8 @@
 # Installs the Debian packages hotline needs and does nothing when they are
 # all present. Usage: deploy/install-deps.sh [run|test|bench|fuzz|all]
 #   run    build and run hotlined (compiler, libraries, redis-server)
-#   test   run + what `make test` uses (cmocka, kannel, sentinel, python3, nginx)
+#   test   run + what `make test` uses (cmocka, kannel, sentinel, python3,
+#          nginx, python3-jsonschema for the payload schemas)
 #   bench  test + wrk
 #   fuzz   clang + the sanitizer runtimes for libFuzzer
 set -eu
@@ -11,7 +12,7 @@ group=${1:-test}
 run_pkgs="gcc make pkg-config libevent-dev libhiredis-dev libconfig-dev
  libcurl4-openssl-dev libjansson-dev libssl-dev redis-server redis-tools"
 test_pkgs="$run_pkgs libcmocka-dev redis-sentinel kannel kannel-extras python3
- nginx-light valgrind"
+ nginx-light valgrind python3-jsonschema"
 bench_pkgs="$test_pkgs wrk"
 fuzz_pkgs="$run_pkgs clang libclang-rt-14-dev"
 

@@ -367,3 +367,69 @@ int dia_json_ussd(const struct dialect_request *req, struct inbound *in,
     in->kind = IN_USSD;
     return 0;
 }
+
+int dialect_phone_e164(const char *typed, char *out, size_t cap)
+{
+    char d[16];
+    size_t n = 0;
+    const char *p = typed;
+
+    while (*p == ' ' || *p == '\t')
+        p++;
+    if (*p == '+')
+        p++;
+    else if (p[0] == '0' && p[1] == '0')
+        p += 2;
+    else if (p[0] == '0')
+        return -1;                      /* national: no country code */
+    for (; *p; p++) {
+        if (*p >= '0' && *p <= '9') {
+            if (n == 15)
+                return -1;
+            d[n++] = *p;
+        } else if (!strchr(" \t-.()", *p)) {
+            return -1;
+        }
+    }
+    if (n == 0 || d[0] == '0' || n + 2 > cap)
+        return -1;
+    out[0] = '+';
+    memcpy(out + 1, d, n);
+    out[n + 1] = '\0';
+    return 0;
+}
+
+/* "384*123", "*384*123" or "384*123#" -> "*384*123#". */
+static void service_code(char *s, size_t cap)
+{
+    char tmp[IN_SERVICE_MAX];
+    size_t n = strlen(s);
+    const char *b = s;
+
+    if (n == 0 || cap > sizeof tmp)
+        return;
+    if (*b == '*') {
+        b++;
+        n--;
+    }
+    if (n && b[n - 1] == '#')
+        n--;
+    if (n == 0 || n + 3 > cap)
+        return;
+    tmp[0] = '*';
+    memcpy(tmp + 1, b, n);
+    tmp[n + 1] = '#';
+    tmp[n + 2] = '\0';
+    memcpy(s, tmp, n + 3);
+}
+
+void dialect_normalise(struct inbound *in)
+{
+    char e164[IN_PHONE_MAX];
+
+    memcpy(in->phone_raw, in->phone, sizeof in->phone_raw);
+    if (dialect_phone_e164(in->phone, e164, sizeof e164) == 0)
+        memcpy(in->phone, e164, sizeof e164);
+    if (in->kind == IN_USSD)
+        service_code(in->service, sizeof in->service);
+}

@@ -46,8 +46,12 @@ struct inbound {
     enum inbound_kind kind;
     char session[IN_SESSION_MAX]; /* aggregator session id; Nalo and every SMS
                                     dialect: the phone number */
-    char phone[IN_PHONE_MAX];     /* caller, as the aggregator wrote it */
-    char service[IN_SERVICE_MAX]; /* USSD service code, or SMS "to" number */
+    char phone[IN_PHONE_MAX];     /* caller in E.164 ("+233200000088")
+                                    when it is a number with its country
+                                    code, else as the aggregator wrote it */
+    char phone_raw[IN_PHONE_MAX]; /* as the aggregator wrote it (echoed) */
+    char service[IN_SERVICE_MAX]; /* USSD service code as dialled,
+                                    "*384*123#"; SMS: the "to" number */
     char text[IN_TEXT_MAX];       /* has_history ? AT's whole '*'-joined
                                     history : the latest input (SMS: body) */
     char network[IN_ID_MAX];      /* network / operator code, may be "" */
@@ -88,6 +92,19 @@ struct dialect {
 const struct dialect *dialect_find(const char *name);
 /* NULL-terminated list of every dialect (for docs and tests). */
 const struct dialect *const *dialect_all(void);
+
+/* The number a person or an aggregator wrote, in E.164: "+" and 1 to 15
+ * digits, the first not 0. Accepts spaces, dashes, dots and parentheses
+ * between digits, a leading "+" or "00", or digits alone (aggregators
+ * such as Hubtel and Nalo send "233200000088"). Returns 0 with out set, or
+ * -1 (out untouched) for anything else: letters, a national number
+ * ("0200000088": its country is unknown), too long, or cap too small. */
+int dialect_phone_e164(const char *typed, char *out, size_t cap);
+
+/* What every dialect does last: in->phone_raw keeps the number as
+ * written, in->phone becomes E.164 when it can (dialect_phone_e164), and a
+ * USSD service code is written "*CODE#" whatever form it came in. */
+void dialect_normalise(struct inbound *in);
 
 /* Shared field checks: 1 when s is valid UTF-8 without control characters
  * (allow_newlines: \n, \r and \t are allowed, for SMS bodies). */

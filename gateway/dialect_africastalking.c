@@ -49,6 +49,7 @@ static int ussd_parse(const struct dialect_request *req, struct inbound *in,
     in->kind = IN_USSD;
     in->has_history = 1;
     in->is_new = in->text[0] == '\0';
+    dialect_normalise(in);
     return 0;
 }
 
@@ -80,6 +81,7 @@ static int sms_parse(const struct dialect_request *req, struct inbound *in,
     if (st)
         return st;
     in->kind = IN_SMS;
+    dialect_normalise(in);
     memcpy(in->session, in->phone, sizeof in->phone);
     return 0;
 }

@@ -30,6 +30,7 @@ static int parse(const struct dialect_request *req, struct inbound *in,
 
     if (st)
         return st;
+    dialect_normalise(in);
     return 0;
 }
 
@@ -39,7 +40,7 @@ static int render(const struct inbound *in, const struct outbound *out,
     json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:b}",
                           "sessionID", in->session,
                           "userID", in->user_id,
-                          "msisdn", in->phone,
+                          "msisdn", in->phone_raw,
                           "message", out->text ? out->text : "",
                           "continueSession", !out->end);
 

@@ -113,6 +113,7 @@ static int parse(const struct dialect_request *req, struct inbound *in,
     in->kind = IN_USSD;
     if (in->is_new)
         predialled(in);
+    dialect_normalise(in);
     return 0;
 }
 

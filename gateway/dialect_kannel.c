@@ -178,6 +178,7 @@ static int parse(const struct dialect_request *req, struct inbound *in,
     if (st)
         return st;
     in->kind = IN_SMS;
+    dialect_normalise(in);
     memcpy(in->session, in->phone, sizeof in->phone);
     return 0;
 }

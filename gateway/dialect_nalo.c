@@ -6,8 +6,9 @@
  * MSGTYPE true marks a new session, whose USERDATA is the dialled code
  * ("*920*55#"), not an input: it becomes the service code and the input is
  * "". A pre-dialled code ("*920*55*2#") cannot be split without knowing the
- * base code, which Nalo does not send, so its input is "" too. The reply
- * echoes USERID and MSISDN; its MSGTYPE true means "continue".
+ * base code, which Nalo does not send, so its input is "" too. MSISDN
+ * ("233200000456") is stored in E.164 ("+233200000456"); the reply echoes
+ * USERID and MSISDN as Nalo sent them; its MSGTYPE true means "continue".
  */
 #include "dialect_int.h"
 
@@ -31,6 +32,7 @@ static int parse(const struct dialect_request *req, struct inbound *in,
 
     if (st)
         return st;
+    dialect_normalise(in);
     memcpy(in->session, in->phone, sizeof in->phone);
     return 0;
 }
@@ -40,7 +42,7 @@ static int render(const struct inbound *in, const struct outbound *out,
 {
     json_t *o = json_pack("{s:s, s:s, s:s, s:b}",
                           "USERID", in->user_id,
-                          "MSISDN", in->phone,
+                          "MSISDN", in->phone_raw,
                           "MSG", out->text ? out->text : "",
                           "MSGTYPE", !out->end);
 

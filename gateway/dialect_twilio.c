@@ -186,6 +186,7 @@ static int parse(const struct dialect_request *req, struct inbound *in,
     if (dia_utf8_chars(in->text, strlen(in->text)) > BODY_MAX_CHARS)
         return dia_fail(&c, 400, "field Body too long");
     in->kind = IN_SMS;
+    dialect_normalise(in);
     memcpy(in->session, in->phone, sizeof in->phone);
     return 0;
 }

@@ -59,6 +59,7 @@
 #include <sys/time.h>
 
 #include "alert.h"
+#include "api.h"
 #include "cases.h"
 #include "cfg.h"
 #include "confirm.h"
@@ -180,7 +181,8 @@ static const char script_step[] =
 /* Loaded on every connect; the staff API runs the case scripts. */
 const char *const gw_scripts[GW_SCRIPT_COUNT] = {
     script_load, script_step, cases_script_claim, cases_script_note,
-    cases_script_resolve, cases_script_list
+    cases_script_resolve, cases_script_list, cases_script_read,
+    cases_script_audit, api_script_auth
 };
 
 static const char ref_alphabet[] = "346789ABCDEFGHJKMNPQRTWXY";

@@ -23,14 +23,18 @@
  *   safe_to_call  true only when the caller answered exactly "yes" (the
  *                 f:safe_to_call field); false when "no", absent or other.
  *   ref           the case reference (hl:case:REF; hotlinectl cases show REF)
- *   queue, channel, lang, service   as filed; "" when the entry lacks them
- *   phone         the caller's number (E.164 as the aggregator sent it)
+ *   queue, channel, lang, service   as filed ("" when the entry lacks
+ *                 them); a USSD service is "*CODE#" in every dialect
+ *   phone         the caller's number in E.164, whatever form the
+ *                 aggregator sent (dialect_normalise)
  *   created       milliseconds since the epoch when the request was filed,
  *                 null if the entry's value is not a number
  *   entry         the Redis stream entry id: delivery is at-least-once, so
  *                 a receiver drops a second delivery of the same entry
  *   fields        every f:NAME of the entry, NAME → value, in filing order
- * Strings are valid UTF-8 (invalid bytes become '?').
+ * Strings are valid UTF-8 (invalid bytes become '?'). The staff API's case
+ * JSON has the same members and representation (safe_to_call a boolean);
+ * docs/schemas/webhook.schema.json is the schema, checked by the tests.
  *
  * Its signature, header `X-Hotline-Signature: t=TS,v1=HEX` where TS is the
  * sending time in Unix seconds and HEX the lowercase hex

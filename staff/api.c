@@ -7,7 +7,17 @@
  *   POST /api/cases/REF/note   {"text": "..."}      {"ok": true, "message"}
  *
  * Every request needs `Authorization: Bearer TOKEN`, a staff token of the
- * config (401 otherwise). The case rules are the scripts of cases.c, loaded
+ * config (401 otherwise). Failed tokens are counted in Redis, shared by
+ * every gateway, per client address (an IPv6 address's /64) and per token
+ * prefix (the first
+ * API_PREFIX characters, kept as an HMAC): at staff_auth's limit the
+ * address or prefix gets 429 with Retry-After until the window ends,
+ * good token or not. Nothing counts per staff member, so guessing cannot
+ * lock out a member whose token has another prefix, from another address.
+ * Failures are logged (address, never the token) and counted in /metrics.
+ * Reading a case or listing cases writes an audit entry (who, read/list)
+ * into each case's history (cases.h), before the reply is sent.
+ * The case rules are the scripts of cases.c, loaded
  * by the store on connect (GW_SCRIPT_*), so the API and hotlinectl cannot
  * disagree. Replies: 400 bad reference or body, 404 no such case, 405 wrong
  * method, 409 not allowed in the case's state, 503 Redis unreachable.
@@ -20,9 +30,12 @@
 #include <event2/http.h>
 #include <sys/queue.h>
 
+#include <arpa/inet.h>
 #include <event2/keyvalq_struct.h>
 #include <hiredis/hiredis.h>
 #include <jansson.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,6 +49,29 @@
 #include "store.h"
 
 #define BODY_MAX 4096
+#define API_PREFIX 8            /* token characters a prefix counter keys */
+
+const char api_script_auth[] =
+    "local wait = 0\n"
+    "for i = 1, 2 do\n"
+    "  local n = tonumber(redis.call('GET', KEYS[i]) or '0')\n"
+    "  if n >= tonumber(ARGV[i + 1]) then\n"
+    "    local t = redis.call('PTTL', KEYS[i])\n"
+    "    if t < 0 then\n"
+    "      redis.call('PEXPIRE', KEYS[i], ARGV[4])\n"
+    "      t = tonumber(ARGV[4])\n"
+    "    end\n"
+    "    if t > wait then wait = t end\n"
+    "  end\n"
+    "end\n"
+    "if wait > 0 then return {2, wait} end\n"
+    "if ARGV[1] ~= '1' then return {0} end\n"
+    "local c = {1}\n"
+    "for i = 1, 2 do\n"
+    "  c[i + 1] = redis.call('INCR', KEYS[i])\n"
+    "  if c[i + 1] == 1 then redis.call('PEXPIRE', KEYS[i], ARGV[4]) end\n"
+    "end\n"
+    "return c\n";
 
 enum api_op { OP_LIST, OP_GET, OP_CLAIM, OP_NOTE, OP_RESOLVE };
 
@@ -48,6 +84,15 @@ struct areq {
     char ref[CASES_REF_MAX];
     char who[64];
     long long now;
+    int refused;                /* 1: no staff member has this token */
+    int st;                     /* a refusal to send once authenticated */
+    const char *why;
+    char status[16];            /* the listing's filter, or "" */
+    char *text;                 /* a note's text */
+    char *out;                  /* a listing, sent once audited */
+    char addr[64];              /* the client, for the failure counter */
+    char akey[128];             /* Redis keys of the two counters */
+    char pkey[128];
 };
 
 static long long ms_now(void)
@@ -98,6 +143,8 @@ static void areq_done(struct areq *a)
 {
     a->gw->inflight--;
     cfg_release(a->cfg);
+    free(a->text);
+    free(a->out);
     free(a);
 }
 
@@ -115,12 +162,71 @@ static void flatten(const redisReply *r, const char **kv, size_t *len,
     }
 }
 
+static void on_audited(redisReply *r, void *arg)
+{
+    struct areq *a = arg;
+
+    if (!r || r->type != REDIS_REPLY_INTEGER) {
+        /* No trace, no listing: the numbers stay unread. */
+        send_error(a->gw, a->req, &a->t0, 503, "Redis unreachable");
+    } else {
+        log_info("api: %s listed %lld cases", a->who, r->integer);
+        send_json(a->gw, a->req, &a->t0, 200, a->out);
+    }
+    areq_done(a);
+}
+
+/* The references of a listing, space-separated, for the audit script. */
+static char *list_refs(json_t *list)
+{
+    size_t n = json_array_size(list);
+    char *refs = malloc(n * CASES_REF_MAX + 1);
+    size_t len = 0, i;
+    json_t *c;
+
+    if (!refs)
+        return NULL;
+    refs[0] = '\0';
+    json_array_foreach(list, i, c) {
+        const char *ref = json_string_value(json_object_get(c, "ref"));
+
+        if (ref && strlen(ref) < CASES_REF_MAX && cases_ref_ok(ref))
+            len += (size_t)sprintf(refs + len, "%s%s", len ? " " : "", ref);
+    }
+    return refs;
+}
+
+/* Writes the list's audit entries; the listing goes out when they are. */
+static void audit_list(struct areq *a, json_t *list)
+{
+    char now[24];
+    char *refs = list_refs(list);
+    const char *av[5];
+
+    if (!refs) {
+        send_error(a->gw, a->req, &a->t0, 500, "out of memory");
+        areq_done(a);
+        return;
+    }
+    snprintf(now, sizeof now, "%lld", a->now);
+    av[0] = a->who;
+    av[1] = now;
+    av[2] = "list";
+    av[3] = a->cfg->prefix;
+    av[4] = refs;
+    if (store_eval(a->gw->store, GW_SCRIPT_AUDIT, on_audited, a, 0, 5, av,
+                   NULL) != 0) {
+        send_error(a->gw, a->req, &a->t0, 503, "Redis unreachable");
+        areq_done(a);
+    }
+    free(refs);
+}
+
 static void on_list(redisReply *r, void *arg)
 {
     struct areq *a = arg;
     json_t *list;
     json_t *top;
-    char *s;
 
     if (!r || r->type != REDIS_REPLY_ARRAY) {
         send_error(a->gw, a->req, &a->t0, 503, "Redis unreachable");
@@ -138,15 +244,16 @@ static void on_list(redisReply *r, void *arg)
         if (o)
             json_array_append_new(list, o);
     }
-    top = list ? json_pack("{s:o}", "cases", list) : NULL;
-    s = top ? json_dumps(top, JSON_COMPACT) : NULL;
+    top = list ? json_pack("{s:O}", "cases", list) : NULL;
+    a->out = top ? json_dumps(top, JSON_COMPACT) : NULL;
     json_decref(top);
-    if (s)
-        send_json(a->gw, a->req, &a->t0, 200, s);
-    else
+    if (a->out) {
+        audit_list(a, list);
+    } else {
         send_error(a->gw, a->req, &a->t0, 500, "out of memory");
-    free(s);
-    areq_done(a);
+        areq_done(a);
+    }
+    json_decref(list);
 }
 
 static void on_get(redisReply *r, void *arg)
@@ -163,6 +270,8 @@ static void on_get(redisReply *r, void *arg)
     } else {
         flatten(r, kv, len, 512, &n);
         s = cases_json(kv, len, n);
+        if (s)
+            log_info("api: %s read case %s", a->who, a->ref);
         if (s)
             send_json(a->gw, a->req, &a->t0, 200, s);
         else
@@ -242,7 +351,7 @@ static char *note_text(struct evhttp_request *req)
 }
 
 /* Sends the Redis call of a's operation. 0 when sent. */
-static int start(struct areq *a, const char *status, const char *text)
+static int start(struct areq *a)
 {
     char key[128], now[24], extra[24], max[16];
     const char *av[5];
@@ -255,7 +364,7 @@ static int start(struct areq *a, const char *status, const char *text)
     if (a->op == OP_LIST) {
         snprintf(max, sizeof max, "%d", CASES_LIST_MAX);
         av[0] = a->cfg->prefix;
-        av[1] = status ? status : "";
+        av[1] = a->status;
         av[2] = max;
         for (int i = 0; i < 3; i++)
             al[i] = strlen(av[i]);
@@ -263,18 +372,18 @@ static int start(struct areq *a, const char *status, const char *text)
                           al);
     }
     if (a->op == OP_GET) {
-        av[0] = "HGETALL";
-        av[1] = key;
-        al[0] = 7;
-        al[1] = strlen(key);
-        return store_cmd(a->gw->store, on_get, a, 2, av, al);
+        av[0] = key;
+        av[1] = a->who;
+        av[2] = now;
+        return store_eval(a->gw->store, GW_SCRIPT_READ, on_get, a, 1, 3, av,
+                          NULL);
     }
     av[argc++] = key;
     av[argc++] = a->who;
     av[argc++] = now;
     if (a->op == OP_NOTE) {
         script = GW_SCRIPT_NOTE;
-        av[argc++] = text;
+        av[argc++] = a->text;
     } else if (a->op == OP_RESOLVE) {
         script = GW_SCRIPT_RESOLVE;
         snprintf(extra, sizeof extra, "%d", a->cfg->case_retention_s);
@@ -285,16 +394,40 @@ static int start(struct areq *a, const char *status, const char *text)
     return store_eval(a->gw->store, script, on_moved, a, 1, argc, av, al);
 }
 
-/* The staff member a Bearer token names, or NULL. */
-static const struct cfg_staff *staff_of(const struct cfg *c,
-                                        struct evhttp_request *req)
+/* The Bearer token of req, or "" when there is none. */
+static const char *token_of(struct evhttp_request *req)
 {
     const char *h = evhttp_find_header(evhttp_request_get_input_headers(req),
                                        "Authorization");
 
-    if (!h || strncmp(h, "Bearer ", 7) != 0 || !h[7])
-        return NULL;
-    return cfg_staff_by_token(c, h + 7);
+    if (!h || strncmp(h, "Bearer ", 7) != 0)
+        return "";
+    return h + 7;
+}
+
+/* The Redis keys of the failure counters of a's address and of token's
+ * prefix; the prefix is kept as an HMAC under the pepper (shared by every
+ * gateway), so Redis holds no part of any token. */
+static void counter_keys(struct areq *a, const char *token)
+{
+    static const char hex[] = "0123456789abcdef";
+    char data[API_PREFIX + 16];
+    unsigned char mac[32];
+    unsigned int ml = sizeof mac;
+    char h[33];
+
+    snprintf(data, sizeof data, "staff-prefix:%.*s", API_PREFIX, token);
+    if (!HMAC(EVP_sha256(), a->cfg->pepper, (int)strlen(a->cfg->pepper),
+              (const unsigned char *)data, strlen(data), mac, &ml))
+        memset(mac, 0, sizeof mac);
+    for (int i = 0; i < 16; i++) {
+        h[2 * i] = hex[mac[i] >> 4];
+        h[2 * i + 1] = hex[mac[i] & 15];
+    }
+    h[32] = '\0';
+    snprintf(a->akey, sizeof a->akey, "%sauth:a:%s", a->cfg->prefix,
+             a->addr);
+    snprintf(a->pkey, sizeof a->pkey, "%sauth:p:%s", a->cfg->prefix, h);
 }
 
 /* Parses path (after "/api/cases") into op and ref; returns 0, or the HTTP
@@ -346,16 +479,148 @@ static int route(const char *rest, enum evhttp_cmd_type m, struct areq *a,
     return m == EVHTTP_REQ_POST ? 0 : 405;
 }
 
+void api_addr_bucket(const char *addr, char *out, size_t outsz)
+{
+    unsigned char a6[16];
+    char text[INET6_ADDRSTRLEN];
+
+    if (strchr(addr, ':') && inet_pton(AF_INET6, addr, a6) == 1) {
+        memset(a6 + 8, 0, 8);
+        if (inet_ntop(AF_INET6, a6, text, sizeof text)) {
+            snprintf(out, outsz, "%s/64", text);
+            return;
+        }
+    }
+    snprintf(out, outsz, "%s", addr);
+}
+
+/* 429 with Retry-After: the address or the prefix is held for wait_ms. */
+static void send_limited(struct areq *a, long long wait_ms)
+{
+    char secs[24];
+
+    snprintf(secs, sizeof secs, "%lld", (wait_ms + 999) / 1000);
+    evhttp_add_header(evhttp_request_get_output_headers(a->req),
+                      "Retry-After", secs);
+    metrics_add(a->gw->metrics, "hotline_api_auth_limited_total", NULL, NULL,
+                1);
+    send_error(a->gw, a->req, &a->t0, 429,
+               "too many failed staff tokens; retry later");
+}
+
+/* A failed token was counted: {1, address's failures, prefix's}. */
+static void refused(struct areq *a, const redisReply *r)
+{
+    long long na = r->element[1]->integer;
+    long long np = r->element[2]->integer;
+
+    metrics_add(a->gw->metrics, "hotline_api_auth_failures_total", NULL,
+                NULL, 1);
+    log_warn("api: staff token refused from %s (%lld from this address, "
+             "%lld with this prefix in %ds)", a->addr, na, np,
+             a->cfg->auth_window_s);
+    if (na == a->cfg->auth_fail_addr)
+        log_warn("api: %s held for %ds: %lld failed staff tokens", a->addr,
+                 a->cfg->auth_window_s, na);
+    if (np == a->cfg->auth_fail_prefix)
+        log_warn("api: a token prefix held for %ds: %lld failed tokens "
+                 "with it (last from %s)", a->cfg->auth_window_s, np,
+                 a->addr);
+    send_error(a->gw, a->req, &a->t0, 401, "a staff token is needed");
+}
+
+/* The limiter's answer (api_script_auth), then the request itself. */
+static void on_auth(redisReply *r, void *arg)
+{
+    struct areq *a = arg;
+    long long code = -1;
+
+    if (r && r->type == REDIS_REPLY_ARRAY && r->elements >= 1 &&
+        r->element[0]->type == REDIS_REPLY_INTEGER)
+        code = r->element[0]->integer;
+    if (code == 2 && r->elements == 2) {
+        send_limited(a, r->element[1]->integer);
+    } else if (code == 1 && r->elements == 3 && a->refused) {
+        refused(a, r);
+    } else if (code != 0 || a->refused) {
+        send_error(a->gw, a->req, &a->t0, 503, "Redis unreachable");
+    } else if (a->st) {
+        send_error(a->gw, a->req, &a->t0, a->st, a->why);
+    } else if (start(a) == 0) {
+        return;
+    } else {
+        send_error(a->gw, a->req, &a->t0, 503, "Redis unreachable");
+    }
+    areq_done(a);
+}
+
+/* Asks the limiter whether a may go on, counting a failed token. */
+static int check_auth(struct areq *a, const char *token)
+{
+    char lim_a[16], lim_p[16], win[24];
+    const char *av[6];
+
+    counter_keys(a, token);
+    snprintf(lim_a, sizeof lim_a, "%d", a->cfg->auth_fail_addr);
+    snprintf(lim_p, sizeof lim_p, "%d", a->cfg->auth_fail_prefix);
+    snprintf(win, sizeof win, "%lld", (long long)a->cfg->auth_window_s * 1000);
+    av[0] = a->akey;
+    av[1] = a->pkey;
+    av[2] = a->refused ? "1" : "0";
+    av[3] = lim_a;
+    av[4] = lim_p;
+    av[5] = win;
+    return store_eval(a->gw->store, GW_SCRIPT_AUTH, on_auth, a, 2, 6, av,
+                      NULL);
+}
+
+/* Routes req into a: operation, reference, note text, status filter; a
+ * refusal is kept in a->st / a->why and sent only once authenticated. */
+static void parse(struct areq *a, const char *path)
+{
+    const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(a->req);
+    struct evkeyvalq q;
+    const char *status = NULL;
+
+    a->why = "";
+    a->st = strncmp(path, "/api/cases", 10) == 0 ?
+                route(path + 10, evhttp_request_get_command(a->req), a,
+                      &a->why) : 404;
+    if (a->st == 404 && !a->why[0])
+        a->why = "no such endpoint";
+    if (a->st == 0 && a->op == OP_NOTE) {
+        a->text = note_text(a->req);
+        if (!a->text) {
+            a->st = 400;
+            a->why = "body must be JSON {\"text\": \"...\"}: 1 to 2000 "
+                     "bytes of text without control characters";
+        }
+    }
+    if (a->st == 0 && a->gw->draining) {
+        a->st = 503;
+        a->why = "shutting down";
+    }
+    TAILQ_INIT(&q);
+    if (a->st == 0 && a->op == OP_LIST && uri && evhttp_uri_get_query(uri) &&
+        evhttp_parse_query_str(evhttp_uri_get_query(uri), &q) == 0)
+        status = evhttp_find_header(&q, "status");
+    if (a->st == 0 && !cases_status_ok(status)) {
+        a->st = 400;
+        a->why = "status is new, claimed or resolved";
+    }
+    snprintf(a->status, sizeof a->status, "%s", status ? status : "");
+    evhttp_clear_headers(&q);
+}
+
 int api_handle(struct gw *gw, struct evhttp_request *req, const char *path)
 {
-    const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
+    struct evhttp_connection *conn = evhttp_request_get_connection(req);
     const struct cfg_staff *staff;
-    struct evkeyvalq q;
+    const char *token = token_of(req);
+    const char *addr;
+    char *peer_ip = NULL;
+    ev_uint16_t port = 0;
     struct areq *a;
-    const char *why = "";
-    const char *status = NULL;
-    char *text = NULL;
-    int st;
 
     if (strncmp(path, "/api/", 5) != 0)
         return 0;
@@ -368,51 +633,23 @@ int api_handle(struct gw *gw, struct evhttp_request *req, const char *path)
     a->gw = gw;
     a->req = req;
     a->now = ms_now();
-    staff = staff_of(gw->cfg, req);
-    if (!staff) {
-        send_error(gw, req, &a->t0, 401, "a staff token is needed");
-        free(a);
-        return 1;
-    }
-    snprintf(a->who, sizeof a->who, "%s", staff->name);
-    st = strncmp(path, "/api/cases", 10) == 0 ?
-             route(path + 10, evhttp_request_get_command(req), a, &why) : 404;
-    if (st == 404 && !why[0])
-        why = "no such endpoint";
-    if (st == 0 && a->op == OP_NOTE) {
-        text = note_text(req);
-        if (!text) {
-            st = 400;
-            why = "body must be JSON {\"text\": \"...\"}: 1 to 2000 bytes"
-                  " of text without control characters";
-        }
-    }
-    if (st == 0 && gw->draining) {
-        st = 503;
-        why = "shutting down";
-    }
-    TAILQ_INIT(&q);
-    if (st == 0 && a->op == OP_LIST && uri && evhttp_uri_get_query(uri) &&
-        evhttp_parse_query_str(evhttp_uri_get_query(uri), &q) == 0)
-        status = evhttp_find_header(&q, "status");
-    if (st == 0 && !cases_status_ok(status)) {
-        st = 400;
-        why = "status is new, claimed or resolved";
-    }
-    if (st) {
-        send_error(gw, req, &a->t0, st, why);
-        evhttp_clear_headers(&q);
-        free(text);
-        free(a);
-        return 1;
-    }
     a->cfg = cfg_retain(gw->cfg);
     gw->inflight++;
-    if (start(a, status, text) != 0) {
+    if (conn)
+        evhttp_connection_get_peer(conn, &peer_ip, &port);
+    addr = cfg_client_addr(a->cfg, peer_ip,
+                           evhttp_find_header(
+                               evhttp_request_get_input_headers(req),
+                               "X-Real-IP"));
+    api_addr_bucket(addr ? addr : "unknown", a->addr, sizeof a->addr);
+    staff = token[0] ? cfg_staff_by_token(a->cfg, token) : NULL;
+    a->refused = !staff;
+    if (staff)
+        snprintf(a->who, sizeof a->who, "%s", staff->name);
+    parse(a, path);
+    if (check_auth(a, token) != 0) {
         send_error(gw, req, &a->t0, 503, "Redis unreachable");
         areq_done(a);
     }
-    evhttp_clear_headers(&q);
-    free(text);
     return 1;
 }

@@ -23,13 +23,28 @@
 #include <string.h>
 #include <time.h>
 
-/* Appends {who, at, what} to the case's history (bounded to 200). */
+/* Keeps a history to 500 entries: the oldest audit entry (read, list)
+ * goes first, so reads never push a claim or resolve out. */
+#define LUA_TRIM                                                           \
+    "local function trim(h)\n"                                             \
+    "  while #h > 500 do\n"                                                \
+    "    local k = 1\n"                                                    \
+    "    for i = 1, #h do\n"                                               \
+    "      if h[i].what == 'read' or h[i].what == 'list' then k = i break"  \
+    " end\n"                                                               \
+    "    end\n"                                                            \
+    "    table.remove(h, k)\n"                                             \
+    "  end\n"                                                              \
+    "end\n"
+
+/* Appends {who, at, what} to the case's history (bounded, LUA_TRIM). */
 #define LUA_LOG                                                            \
+    LUA_TRIM                                                               \
     "local function log(what)\n"                                           \
     "  local h = cjson.decode(redis.call('HGET', KEYS[1], 'history') or"   \
     " '[]')\n"                                                             \
     "  h[#h + 1] = {who = ARGV[1], at = tonumber(ARGV[2]), what = what}\n" \
-    "  while #h > 200 do table.remove(h, 1) end\n"                         \
+    "  trim(h)\n"                                                          \
     "  redis.call('HSET', KEYS[1], 'history', cjson.encode(h))\n"          \
     "end\n"                                                                \
     "local s = redis.call('HGET', KEYS[1], 'status')\n"                    \
@@ -71,6 +86,42 @@ const char cases_script_resolve[] =
     "redis.call('EXPIRE', KEYS[1], ARGV[3])\n"
     "return {1, 'resolved', tonumber(redis.call('HGET', KEYS[1],"
     " 'claimed_at') or '0')}\n";
+
+/* An audit entry {who, at, what} in case k's history; lists by the same
+ * person in a row are one entry with a count n and the first time. */
+#define LUA_AUDIT                                                          \
+    LUA_TRIM                                                               \
+    "local function audit(k, what)\n"                                      \
+    "  local h = cjson.decode(redis.call('HGET', k, 'history') or '[]')\n" \
+    "  local last, at = h[#h], tonumber(ARGV[2])\n"                        \
+    "  if what == 'list' and last and last.what == 'list' and"             \
+    " last.who == ARGV[1] then\n"                                          \
+    "    last.first = last.first or last.at\n"                             \
+    "    last.n, last.at = (last.n or 1) + 1, at\n"                        \
+    "  else\n"                                                             \
+    "    h[#h + 1] = {who = ARGV[1], at = at, what = what}\n"              \
+    "  end\n"                                                              \
+    "  trim(h)\n"                                                          \
+    "  redis.call('HSET', k, 'history', cjson.encode(h))\n"                \
+    "end\n"
+
+const char cases_script_read[] =
+    LUA_AUDIT
+    "if redis.call('TYPE', KEYS[1]).ok ~= 'hash' then return {} end\n"
+    "audit(KEYS[1], 'read')\n"
+    "return redis.call('HGETALL', KEYS[1])\n";
+
+const char cases_script_audit[] =
+    LUA_AUDIT
+    "local n = 0\n"
+    "for ref in string.gmatch(ARGV[5], '%w+') do\n"
+    "  local k = ARGV[4] .. 'case:' .. ref\n"
+    "  if redis.call('TYPE', k).ok == 'hash' then\n"
+    "    audit(k, ARGV[3])\n"
+    "    n = n + 1\n"
+    "  end\n"
+    "end\n"
+    "return n\n";
 
 const char cases_script_list[] =
     "local out, cursor, max = {}, '0', tonumber(ARGV[3])\n"
@@ -209,6 +260,12 @@ static json_t *str_or_null(const char *v)
     return v ? json_string(v) : json_null();
 }
 
+/* The help request's own strings are "" when absent, as on the webhook. */
+static json_t *str_or_empty(const char *v)
+{
+    return json_string(v ? v : "");
+}
+
 static json_t *int_or_null(const char *v)
 {
     return v ? json_integer(strtoll(v, NULL, 10)) : json_null();
@@ -243,13 +300,15 @@ void *cases_json_object(const char *const *kv, const size_t *kvlen, size_t n)
         json_decref(fields);
         return NULL;
     }
-    /* What staff must see before anything else. */
+    /* What staff must see before anything else: true only when the caller
+     * answered exactly "yes", as on the webhook (docs/schemas/). */
     json_object_set_new(o, "safe_to_call",
-                        json_string(safe_word(get(kv, kvlen, n,
-                                                  "f:safe_to_call"))));
+                        json_boolean(strcmp(safe_word(get(kv, kvlen, n,
+                                                          "f:safe_to_call")),
+                                            "yes") == 0));
     for (size_t i = 0; i < sizeof strs / sizeof strs[0]; i++)
-        json_object_set_new(o, strs[i], str_or_null(get(kv, kvlen, n,
-                                                        strs[i])));
+        json_object_set_new(o, strs[i], str_or_empty(get(kv, kvlen, n,
+                                                         strs[i])));
     risk = get(kv, kvlen, n, "risk");
     json_object_set_new(o, "risk", json_string(risk ? risk : "normal"));
     json_object_set_new(o, "created", int_or_null(get(kv, kvlen, n,
@@ -266,7 +325,7 @@ void *cases_json_object(const char *const *kv, const size_t *kvlen, size_t n)
             json_object_set_new(fields, kv[i] + 2, json_string(kv[i + 1]));
     }
     json_object_set_new(o, "fields", fields);
-    json_object_set_new(o, "phone", str_or_null(get(kv, kvlen, n, "phone")));
+    json_object_set_new(o, "phone", str_or_empty(get(kv, kvlen, n, "phone")));
     json_object_set_new(o, "claimed_by",
                         str_or_null(get(kv, kvlen, n, "claimed_by")));
     json_object_set_new(o, "claimed_at",
@@ -382,11 +441,16 @@ static void sb_entries(struct sbuf *b, const char *title, const char *v,
                  (long long)json_integer_value(json_object_get(e, "at")) +
                      (long long)json_real_value(json_object_get(e, "at")));
         when(ms, at, sizeof at);
-        sb(b, "  %s  %s: %s\n", at,
+        sb(b, "  %s  %s: %s", at,
            json_string_value(json_object_get(e, "who")) ?
                json_string_value(json_object_get(e, "who")) : "?",
            json_string_value(json_object_get(e, key)) ?
                json_string_value(json_object_get(e, key)) : "");
+        /* A run of lists by one person is one audit entry with a count. */
+        if (json_integer_value(json_object_get(e, "n")) > 1)
+            sb(b, " (%lld times)",
+               (long long)json_integer_value(json_object_get(e, "n")));
+        sb(b, "\n");
     }
     json_decref(a);
 }

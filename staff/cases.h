@@ -15,7 +15,8 @@
  * was another case's: see session.c), risk ("high" after a duress exit),
  * claimed_by,
  * claimed_at, resolved_by, resolved_at (ms), notes and history (JSON arrays
- * of {"who","at","text"} / {"who","at","what"}).
+ * of {"who","at","text"} / {"who","at","what"}; "what" is claim, note,
+ * resolve, or an audit entry: read, list).
  */
 #ifndef HOTLINE_CASES_H
 #define HOTLINE_CASES_H
@@ -36,6 +37,13 @@
  *   resolve  KEYS case key; ARGV who, now, retention seconds
  * list: KEYS none; ARGV prefix, status ("" = any), max. Returns an array of
  * flat field/value arrays (HGETALL form), oldest first.
+ * read: KEYS case key; ARGV who, now. Writes {who, at, what: "read"} to
+ * the case's history, then returns its HGETALL (empty: no such case).
+ * audit: KEYS none; ARGV who, now, what ("list"), prefix, references
+ * separated by spaces (the cases a listing showed; undeclared keys, as
+ * list). Writes the entry to each case that exists; returns how many. A
+ * run of lists by one person is one entry {who, at (last), what, n, first}.
+ * History holds 500 entries; the oldest read/list entries go first.
  * erase: KEYS none; ARGV prefix, phone, phone key (HMAC, session.h).
  * Returns {cases, queue entries, dead letters, sessions, counters,
  * opt-outs} removed. */
@@ -43,6 +51,8 @@ extern const char cases_script_claim[];
 extern const char cases_script_note[];
 extern const char cases_script_resolve[];
 extern const char cases_script_list[];
+extern const char cases_script_read[];
+extern const char cases_script_audit[];
 extern const char cases_script_erase[];
 
 /* 1 when ref looks like a reference (letters/digits, 4–12), so it can be
@@ -58,9 +68,11 @@ int cases_note_ok(const char *s, size_t len);
 int cases_status_ok(const char *status);
 
 /* A case as staff see it, from a flat field/value array (HGETALL order
- * irrelevant): JSON with "safe_to_call" FIRST ("yes" | "no" | "unknown"),
- * then ref, status, risk, queue, lang, channel, created, fields {NAME: value},
- * phone, claimed_by/at, resolved_by/at, notes [], history [].
+ * irrelevant): JSON with "safe_to_call" FIRST (true only when the caller
+ * answered "yes", as on the webhook), then ref, status, queue, lang,
+ * channel, service ("" when absent), risk, created, fields {NAME: value},
+ * phone, claimed_by/at, resolved_by/at (null until set), notes [],
+ * history []. docs/schemas/case.schema.json is its schema.
  * Returns a malloc'd string (the caller frees it) or NULL on ENOMEM or a
  * malformed array. */
 char *cases_json(const char *const *kv, const size_t *kvlen, size_t n);

@@ -28,6 +28,7 @@ sys.path.insert(0, os.path.dirname(__file__))
 from harness import (ROOT, RedisServer, Hotlined, at_ussd, free_port, get,  # noqa: E402
                      eq, contains, run, wait_for, _procs, HOTLINECTL, PEPPER)
 import test_kannel as kn  # noqa: E402  (not "test_…": the runner collects those)
+import schemas  # noqa: E402  docs/schemas/, python3-jsonschema
 
 PHONE = "+84901234567"
 STAFF = "+84977000111"
@@ -47,6 +48,7 @@ class Receiver:
     def __init__(self, port=None):
         self.port = port or free_port()
         self.got = []
+        self.invalid = []       # docs/schemas/webhook.schema.json violations
         self.lock = threading.Lock()
         self.srv = None
         self.start()
@@ -66,6 +68,11 @@ class Receiver:
                                    b"." + body, hashlib.sha256).hexdigest()
                     ok = hmac.compare_digest(mac, m.group(2))
                     fresh = abs(time.time() - int(m.group(1))) < 300
+                try:        # every body the suite receives, schema-checked
+                    schemas.check("webhook", body.decode())
+                except Exception as e:
+                    with rcv.lock:
+                        rcv.invalid.append(str(e))
                 with rcv.lock:
                     rcv.got.append((time.time(), json.loads(body), ok, fresh,
                                     self.headers.get("Content-Type")))
@@ -85,6 +92,7 @@ class Receiver:
 
     def items(self):
         with self.lock:
+            assert not self.invalid, self.invalid[0]
             return list(self.got)
 
 

@@ -13,7 +13,9 @@ import sys
 
 sys.path.insert(0, os.path.dirname(__file__))
 from harness import (RedisServer, Hotlined, at_ussd, eq, contains, run,  # noqa: E402
-                     ROOT, HOTLINECTL, PEPPER, request, get, wait_for)
+                     ROOT, HOTLINECTL, PEPPER, request, get, wait_for,
+                     post_json)
+import schemas  # noqa: E402  docs/schemas/, python3-jsonschema
 
 LAN = "lan-token-0123456789abcdef"
 MINH = "minh-token-0123456789abcdef"
@@ -94,7 +96,9 @@ def test_claim_note_resolve(tmp):
     case = r.hgetall("hl:case:" + ref)
     eq((case["status"], case["claimed_by"], case["resolved_by"]),
        ("resolved", "lan", "minh"))
-    eq([h["what"] for h in json.loads(case["history"])], ["claim", "note", "resolve"])
+    eq([h["what"] for h in json.loads(case["history"])],
+       ["list", "read", "claim", "note", "resolve"],
+       "the list and the show before the claim are audited")
     eq([n["who"] for n in json.loads(case["notes"])], ["lan"])
     ttl = r("TTL", "hl:case:" + ref)
     assert 2 * 86400 - 60 < ttl <= 2 * 86400, ttl
@@ -104,13 +108,15 @@ def test_claim_note_resolve(tmp):
     contains(out, "lan: Texted the embassy; no call back")
     rc, out, err = ctl("--json", "show", ref)
     eq(rc, 0, err)
+    schemas.check("case", out)
     pairs = json.loads(out, object_pairs_hook=list)
-    eq(pairs[0], ("safe_to_call", "no"), "JSON: safe_to_call first")
+    eq(pairs[0], ("safe_to_call", False), "JSON: safe_to_call first, as on the webhook")
     rc, out, err = ctl("list", "--status", "new")
     eq(rc, 0, err)
     assert ref not in out and first in out, out
     rc, out, err = ctl("--json", "list", "--status", "resolved")
     eq(rc, 0, err)
+    schemas.check("case-list", out)
     eq([c["ref"] for c in json.loads(out)["cases"]], [ref])
     eq(ctl("list", "--status", "open")[0], 2, "unknown status")
 
@@ -162,6 +168,112 @@ def test_erase_phone(tmp):
        "erase needs a staff token")
 
 
+def hubtel_walk(hl, session, mobile):
+    out = None
+    for i, msg in enumerate(["*384*123#", "2", "1", "Hanoi", "1", "2"]):
+        st, body, _ = post_json(hl.url("/ussd/hubtel"), {
+            "SessionId": session, "Mobile": mobile, "ServiceCode": "384*123",
+            "Type": "Initiation" if i == 0 else "Response", "Message": msg,
+            "ClientState": "", "Sequence": i + 1})
+        eq(st, 200, body)
+        out = json.loads(body)
+    return REF.search(out["Message"]).group(1)
+
+
+def nalo_walk(hl, msisdn, steps=("2", "1", "Hanoi", "1", "2")):
+    out = None
+    for i, s in enumerate([""] + list(steps)):
+        st, body, _ = post_json(hl.url("/ussd/nalo"), {
+            "USERID": "nalo-user", "MSISDN": msisdn,
+            "USERDATA": s if i else "*920*55#", "MSGTYPE": i == 0})
+        eq(st, 200, body)
+        out = json.loads(body)
+    m = REF.search(out["MSG"])
+    return m.group(1) if m else None
+
+
+def keys_of(r, phone, pks):
+    """Every key that still holds phone (any form) or one of its HMACs."""
+    digits = phone.lstrip("+")
+    found = []
+    for key in r.scan_all("hl:*"):
+        if any(pk in key for pk in pks) or digits in key:
+            found.append(key)
+            continue
+        kind = r("TYPE", key)
+        if kind == "hash":
+            vals = r.hgetall(key)
+            if vals.get("pk") in pks or any(digits in v for v in vals.values()):
+                found.append(key)
+        elif kind == "stream":
+            if any(digits in v for _id, f in r.xrange(key) for v in f.values()):
+                found.append(key)
+    return found
+
+
+def test_erase_finds_the_number_however_it_is_typed(tmp):
+    """Hubtel and Nalo send numbers without "+"; they are stored in E.164,
+    and erase finds them typed with spaces, dashes, 00 or no "+"."""
+    redis, hl, r, ctl = setup(tmp)
+    ghana, viet = "+233200000088", "+84901000003"
+    def pks(phone):     # its HMACs, in E.164 and without "+"
+        return [hmac.new(PEPPER.encode(), ("phone:" + p).encode(),
+                         hashlib.sha256).hexdigest()[:32]
+                for p in (phone, phone[1:])]
+    ref1 = hubtel_walk(hl, "hub-e1", "233200000088")
+    ref2 = nalo_walk(hl, "84901000003")
+    nalo_walk(hl, "84901000003", steps=("2", "1"))      # a live Nalo session
+    hubtel_walk(hl, "hub-e2", "233200000088")
+    keep = walk(hl, "cs-e3", "+84912000099")
+    eq(r.hgetall("hl:case:" + ref1)["phone"], ghana, "Hubtel's number in E.164")
+    eq(r.hgetall("hl:case:" + ref2)["phone"], viet, "Nalo's number in E.164")
+    eq(r.hgetall("hl:case:" + ref1)["service"], "*384*123#")
+    assert keys_of(r, ghana, pks(ghana)) and keys_of(r, viet, pks(viet))
+    rc, out, err = ctl("erase", "--phone", "233 20 000 0088")
+    eq(rc, 0, err)
+    contains(out, "removed: 2 cases, 2 queue entries")
+    eq(keys_of(r, ghana, pks(ghana)), [], "nothing of the Hubtel caller is left")
+    rc, out, err = ctl("erase", "--phone", "0084-901-000-003")
+    eq(rc, 0, err)
+    contains(out, "removed: 1 cases, 1 queue entries, 0 dead letters, 1 sessions")
+    eq(keys_of(r, viet, pks(viet)), [], "nothing of the Nalo caller is left")
+    eq(r.hgetall("hl:case:" + keep)["phone"], "+84912000099", "others stay")
+    # A case filed before numbers were normalised holds "233…" as sent.
+    r("HSET", "hl:case:OLD77", "ref", "OLD77", "phone", "233200000077",
+      "status", "new")
+    rc, out, err = ctl("erase", "--phone", "+233200000077")
+    contains(out, "removed: 1 cases", "the old form is found too")
+    eq(r("EXISTS", "hl:case:OLD77"), 0)
+    rc, out, err = ctl("erase", "--phone", "0901000003")
+    eq(rc, 2, "a national number: which country?")
+    contains(err, "country code")
+
+
+def test_formats_agree_across_dialects(tmp):
+    """One representation of a help request: Hubtel's ServiceCode "384*123"
+    and AT's "*384*123#" give the same service, safe_to_call is a boolean
+    as on the webhook, and every reply fits docs/schemas/."""
+    redis, hl, r, ctl = setup(tmp)
+    hub = hubtel_walk(hl, "hub-f1", "233200000055")
+    at = walk(hl, "at-f1", "+84912000055")
+    cases = {}
+    for ref in (hub, at):
+        st, text, _ = api(hl, "GET", "/api/cases/" + ref)
+        eq(st, 200, text)
+        cases[ref] = json.loads(text)
+    eq(cases[hub]["service"], "*384*123#", "Hubtel's code as dialled")
+    eq(cases[at]["service"], "*384*123#")
+    eq(cases[hub]["phone"], "+233200000055")
+    for c in cases.values():
+        assert c["safe_to_call"] is False, c["safe_to_call"]
+    st, text, _ = api(hl, "GET", "/api/cases")
+    eq(sorted(c["service"] for c in json.loads(text)["cases"]),
+       ["*384*123#", "*384*123#"])
+    rc, out, err = ctl("--json", "list")
+    eq(rc, 0, err)
+    schemas.check("case-list", out)
+
+
 def test_erase_reaches_the_spool(tmp):
     """While Redis is down help requests wait in the gateway's spool, with
     the number in them. `erase --spool` removes that number's there too;
@@ -206,7 +318,20 @@ def api(hl, method, path, token=LAN, body=None):
         h["Content-Type"] = "application/json"
         data = json.dumps(body).encode()
     st, text, hdr = request(hl.url(path), data=data, headers=h, method=method)
+    check_reply(method, path, st, text)
     return st, text, hdr
+
+
+def check_reply(method, path, st, text):
+    """Every staff API reply of the suite against docs/schemas/."""
+    if st != 200:
+        schemas.check("error", text)
+    elif method == "POST":
+        schemas.check("action", text)
+    elif path.split("?")[0] == "/api/cases":
+        schemas.check("case-list", text)
+    else:
+        schemas.check("case", text)
 
 
 def test_api(tmp):
@@ -227,7 +352,7 @@ def test_api(tmp):
     cases = json.loads(text, object_pairs_hook=list)[0][1]
     eq(sorted(dict(c)["ref"] for c in cases), sorted([other, ref]), "both cases")
     for c in cases:
-        eq(c[0], ("safe_to_call", "no"), "safe_to_call first")
+        eq(c[0], ("safe_to_call", False), "safe_to_call first")
     eq(api(hl, "GET", "/api/cases?status=open")[0], 400)
     eq(api(hl, "POST", "/api/cases/%s/claim" % ref)[0], 200)
     st, text, _ = api(hl, "POST", "/api/cases/%s/claim" % ref, token=MINH)
@@ -252,7 +377,8 @@ def test_api(tmp):
        ("resolved", "lan", "minh"))
     eq([(n["who"], n["text"]) for n in case["notes"]], [("lan", "Safe house contacted")])
     eq([(h["who"], h["what"]) for h in case["history"]],
-       [("lan", "claim"), ("lan", "note"), ("minh", "resolve")])
+       [("lan", "list"), ("lan", "claim"), ("lan", "note"), ("minh", "resolve"),
+        ("lan", "read")], "audit entries (list, this read) among the changes")
     eq(api(hl, "GET", "/api/cases/NOSUCH")[0], 404)
     eq(api(hl, "POST", "/api/cases/NOSUCH/claim")[0], 404)
     eq(api(hl, "GET", "/api/cases/..%2Fx")[0], 400)

@@ -40,14 +40,42 @@ static void test_json_safe_to_call_first(void **state)
     js = cases_json(sample, l, NS);
     assert_non_null(js);
     assert_string_equal(js,
-        "{\"safe_to_call\":\"no\",\"ref\":\"K7M3QX\",\"status\":\"claimed\","
+        "{\"safe_to_call\":false,\"ref\":\"K7M3QX\",\"status\":\"claimed\","
         "\"queue\":\"urgent\",\"lang\":\"en\",\"channel\":\"at-ussd\","
-        "\"service\":null,\"risk\":\"normal\",\"created\":1763850000000,"
+        "\"service\":\"\",\"risk\":\"normal\",\"created\":1763850000000,"
         "\"fields\":{\"location\":\"Hanoi\",\"safe_to_call\":\"no\"},"
         "\"phone\":\"+84901234567\",\"claimed_by\":\"lan\","
         "\"claimed_at\":1763850060000,\"resolved_by\":null,"
         "\"resolved_at\":null,\"notes\":[{\"who\":\"lan\","
         "\"at\":1763850070000,\"text\":\"ok\"}],\"history\":[]}");
+    free(js);
+}
+
+/* One representation with the webhook: a boolean, true only for "yes";
+ * the help request's strings are "" when the case lacks them. */
+static void test_json_safe_to_call_boolean(void **state)
+{
+    const char *yes[] = { "ref", "AAAA44", "f:safe_to_call", "yes" };
+    const char *other[] = { "ref", "AAAA44", "f:safe_to_call", "maybe" };
+    const char *none[] = { "ref", "AAAA44" };
+    size_t l[4];
+    char *js;
+
+    (void)state;
+    lens(yes, 4, l);
+    js = cases_json(yes, l, 4);
+    assert_memory_equal(js, "{\"safe_to_call\":true,", 21);
+    free(js);
+    lens(other, 4, l);
+    js = cases_json(other, l, 4);
+    assert_memory_equal(js, "{\"safe_to_call\":false,", 22);
+    free(js);
+    lens(none, 2, l);
+    js = cases_json(none, l, 2);
+    assert_memory_equal(js, "{\"safe_to_call\":false,", 22);
+    assert_non_null(strstr(js, "\"queue\":\"\",\"lang\":\"\",\"channel\":\"\","
+                               "\"service\":\"\""));
+    assert_non_null(strstr(js, "\"phone\":\"\""));
     free(js);
 }
 
@@ -197,6 +225,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_json_safe_to_call_first),
+        cmocka_unit_test(test_json_safe_to_call_boolean),
         cmocka_unit_test(test_text_first_line),
         cmocka_unit_test(test_told_reference_shown),
         cmocka_unit_test(test_line_and_refs),

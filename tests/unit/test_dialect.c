@@ -287,8 +287,11 @@ static void test_hubtel(void **state)
     assert_int_equal(in.has_history, 0);
     assert_string_equal(in.text, "3");
     assert_string_equal(in.session, "hub-1");
-    assert_string_equal(in.phone, "233200000123");
-    assert_string_equal(in.service, "714*5");
+    /* Hubtel writes numbers without "+" and codes without "*" and "#":
+     * stored in E.164 and as dialled, like every other dialect's. */
+    assert_string_equal(in.phone, "+233200000123");
+    assert_string_equal(in.phone_raw, "233200000123");
+    assert_string_equal(in.service, "*714*5#");
     assert_string_equal(in.network, "mtn");
 
     assert_int_equal(post("hubtel-ussd",
@@ -375,8 +378,8 @@ static void test_nalo(void **state)
     assert_int_equal(in.is_new, 1);
     assert_string_equal(in.text, "");
     assert_string_equal(in.service, "*920*55#");
-    assert_string_equal(in.session, "233200000456");
-    assert_string_equal(in.phone, "233200000456");
+    assert_string_equal(in.session, "+233200000456");
+    assert_string_equal(in.phone, "+233200000456");
     assert_string_equal(in.user_id, "nalo-user");
     assert_string_equal(in.network, "MTN");
 
@@ -425,7 +428,7 @@ static void test_arkesel(void **state)
     assert_string_equal(in.service, "*920*56#");
     assert_string_equal(in.session, "ark-1");
     assert_string_equal(in.user_id, "ark-user");
-    assert_string_equal(in.phone, "233200000789");
+    assert_string_equal(in.phone, "+233200000789");
 
     assert_int_equal(post("arkesel-ussd",
         "{\"sessionID\":\"ark-1\",\"userID\":\"ark-user\",\"newSession\":false,"
@@ -666,6 +669,74 @@ static void test_registry(void **state)
     assert_int_equal(dialect_find("hubtel-ussd")->kind, IN_USSD);
 }
 
+static void test_phone_e164(void **state)
+{
+    static const char *const same[] = {
+        "+233200000088", "233200000088", "00233200000088", "+233 20 000 0088",
+        "233-20-000-0088", " +233 (20) 000.0088", "0023320-000-0088",
+    };
+    static const char *const refused[] = {
+        "0200000088", "", "+", "+0233200000088", "+2332000000881234",
+        "233 20 abc", "tel:+233200000088", "++233200000088",
+    };
+    char out[IN_PHONE_MAX];
+
+    (void)state;
+    for (size_t i = 0; i < sizeof same / sizeof same[0]; i++) {
+        memset(out, 0, sizeof out);
+        assert_int_equal(dialect_phone_e164(same[i], out, sizeof out), 0);
+        assert_string_equal(out, "+233200000088");
+    }
+    for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++) {
+        strcpy(out, "untouched");
+        assert_int_equal(dialect_phone_e164(refused[i], out, sizeof out), -1);
+        assert_string_equal(out, "untouched");
+    }
+    assert_int_equal(dialect_phone_e164("84901000003", out, sizeof out), 0);
+    assert_string_equal(out, "+84901000003");
+    assert_int_equal(dialect_phone_e164("+84901000003", out, 12), -1);
+}
+
+/* Every dialect: the number in E.164, a USSD code written *CODE#. */
+static void test_dialects_store_e164(void **state)
+{
+    char buf[256];
+    const char *ct = NULL;
+
+    (void)state;
+    assert_int_equal(post("nalo-ussd",
+        "{\"USERID\":\"u\",\"MSISDN\":\"84901000003\","
+        "\"USERDATA\":\"*384*123#\",\"MSGTYPE\":true}"), 0);
+    assert_string_equal(in.phone, "+84901000003");
+    assert_string_equal(in.service, "*384*123#");
+    render("nalo-ussd", "Menu", 0, buf, sizeof buf, &ct);
+    assert_non_null(strstr(buf, "\"MSISDN\":\"84901000003\""));
+    assert_int_equal(post("arkesel-ussd",
+        "{\"sessionID\":\"a\",\"userID\":\"u\",\"newSession\":true,"
+        "\"msisdn\":\"233200000088\",\"userData\":\"*384*123#\"}"), 0);
+    assert_string_equal(in.phone, "+233200000088");
+    render("arkesel-ussd", "Menu", 0, buf, sizeof buf, &ct);
+    assert_non_null(strstr(buf, "\"msisdn\":\"233200000088\""));
+    assert_int_equal(post("hubtel-ussd",
+        "{\"SessionId\":\"h\",\"Mobile\":\"233200000088\","
+        "\"ServiceCode\":\"384*123\",\"Type\":\"Initiation\","
+        "\"Message\":\"*384*123#\"}"), 0);
+    assert_string_equal(in.phone, "+233200000088");
+    assert_string_equal(in.service, "*384*123#");
+    assert_int_equal(post("africastalking-ussd",
+        "sessionId=s&serviceCode=*384*123%23&phoneNumber=%2B84901000003"
+        "&text="), 0);
+    assert_string_equal(in.phone, "+84901000003");
+    assert_string_equal(in.service, "*384*123#");
+    assert_int_equal(kannel_get("from=0084901000003&to=1234&text=HELP"), 0);
+    assert_string_equal(in.phone, "+84901000003");
+    assert_string_equal(in.session, "+84901000003");
+    assert_string_equal(in.service, "1234");
+    /* A national number keeps its form: its country is unknown. */
+    assert_int_equal(kannel_get("from=0901000003&to=1234&text=HELP"), 0);
+    assert_string_equal(in.phone, "0901000003");
+}
+
 static void test_mask_phone(void **state)
 {
     char out[16];
@@ -712,6 +783,8 @@ int main(void)
         cmocka_unit_test(test_form_decoding),
         cmocka_unit_test(test_text_ok),
         cmocka_unit_test(test_registry),
+        cmocka_unit_test(test_phone_e164),
+        cmocka_unit_test(test_dialects_store_e164),
         cmocka_unit_test(test_mask_phone),
     };
 
