@@ -27,6 +27,7 @@
 #include "confirm.h"
 #include "gw.h"
 #include "log.h"
+#include "redis_full.h"
 #include "spool.h"
 #include "store.h"
 
@@ -97,6 +98,7 @@ static void on_filed(struct redisReply *reply, void *arg)
 {
     struct drain *d = arg;
 
+    redis_full_note(d->gw, reply, "drain");
     if (!reply || reply->type != REDIS_REPLY_ARRAY || reply->elements != 2 ||
         reply->element[0]->integer < 0)
         d->failed++;
@@ -149,7 +151,15 @@ void gw_spool_drain(struct gw *gw)
     char **recs = NULL;
     size_t n = 0;
 
-    if (gw->spool_busy || !store_ready(s) || !spool_pending(gw->spool))
+    if (gw->spool_busy || !store_ready(s))
+        return;
+    if (gw->redis_full) {
+        /* Every record would be refused: one small write asks whether
+         * there is room again, and the drain follows when there is. */
+        redis_full_probe(gw);
+        return;
+    }
+    if (!spool_pending(gw->spool))
         return;
     switch (spool_take(gw->spool, &recs, &n)) {
     case 0:

@@ -68,6 +68,7 @@
 #include "mask.h"
 #include "menu.h"
 #include "metrics.h"
+#include "redis_full.h"
 #include "sms_reply.h"
 #include "spool.h"
 #include "store.h"
@@ -81,12 +82,15 @@
  * 3 sessions-this-hour counter, 4 requests-today counter of the number,
  * 5 per-address counter. ARGV 1: per-address window in seconds (0 = off).
  * Returns {session fields st h q r w pk, opted out, sessions, requests,
- * address count, seconds since the session's last step (-1 unknown)}. */
+ * address count, seconds since the session's last step (-1 unknown)}.
+ * A Redis out of memory refuses the counter's INCR (pcall): the session is
+ * still read, the address counts 0 (redis_full.h). */
 static const char script_load[] =
     "local a = 0\n"
     "if tonumber(ARGV[1]) > 0 then\n"
-    "  a = redis.call('INCR', KEYS[5])\n"
-    "  if a == 1 then redis.call('EXPIRE', KEYS[5], ARGV[1]) end\n"
+    "  a = redis.pcall('INCR', KEYS[5])\n"
+    "  if type(a) ~= 'number' then a = 0\n"
+    "  elseif a == 1 then redis.call('EXPIRE', KEYS[5], ARGV[1]) end\n"
     "end\n"
     "local t = tonumber(redis.call('HGET', KEYS[1], 't') or '')\n"
     "local idle = -1\n"
@@ -624,17 +628,30 @@ static void on_saved(struct redisReply *reply, void *arg)
                                                           : "default";
 
     if (!reply || reply->type != REDIS_REPLY_ARRAY || reply->elements != 2) {
+        /* An error reply (out of memory, say): nothing of the step was
+         * stored. */
+        int refused = reply && reply->type == REDIS_REPLY_ERROR;
+
+        if (refused)
+            redis_full_note(r->gw, reply, "step");
         if (r->file) {
-            if (spool_filing(r, "Redis did not answer") != 0) {
+            if (spool_filing(r, refused ? "Redis refused the write"
+                                        : "Redis did not answer") != 0) {
                 conclude(r, 1);
                 return;
             }
             metrics_add(r->gw->metrics, "hotline_forwards_total", "queue",
                         queue, 1);
+        } else if (refused && !r->in.has_history) {
+            /* Without a history to replay, the next step would start
+             * over (or, by SMS, find no session): the fallback screen. */
+            conclude(r, 1);
+            return;
         }
         conclude(r, 0);
         return;
     }
+    redis_full_note(r->gw, reply, "step");
     if (r->file) {
         long long code = reply->element[0]->integer;
         const char *ref = reply->element[1]->str;
