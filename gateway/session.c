@@ -48,6 +48,7 @@
 #include "session.h"
 
 #include <ctype.h>
+#include <errno.h>
 #include <hiredis/hiredis.h>
 #include <jansson.h>
 #include <openssl/evp.h>
@@ -484,6 +485,7 @@ static int spool_request(struct sreq *r, const char **av, const size_t *al,
     json_t *arr = json_array();
     char *line;
     int rc;
+    int err;
 
     for (int i = 0; i < argc; i++) {
         /* The drain files only: ttl, state, marker and opt-out blanked
@@ -502,7 +504,15 @@ static int spool_request(struct sreq *r, const char **av, const size_t *al,
     if (!line)
         return -1;
     rc = spool_append(r->gw->spool, line, strlen(line));
+    err = errno;
     free(line);
+    if (rc != 0) {
+        /* A full disk, say: nothing of the record is left in the spool. */
+        metrics_add(r->gw->metrics, "hotline_spool_failures_total",
+                    "channel", r->ch->name, 1);
+        log_error("channel %s: help request %s not spooled: %s",
+                  r->ch->name, r->refs[0], strerror(err));
+    }
     if (rc == 0) {
         r->spooled = 1;
         metrics_add(r->gw->metrics, "hotline_spooled_total", "channel",

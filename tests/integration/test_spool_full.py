@@ -55,6 +55,8 @@ def test_caller_after_a_failed_append_is_filed(tmp):
     assert "reference" not in refused, refused
     cap_file_size(hl, None)
     eq(os.path.getsize(spool), size, "nothing of the refused record is left")
+    contains(get(hl.url("/metrics"))[1],
+             'hotline_spool_failures_total{channel="at-ussd"} 1')
     third = walk(hl, "ATfull_3", "+84901000103")
     ref3 = REF_RE.search(third).group(1)
 
