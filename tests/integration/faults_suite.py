@@ -12,6 +12,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 import urllib.parse
 
@@ -588,12 +589,59 @@ def scenario_slow_redis(tmp, seconds=12.0, sleeps=6, sleep_s=0.6):
 
 def check_not_mixed_up(r, load):
     """Each reference a caller was told holds that caller's case (their
-    number): returns how many do not."""
+    number, with or without its +): returns how many do not."""
     mixed = 0
     for session, ref in load.told:
-        if r.hgetall("hl:case:" + ref).get("phone") != load.phone(session):
+        got = r.hgetall("hl:case:" + ref).get("phone") or ""
+        if got.lstrip("+") != load.phone(session).lstrip("+"):
             mixed += 1
     return mixed
+
+
+class HubtelWalks(threading.Thread):
+    """Paced Hubtel help walks in one thread. Hubtel sends no history, so a
+    walk lives in Redis only. Remembers the reference each caller was told
+    (`told`, `refs`) and counts walks that ended on the fallback screen."""
+
+    STEPS = ["*714#", "2", "1", "Hanoi", "1", "2"]
+
+    def __init__(self, hl, seconds, max_walks=300, pause=0.05):
+        super().__init__(daemon=True)
+        self.hl, self.seconds, self.max_walks = hl, seconds, max_walks
+        self.pause = pause
+        self.told, self.refs = [], []
+        self.walks = self.fallbacks = self.non200 = 0
+
+    @staticmethod
+    def phone(session):
+        return "23320%07d" % int(session.split("-")[1])
+
+    def _walk(self, session):
+        for i, msg in enumerate(self.STEPS):
+            st, body, _ = post_json(self.hl.url("/ussd/hubtel"), {
+                "SessionId": session, "Mobile": self.phone(session),
+                "ServiceCode": "714", "Type": "Response" if i else
+                "Initiation", "Message": msg, "Operator": "mtn",
+                "ClientState": "", "Sequence": i + 1}, timeout=5)
+            if st != 200:
+                self.non200 += 1
+                return
+            out = json.loads(body)
+            m = REF_RE.search(out.get("Message", ""))
+            if m:
+                self.told.append((session, m.group(1)))
+                self.refs.append(m.group(1))
+                return
+            if out.get("Type") == "Release":
+                self.fallbacks += 1
+                return
+
+    def run(self):
+        end = time.time() + self.seconds
+        while time.time() < end and self.walks < self.max_walks:
+            self._walk("hb-%d" % self.walks)
+            self.walks += 1
+            time.sleep(self.pause)
 
 
 def fill_disk(path):
@@ -686,9 +734,12 @@ def scenario_spool_full_disk(tmp, room=24 * 1024):
 
 def scenario_redis_maxmemory(tmp, seconds=14.0, full_s=5.0):
     """Redis reaches maxmemory (noeviction) under a paced load of help
-    walks: writes are refused for full_s seconds, then memory is freed.
-    /readyz is 503 while it lasts; every caller told "Sent" is filed once,
-    under their own number, once memory is back."""
+    walks (Africa's Talking, which replays its history, and Hubtel, whose
+    walks live in Redis only): writes are refused for full_s seconds, then
+    memory is freed. /readyz is 503 while it lasts; Hubtel callers get the
+    fallback screen rather than a menu that cannot be saved; every caller
+    told "Sent" is filed once, under their own number, once memory is
+    back."""
     import test_redis_oom as oom
     redis = RedisServer(tmp, appendonly=False)
     hl = Hotlined(tmp, redis.port)
@@ -697,6 +748,8 @@ def scenario_redis_maxmemory(tmp, seconds=14.0, full_s=5.0):
     load = Load(lambda: hl.url("/ussd/africastalking"), threads=3,
                 seconds=seconds, max_walks=600, prefix="mm",
                 pause=0.02).start()
+    hub = HubtelWalks(hl, seconds)
+    hub.start()
     time.sleep(2)
     fillers = oom.fill(r)
     time.sleep(full_s / 2)
@@ -710,15 +763,21 @@ def scenario_redis_maxmemory(tmp, seconds=14.0, full_s=5.0):
              what="/readyz ready again")
     ready_s = time.time() - t_free
     load.join()
+    hub.join(seconds + 30)
     s = load.summary()
-    told, dups = check_nothing_lost(r, load, "redis at maxmemory")
-    mixed = check_not_mixed_up(r, load)
+
+    class Both:
+        refs = load.refs + hub.refs
+    told, dups = check_nothing_lost(r, Both, "redis at maxmemory")
+    mixed = check_not_mixed_up(r, load) + check_not_mixed_up(r, hub)
     refusals = sum(float(line.split()[1]) for line in
                    get(hl.url("/metrics"))[1].splitlines()
                    if line.startswith("hotline_redis_oom_total{"))
-    figures("redis_maxmemory", full_s=full_s, walks=s["walks"],
+    figures("redis_maxmemory", full_s=full_s, walks=s["walks"] + hub.walks,
             requests=s["requests"], told_sent=told,
-            fallbacks=s["walks"] - told, spooled_while_full=int(spooled),
+            at_fallbacks=s["walks"] - len(load.refs),
+            hubtel_walks=hub.walks, hubtel_told_sent=len(hub.refs),
+            hubtel_fallbacks=hub.fallbacks, spooled_while_full=int(spooled),
             refused_writes=int(refusals), readyz_while_full=ready_during,
             ready_again_s=round(ready_s, 1), lost=0, duplicated=dups,
             mixed_up=mixed, max_latency_ms=int(s["max"] * 1000))
@@ -727,6 +786,8 @@ def scenario_redis_maxmemory(tmp, seconds=14.0, full_s=5.0):
     assert spooled > 0, "nothing was spooled while Redis was full"
     eq(mixed, 0, "callers told someone else's reference")
     eq(s["statuses"].get(200, 0), s["requests"], "every screen answered 200")
+    eq(hub.non200, 0, "Hubtel screens answered 200")
+    assert hub.fallbacks > 0, "no Hubtel caller got the fallback screen"
 
 
 def full_tests():
