@@ -5,7 +5,8 @@
  *
  * hotlined treats that like Redis unavailable for writes: a step whose
  * write was refused gets the fallback screen (unless the dialect replays a
- * history), a help request goes to the spool, /readyz is not ready
+ * history, or the screen ends the session anyway: the duress exit keeps
+ * its neutral goodbye), a help request goes to the spool, /readyz is not ready
  * (gw->redis_full) and hotline_redis_oom is 1 — until a write succeeds
  * again (a step, a spooled request drained, or the probe below).
  */

@@ -631,6 +631,12 @@ static void confirm_filing(struct sreq *r)
                   r->cfg->wait_replicas, r->cfg->wait_ms, on_replicated, r);
 }
 
+/* 1 when the screen r answers with ends the session. */
+static int ends_session(const struct sreq *r)
+{
+    return r->text ? r->end == 1 : r->res.end == 1;
+}
+
 static void on_saved(struct redisReply *reply, void *arg)
 {
     struct sreq *r = arg;
@@ -652,9 +658,12 @@ static void on_saved(struct redisReply *reply, void *arg)
             }
             metrics_add(r->gw->metrics, "hotline_forwards_total", "queue",
                         queue, 1);
-        } else if (refused && !r->in.has_history) {
+        } else if (refused && !r->in.has_history &&
+                   (!ends_session(r) || r->optout_op[0])) {
             /* Without a history to replay, the next step would start
-             * over (or, by SMS, find no session): the fallback screen. */
+             * over (or, by SMS, find no session), and STOP or START did
+             * not take: the fallback screen. A screen that ends the
+             * session (the duress exit's neutral goodbye) is shown. */
             conclude(r, 1);
             return;
         }

@@ -119,8 +119,16 @@ def full_redis_walks(tmp, config):
     contains(sms(hl, "HELP", "m0"), "Choose language")
     for i, s in enumerate(["2", "1", "Hanoi", "1"]):
         assert sms(hl, s, "m%d" % (i + 1)), "a screen for %r" % s
+    hub(hl, "hub-quit", "Initiation", "*714#", 1)
+    hub(hl, "hub-quit", "Response", "2", 2)
 
     fillers = fill(r)
+
+    # The duress exit keeps its neutral screen: the fallback names the
+    # hotline, which a watcher must not see.
+    out = hub(hl, "hub-quit", "Response", "99", 3)
+    eq((out["Type"], out["Message"]), ("Release", "Thank you. Goodbye."),
+       "the duress exit while Redis is full")
 
     # Their last step is spooled, and they are told so.
     out = hub(hl, "hub-oom", "Response", "2", 6)
