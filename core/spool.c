@@ -92,14 +92,18 @@ static int cut_torn_tail(int fd, off_t size, off_t *end)
     char buf[4096];
 
     *end = size;
+    if (size == 0)
+        return 0;
+    if (pread(fd, buf, 1, size - 1) != 1)
+        return -1;
+    if (buf[0] == '\n')
+        return 0;               /* the usual case: whole lines only */
     while (*end > 0) {
         off_t from = *end > (off_t)sizeof buf ? *end - (off_t)sizeof buf : 0;
         ssize_t got = pread(fd, buf, (size_t)(*end - from), from);
 
         if (got != *end - from)
             return -1;
-        if (*end == size && buf[got - 1] == '\n')
-            return 0;           /* the usual case: one byte read */
         while (got > 0 && buf[got - 1] != '\n')
             got--;
         if (got > 0) {

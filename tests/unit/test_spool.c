@@ -307,6 +307,31 @@ static void test_failed_append_leaves_no_fragment(void **state)
     spool_close(sp);
 }
 
+/* Another process sharing the spool crashed mid-write: the torn line it
+ * left is cut before this process appends, not glued to the next record. */
+static void test_torn_tail_cut_before_the_next_append(void **state)
+{
+    char err[128];
+    struct spool *sp = spool_open(path, err, sizeof err);
+    char **recs;
+    size_t n;
+    FILE *f;
+
+    (void)state;
+    assert_int_equal(spool_append(sp, "whole", 5), 0);
+    f = fopen(path, "a");
+    fputs("torn-by-a-crash", f);
+    fclose(f);
+    assert_int_equal(spool_append(sp, "next", 4), 0);
+    assert_int_equal(spool_take(sp, &recs, &n), 0);
+    assert_int_equal(n, 2);
+    assert_string_equal(recs[0], "whole");
+    assert_string_equal(recs[1], "next");
+    spool_free_records(recs, n);
+    spool_drained(sp);
+    spool_close(sp);
+}
+
 /* A drain on a full disk: taking the records writes nothing (no second
  * copy of the spool), so it works when not one byte more fits. */
 static void test_take_needs_no_free_space(void **state)
@@ -380,6 +405,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_erase_removes_only_matching_records, setup, teardown),
         cmocka_unit_test_setup_teardown(test_refuses_bad_records_and_skips_torn_lines, setup, teardown),
         cmocka_unit_test_setup_teardown(test_failed_append_leaves_no_fragment, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_torn_tail_cut_before_the_next_append, setup, teardown),
         cmocka_unit_test_setup_teardown(test_take_needs_no_free_space, setup, teardown),
         cmocka_unit_test_setup_teardown(test_append_after_another_process_drained, setup, teardown),
         cmocka_unit_test(test_open_error_names_the_file),
