@@ -15,7 +15,10 @@
  * the next one replays it again; FILE's newer records wait for the drain
  * after that. Several processes may share a spool: appends and the rename
  * hold an flock on FILE (an appender whose FILE was renamed opens it
- * again), and one drain at a time holds FILE.lock.
+ * again), and one drain at a time holds FILE.lock. Every process on one
+ * spool must run this code or later: a build from before the rename
+ * would keep appending to a FILE that a drain moved away. (Upgrades give
+ * the bridge process a spool of its own: deploy/README.md.)
  *
  * An append is all or nothing: when the record cannot be written whole and
  * fsync'd (ENOSPC, a size limit, an I/O error), FILE is cut back to its
