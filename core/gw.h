@@ -33,6 +33,9 @@ struct gw {
     int inflight;               /* requests accepted, not yet answered */
     int draining;               /* SIGTERM received */
     int spool_busy;             /* a spool drain is under way */
+    int redis_full;             /* Redis refuses writes for lack of memory
+                                 * (redis_full.h): /readyz not ready */
+    long long redis_full_logged;    /* when that was last logged (s) */
 };
 
 /* Index of the Lua scripts the store loads (session.c owns their text). */

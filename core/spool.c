@@ -1,8 +1,13 @@
 /*
  * spool.c — durable local queue for help requests during a Redis outage.
- * See spool.h for the contract. Records are bounded (SPOOL_REC_MAX bytes);
- * a torn last line (a crash mid-write) is skipped on read, and left behind
- * when FILE's records move to FILE.draining.
+ * See spool.h for the contract. Records are bounded (SPOOL_REC_MAX bytes).
+ * An append is all or nothing: a short write, ENOSPC/EFBIG or a failed
+ * fsync cuts FILE back to its length before, so no fragment is left for
+ * the next record to glue onto. A torn last line (a crash mid-write) is cut
+ * off at open and before the next append, and skipped on read. A drain
+ * renames FILE to FILE.draining — it needs no free space — and every
+ * appender checks, under FILE's flock, that its descriptor still is FILE,
+ * reopening it when a drain (in any process) moved it.
  */
 #include "spool.h"
 
@@ -49,42 +54,79 @@ static int open_append(const char *path)
     return open(path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
 }
 
-/* Cuts a torn last line (a crash mid-write) off FILE, under its flock, so
- * the next record does not glue onto it and become unreadable. */
-static int drop_torn_tail(int fd)
+/* Locks FILE (flock) for an append or a move, and makes sure sp->fd is
+ * FILE itself: a drain, in this process or another, may have renamed the
+ * file this descriptor was opened on to FILE.draining; then FILE is opened
+ * (created) again. 0 with the lock held, or -1. */
+static int lock_live(struct spool *sp)
 {
-    struct stat st;
-    char buf[4096];
-    off_t end;
-    int rc = 0;
+    for (int tries = 0; tries < 8; tries++) {
+        struct stat here, there;
+        int fd;
 
-    if (flock(fd, LOCK_EX) != 0)
-        return -1;
-    if (fstat(fd, &st) != 0) {
-        rc = -1;
-        goto out;
-    }
-    end = st.st_size;
-    while (end > 0) {
-        off_t from = end > (off_t)sizeof buf ? end - (off_t)sizeof buf : 0;
-        ssize_t got = pread(fd, buf, (size_t)(end - from), from);
-
-        if (got != end - from) {
-            rc = -1;
-            goto out;
+        if (flock(sp->fd, LOCK_EX) != 0)
+            return -1;
+        if (fstat(sp->fd, &here) != 0) {
+            flock(sp->fd, LOCK_UN);
+            return -1;
         }
+        if (stat(sp->path, &there) == 0 && here.st_ino == there.st_ino &&
+            here.st_dev == there.st_dev)
+            return 0;
+        flock(sp->fd, LOCK_UN);
+        fd = open_append(sp->path);
+        if (fd < 0)
+            return -1;
+        close(sp->fd);
+        sp->fd = fd;
+    }
+    errno = EAGAIN;             /* renamed under us again and again */
+    return -1;
+}
+
+/* Cuts a torn last line (a crash mid-write) off the locked FILE of `size`
+ * bytes, so the next record does not glue onto it and become unreadable.
+ * *end gets the length kept. 0, or -1. */
+static int cut_torn_tail(int fd, off_t size, off_t *end)
+{
+    char buf[4096];
+
+    *end = size;
+    if (size == 0)
+        return 0;
+    if (pread(fd, buf, 1, size - 1) != 1)
+        return -1;
+    if (buf[0] == '\n')
+        return 0;               /* the usual case: whole lines only */
+    while (*end > 0) {
+        off_t from = *end > (off_t)sizeof buf ? *end - (off_t)sizeof buf : 0;
+        ssize_t got = pread(fd, buf, (size_t)(*end - from), from);
+
+        if (got != *end - from)
+            return -1;
         while (got > 0 && buf[got - 1] != '\n')
             got--;
         if (got > 0) {
-            end = from + got;
+            *end = from + got;
             break;
         }
-        end = from;
+        *end = from;
     }
-    if (end != st.st_size && ftruncate(fd, end) != 0)
-        rc = -1;
-out:
-    flock(fd, LOCK_UN);
+    return ftruncate(fd, *end);
+}
+
+/* Cuts FILE's torn tail, under its flock (at open). */
+static int drop_torn_tail(struct spool *sp)
+{
+    struct stat st;
+    off_t end;
+    int rc;
+
+    if (lock_live(sp) != 0)
+        return -1;
+    rc = fstat(sp->fd, &st) == 0 ? cut_torn_tail(sp->fd, st.st_size, &end)
+                                 : -1;
+    flock(sp->fd, LOCK_UN);
     return rc;
 }
 
@@ -109,7 +151,7 @@ struct spool *spool_open(const char *path, char *err, size_t errlen)
     memcpy(sp->lockpath, path, len);
     memcpy(sp->lockpath + len, ".lock", sizeof ".lock");
     sp->fd = open_append(path);
-    if (sp->fd < 0 || drop_torn_tail(sp->fd) != 0) {
+    if (sp->fd < 0 || drop_torn_tail(sp) != 0) {
         snprintf(err, errlen, "spool %s: %s", path, strerror(errno));
         spool_close(sp);
         return NULL;
@@ -132,10 +174,32 @@ void spool_close(struct spool *sp)
     free(sp);
 }
 
+/* Writes line (len bytes, newline included) at the end of the locked FILE
+ * and fsyncs it; on any failure cuts FILE back to its length before, so a
+ * refused record leaves nothing behind. 0, or -1 with errno. */
+static int append_locked(struct spool *sp, const char *line, size_t len)
+{
+    struct stat st;
+    off_t end;
+    ssize_t w;
+    int e;
+
+    if (fstat(sp->fd, &st) != 0 || cut_torn_tail(sp->fd, st.st_size, &end))
+        return -1;
+    w = write(sp->fd, line, len);
+    if (w == (ssize_t)len && fsync(sp->fd) == 0)
+        return 0;
+    e = w < 0 ? errno : (w == (ssize_t)len ? errno : ENOSPC);
+    if (ftruncate(sp->fd, end) == 0)
+        (void)fsync(sp->fd);
+    errno = e;
+    return -1;
+}
+
 int spool_append(struct spool *sp, const char *rec, size_t len)
 {
     char *line;
-    ssize_t w;
+    int rc;
 
     if (len == 0 || len > SPOOL_REC_MAX || memchr(rec, '\n', len))
         return -1;
@@ -144,22 +208,19 @@ int spool_append(struct spool *sp, const char *rec, size_t len)
         return -1;
     memcpy(line, rec, len);
     line[len] = '\n';
-    /* One write() on an O_APPEND file: records of several processes never
-     * interleave; fsync before anyone is told the request was sent. The
-     * flock keeps a drain from moving the file's records mid-append. */
-    if (flock(sp->fd, LOCK_EX) != 0) {
+    /* One write() on an O_APPEND file, under FILE's flock: records of
+     * several processes never interleave, and a drain never moves the file
+     * mid-append; fsync before anyone is told the request was sent. */
+    if (lock_live(sp) != 0) {
         free(line);
         return -1;
     }
-    w = write(sp->fd, line, len + 1);
-    free(line);
-    if (w != (ssize_t)(len + 1) || fsync(sp->fd) != 0) {
-        flock(sp->fd, LOCK_UN);
-        return -1;
-    }
+    rc = append_locked(sp, line, len + 1);
     flock(sp->fd, LOCK_UN);
-    sp->depth++;
-    return 0;
+    free(line);
+    if (rc == 0)
+        sp->depth++;
+    return rc;
 }
 
 size_t spool_depth(const struct spool *sp)
@@ -167,7 +228,6 @@ size_t spool_depth(const struct spool *sp)
     return sp ? sp->depth : 0;
 }
 
-/* Reads every complete line of path into a new array. */
 int spool_pending(const struct spool *sp)
 {
     struct stat st;
@@ -177,6 +237,7 @@ int spool_pending(const struct spool *sp)
                   (stat(sp->draining, &st) == 0 && st.st_size > 0));
 }
 
+/* Reads every complete line of path into a new array. */
 static int read_records(const char *path, char ***recs, size_t *n)
 {
     FILE *f = fopen(path, "r");
@@ -217,41 +278,22 @@ static int read_records(const char *path, char ***recs, size_t *n)
     return 0;
 }
 
-/* Appends FILE's complete lines to FILE.draining (fsync'd) and empties
- * FILE, under FILE's flock. A crash between the two leaves the records in
- * both: the drain's filing is idempotent, so that costs nothing. */
+/* Starts a drain of FILE: renames it to FILE.draining, under FILE's flock
+ * (appenders then reopen FILE). A rename writes no data, so it works on a
+ * full disk. While FILE.draining is there (a drain that failed), FILE
+ * waits: its records are taken by the drain after. 0, or -1. */
 static int move_live(struct spool *sp)
 {
     struct stat st;
-    char *buf = NULL;
-    size_t len;
-    int dfd = -1;
     int rc = -1;
 
-    if (flock(sp->fd, LOCK_EX) != 0)
+    if (access(sp->draining, F_OK) == 0)
+        return 0;
+    if (errno != ENOENT || lock_live(sp) != 0)
         return -1;
-    if (fstat(sp->fd, &st) != 0)
-        goto out;
-    if (st.st_size == 0) {
+    if (fstat(sp->fd, &st) == 0 &&
+        (st.st_size == 0 || rename(sp->path, sp->draining) == 0))
         rc = 0;
-        goto out;
-    }
-    buf = malloc((size_t)st.st_size);
-    if (!buf || pread(sp->fd, buf, (size_t)st.st_size, 0) != st.st_size)
-        goto out;
-    for (len = (size_t)st.st_size; len > 0 && buf[len - 1] != '\n'; len--)
-        ;                       /* a torn last line stays behind, dropped */
-    dfd = open(sp->draining, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-    if (dfd < 0 || (len && write(dfd, buf, len) != (ssize_t)len) ||
-        fsync(dfd) != 0)
-        goto out;
-    if (ftruncate(sp->fd, 0) != 0 || fsync(sp->fd) != 0)
-        goto out;
-    rc = 0;
-out:
-    if (dfd >= 0)
-        close(dfd);
-    free(buf);
     flock(sp->fd, LOCK_UN);
     return rc;
 }
@@ -353,7 +395,7 @@ int spool_erase(const char *path, int (*drop)(const char *rec, void *arg),
         }
         usleep(100 * 1000);
     }
-    if (sp->lockfd < 0 || !tmp || flock(sp->fd, LOCK_EX) != 0) {
+    if (sp->lockfd < 0 || !tmp || lock_live(sp) != 0) {
         snprintf(err, errlen, "spool %s: cannot lock it: %s", path,
                  strerror(errno));
         goto out;

@@ -8,7 +8,8 @@
  * and under the reference its caller was told (session.c, "The reference
  * told": the blank ttl marks a replay).
  * A drain replays every record of FILE.draining; only when all of them were
- * acknowledged is the file deleted. Any failure keeps it for the next try
+ * acknowledged is the file deleted, and a drain of what FILE gathered
+ * meanwhile follows at once. Any failure keeps it for the next try
  * (the periodic timer in main.c, or the next reconnect).
  *
  * The drain runs on the filing connection when it is up. With
@@ -26,6 +27,7 @@
 #include "confirm.h"
 #include "gw.h"
 #include "log.h"
+#include "redis_full.h"
 #include "spool.h"
 #include "store.h"
 
@@ -45,6 +47,9 @@ struct drain {
 
 static void drain_end(struct drain *d)
 {
+    struct gw *gw;
+    int again;
+
     if (d->failed == 0 && d->unconfirmed) {
         log_warn("spool: %zu help requests are in Redis (%zu new) but fewer "
                  "than %d replicas confirmed them; kept in the spool",
@@ -59,8 +64,14 @@ static void drain_end(struct drain *d)
     }
     if (d->failed || d->unconfirmed)
         spool_release(d->gw->spool);
+    again = d->failed == 0 && !d->unconfirmed;
     d->gw->spool_busy = 0;
+    gw = d->gw;
     free(d);
+    /* A drain takes one file: records spooled while a failed one waited
+     * are in FILE, taken now rather than at the next timer tick. */
+    if (again && spool_pending(gw->spool))
+        gw_spool_drain(gw);
 }
 
 static void on_replicated(int ok, void *arg)
@@ -87,6 +98,7 @@ static void on_filed(struct redisReply *reply, void *arg)
 {
     struct drain *d = arg;
 
+    redis_full_note(d->gw, reply, "drain");
     if (!reply || reply->type != REDIS_REPLY_ARRAY || reply->elements != 2 ||
         reply->element[0]->integer < 0)
         d->failed++;
@@ -139,7 +151,15 @@ void gw_spool_drain(struct gw *gw)
     char **recs = NULL;
     size_t n = 0;
 
-    if (gw->spool_busy || !store_ready(s) || !spool_pending(gw->spool))
+    if (gw->spool_busy || !store_ready(s))
+        return;
+    if (gw->redis_full) {
+        /* Every record would be refused: one small write asks whether
+         * there is room again, and the drain follows when there is. */
+        redis_full_probe(gw);
+        return;
+    }
+    if (!spool_pending(gw->spool))
         return;
     switch (spool_take(gw->spool, &recs, &n)) {
     case 0:

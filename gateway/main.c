@@ -296,6 +296,10 @@ int main(int argc, char **argv)
         return 2;
     }
     signal(SIGPIPE, SIG_IGN);
+    /* A file-size limit (LimitFSIZE) is a full disk to the spool: the
+     * append fails with EFBIG and is undone, instead of killing the
+     * process with every caller in flight. */
+    signal(SIGXFSZ, SIG_IGN);
     hc_global_init();
     if (cfg_load(opts.config, &opts.ov, &gw.cfg, err, sizeof err) != 0) {
         fprintf(stderr, "%s\n", err);

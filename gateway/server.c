@@ -116,6 +116,7 @@ static void ops_metrics(struct gw *gw, struct evhttp_request *req,
     if (gw->store)
         store_stats(gw->store, &st);
     metrics_set(gw->metrics, "hotline_redis_up", store_ready(gw->store));
+    metrics_set(gw->metrics, "hotline_redis_oom", gw->redis_full);
     metrics_set(gw->metrics, "hotline_redis_errors_total",
                 (double)st.errors);
     metrics_set(gw->metrics, "hotline_spool_depth",
@@ -150,6 +151,9 @@ static int ops(struct gw *gw, struct evhttp_request *req, const char *path,
             reply_error(gw, req, NULL, t0, 503, "draining");
         else if (!store_ready(gw->store) || !store_ready(gw->fstore))
             reply_error(gw, req, NULL, t0, 503, "redis unreachable");
+        else if (gw->redis_full)
+            reply_error(gw, req, NULL, t0, 503, "redis out of memory: it "
+                        "refuses writes; help requests go to the spool");
         else if (gw->cfg->nmenus == 0)
             reply_error(gw, req, NULL, t0, 503, "no menus loaded");
         else

@@ -48,6 +48,7 @@
 #include "session.h"
 
 #include <ctype.h>
+#include <errno.h>
 #include <hiredis/hiredis.h>
 #include <jansson.h>
 #include <openssl/evp.h>
@@ -69,6 +70,7 @@
 #include "mask.h"
 #include "menu.h"
 #include "metrics.h"
+#include "redis_full.h"
 #include "sms_reply.h"
 #include "spool.h"
 #include "store.h"
@@ -82,12 +84,15 @@
  * 3 sessions-this-hour counter, 4 requests-today counter of the number,
  * 5 per-address counter. ARGV 1: per-address window in seconds (0 = off).
  * Returns {session fields st h q r w pk, opted out, sessions, requests,
- * address count, seconds since the session's last step (-1 unknown)}. */
+ * address count, seconds since the session's last step (-1 unknown)}.
+ * A Redis out of memory refuses the counter's INCR (pcall): the session is
+ * still read, the address counts 0 (redis_full.h). */
 static const char script_load[] =
     "local a = 0\n"
     "if tonumber(ARGV[1]) > 0 then\n"
-    "  a = redis.call('INCR', KEYS[5])\n"
-    "  if a == 1 then redis.call('EXPIRE', KEYS[5], ARGV[1]) end\n"
+    "  a = redis.pcall('INCR', KEYS[5])\n"
+    "  if type(a) ~= 'number' then a = 0\n"
+    "  elseif a == 1 then redis.call('EXPIRE', KEYS[5], ARGV[1]) end\n"
     "end\n"
     "local t = tonumber(redis.call('HGET', KEYS[1], 't') or '')\n"
     "local idle = -1\n"
@@ -482,6 +487,7 @@ static int spool_request(struct sreq *r, const char **av, const size_t *al,
     json_t *arr = json_array();
     char *line;
     int rc;
+    int err;
 
     for (int i = 0; i < argc; i++) {
         /* The drain files only: ttl, state, marker and opt-out blanked
@@ -500,7 +506,15 @@ static int spool_request(struct sreq *r, const char **av, const size_t *al,
     if (!line)
         return -1;
     rc = spool_append(r->gw->spool, line, strlen(line));
+    err = errno;
     free(line);
+    if (rc != 0) {
+        /* A full disk, say: nothing of the record is left in the spool. */
+        metrics_add(r->gw->metrics, "hotline_spool_failures_total",
+                    "channel", r->ch->name, 1);
+        log_error("channel %s: help request %s not spooled: %s",
+                  r->ch->name, r->refs[0], strerror(err));
+    }
     if (rc == 0) {
         r->spooled = 1;
         metrics_add(r->gw->metrics, "hotline_spooled_total", "channel",
@@ -619,6 +633,12 @@ static void confirm_filing(struct sreq *r)
                   r->cfg->wait_replicas, r->cfg->wait_ms, on_replicated, r);
 }
 
+/* 1 when the screen r answers with ends the session. */
+static int ends_session(const struct sreq *r)
+{
+    return r->text ? r->end == 1 : r->res.end == 1;
+}
+
 static void on_saved(struct redisReply *reply, void *arg)
 {
     struct sreq *r = arg;
@@ -626,17 +646,33 @@ static void on_saved(struct redisReply *reply, void *arg)
                                                           : "default";
 
     if (!reply || reply->type != REDIS_REPLY_ARRAY || reply->elements != 2) {
+        /* An error reply (out of memory, say): nothing of the step was
+         * stored. */
+        int refused = reply && reply->type == REDIS_REPLY_ERROR;
+
+        if (refused)
+            redis_full_note(r->gw, reply, "step");
         if (r->file) {
-            if (spool_filing(r, "Redis did not answer") != 0) {
+            if (spool_filing(r, refused ? "Redis refused the write"
+                                        : "Redis did not answer") != 0) {
                 conclude(r, 1);
                 return;
             }
             metrics_add(r->gw->metrics, "hotline_forwards_total", "queue",
                         queue, 1);
+        } else if (refused && !r->in.has_history &&
+                   (!ends_session(r) || r->optout_op[0])) {
+            /* Without a history to replay, the next step would start
+             * over (or, by SMS, find no session), and STOP or START did
+             * not take: the fallback screen. A screen that ends the
+             * session (the duress exit's neutral goodbye) is shown. */
+            conclude(r, 1);
+            return;
         }
         conclude(r, 0);
         return;
     }
+    redis_full_note(r->gw, reply, "step");
     if (r->file) {
         long long code = reply->element[0]->integer;
         const char *ref = reply->element[1]->str;

@@ -12,6 +12,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 import urllib.parse
 
@@ -586,6 +587,209 @@ def scenario_slow_redis(tmp, seconds=12.0, sleeps=6, sleep_s=0.6):
     assert spooled > 0, "no filing timed out into the spool: stalls too short"
 
 
+def check_not_mixed_up(r, load):
+    """Each reference a caller was told holds that caller's case (their
+    number, with or without its +): returns how many do not."""
+    mixed = 0
+    for session, ref in load.told:
+        got = r.hgetall("hl:case:" + ref).get("phone") or ""
+        if got.lstrip("+") != load.phone(session).lstrip("+"):
+            mixed += 1
+    return mixed
+
+
+class HubtelWalks(threading.Thread):
+    """Paced Hubtel help walks in one thread. Hubtel sends no history, so a
+    walk lives in Redis only. Remembers the reference each caller was told
+    (`told`, `refs`) and counts walks that ended on the fallback screen."""
+
+    STEPS = ["*714#", "2", "1", "Hanoi", "1", "2"]
+
+    def __init__(self, hl, seconds, max_walks=300, pause=0.05):
+        super().__init__(daemon=True)
+        self.hl, self.seconds, self.max_walks = hl, seconds, max_walks
+        self.pause = pause
+        self.told, self.refs = [], []
+        self.walks = self.fallbacks = self.non200 = 0
+
+    @staticmethod
+    def phone(session):
+        return "23320%07d" % int(session.split("-")[1])
+
+    def _walk(self, session):
+        for i, msg in enumerate(self.STEPS):
+            st, body, _ = post_json(self.hl.url("/ussd/hubtel"), {
+                "SessionId": session, "Mobile": self.phone(session),
+                "ServiceCode": "714", "Type": "Response" if i else
+                "Initiation", "Message": msg, "Operator": "mtn",
+                "ClientState": "", "Sequence": i + 1}, timeout=5)
+            if st != 200:
+                self.non200 += 1
+                return
+            out = json.loads(body)
+            m = REF_RE.search(out.get("Message", ""))
+            if m:
+                self.told.append((session, m.group(1)))
+                self.refs.append(m.group(1))
+                return
+            if out.get("Type") == "Release":
+                self.fallbacks += 1
+                return
+
+    def run(self):
+        end = time.time() + self.seconds
+        while time.time() < end and self.walks < self.max_walks:
+            self._walk("hb-%d" % self.walks)
+            self.walks += 1
+            time.sleep(self.pause)
+
+
+def fill_disk(path):
+    """Writes a filler file at path until the filesystem is full; returns
+    the bytes written."""
+    n = 0
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    try:
+        while True:
+            n += os.write(fd, b"\0" * 4096)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+    return n
+
+
+def scenario_spool_full_disk(tmp, room=24 * 1024):
+    """The spool on a full filesystem: a small tmpfs (mounted here, as root;
+    skipped where mount is refused), Redis down, a paced load of help walks
+    until the disk is full — those callers get the fallback screen — then
+    space freed: the next callers are spooled whole (not glued to what a
+    failed append left); then the disk full again and Redis back: the drain
+    must move the spool without a second copy of it. Every caller told
+    "Sent" is filed once, under their own number."""
+    fs = os.path.join(tmp, "fs")
+    os.mkdir(fs)
+    p = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=256k,mode=0700",
+                        "tmpfs", fs], capture_output=True, text=True)
+    if p.returncode != 0:
+        print("skip: cannot mount a tmpfs here: %s" % (p.stderr.strip() or
+                                                        p.returncode))
+        return
+    hl = None
+    try:
+        filler = os.path.join(fs, "filler")
+        st = os.statvfs(fs)
+        with open(filler, "wb") as f:
+            f.write(b"\0" * (st.f_bavail * st.f_frsize - room))
+        cfg = os.path.join(tmp, "hotlined.cfg")
+        with open(os.path.join(ROOT, "config", "hotlined.cfg")) as f:
+            text = f.read()
+        text, n = re.subn(r'^spool = "[^"]*";', 'spool = "%s/spool.jsonl";'
+                          % fs, text, flags=re.M)
+        eq(n, 1, "spool in the shipped config")
+        with open(cfg, "w") as f:
+            f.write(text)
+        redis = RedisServer(tmp)
+        hl = Hotlined(tmp, redis.port, config=cfg)
+        hl.wait_ready()
+        redis.kill()
+        t0 = time.time()
+        # 1. The disk fills: later callers get the fallback screen.
+        full = Load(lambda: hl.url("/ussd/africastalking"), threads=2,
+                    seconds=12, max_walks=120, prefix="df", pause=0.02)
+        full.start().join()
+        s1 = full.summary()
+        refused = s1["walks"] - len(full.refs)
+        assert refused > 0, "the disk never filled (%d walks)" % s1["walks"]
+        eq(s1["statuses"].get(200, 0), s1["requests"], "every screen 200")
+        spool_full = os.path.getsize(os.path.join(fs, "spool.jsonl"))
+        # 2. Space freed: the next callers are spooled.
+        os.unlink(filler)
+        after = Load(lambda: hl.url("/ussd/africastalking"), threads=2,
+                     seconds=10, max_walks=30, prefix="dg", pause=0.02)
+        after.start().join()
+        eq(len(after.refs), after.summary()["walks"],
+           "after space was freed, every caller is told 'Sent'")
+        # 3. The disk full again, and Redis back: the drain needs no room.
+        fill_disk(os.path.join(fs, "filler2"))
+        redis.start()
+        r = redis.client()
+
+        class Both:
+            refs = full.refs + after.refs
+        told, dups = check_nothing_lost(r, Both, "spool on a full disk")
+        mixed = check_not_mixed_up(r, full) + check_not_mixed_up(r, after)
+        assert "malformed" not in hl.log(), "a spool record was skipped"
+        figures("spool_full_disk", walks=s1["walks"] + after.walks,
+                refused_disk_full=refused, spool_bytes_when_full=spool_full,
+                told_sent=told, lost=0, duplicated=dups, mixed_up=mixed,
+                drained_on_full_disk="yes",
+                seconds=round(time.time() - t0, 1))
+        eq(mixed, 0, "callers told someone else's reference")
+    finally:
+        if hl is not None:
+            hl.stop()
+        subprocess.run(["umount", "-l", fs], capture_output=True)
+
+
+def scenario_redis_maxmemory(tmp, seconds=14.0, full_s=5.0):
+    """Redis reaches maxmemory (noeviction) under a paced load of help
+    walks (Africa's Talking, which replays its history, and Hubtel, whose
+    walks live in Redis only): writes are refused for full_s seconds, then
+    memory is freed. /readyz is 503 while it lasts; Hubtel callers get the
+    fallback screen rather than a menu that cannot be saved; every caller
+    told "Sent" is filed once, under their own number, once memory is
+    back."""
+    import test_redis_oom as oom
+    redis = RedisServer(tmp, appendonly=False)
+    hl = Hotlined(tmp, redis.port)
+    hl.wait_ready()
+    r = redis.client()
+    load = Load(lambda: hl.url("/ussd/africastalking"), threads=3,
+                seconds=seconds, max_walks=600, prefix="mm",
+                pause=0.02).start()
+    hub = HubtelWalks(hl, seconds)
+    hub.start()
+    time.sleep(2)
+    fillers = oom.fill(r)
+    time.sleep(full_s / 2)
+    ready_during = get(hl.url("/readyz"))[0]
+    oom_gauge = metric(hl, "hotline_redis_oom")
+    time.sleep(full_s / 2)
+    spooled = metric(hl, "hotline_spool_depth")
+    oom.free(r, fillers)
+    t_free = time.time()
+    wait_for(lambda: get(hl.url("/readyz"))[0] == 200, 15,
+             what="/readyz ready again")
+    ready_s = time.time() - t_free
+    load.join()
+    hub.join(seconds + 30)
+    s = load.summary()
+
+    class Both:
+        refs = load.refs + hub.refs
+    told, dups = check_nothing_lost(r, Both, "redis at maxmemory")
+    mixed = check_not_mixed_up(r, load) + check_not_mixed_up(r, hub)
+    refusals = sum(float(line.split()[1]) for line in
+                   get(hl.url("/metrics"))[1].splitlines()
+                   if line.startswith("hotline_redis_oom_total{"))
+    figures("redis_maxmemory", full_s=full_s, walks=s["walks"] + hub.walks,
+            requests=s["requests"], told_sent=told,
+            at_fallbacks=s["walks"] - len(load.refs),
+            hubtel_walks=hub.walks, hubtel_told_sent=len(hub.refs),
+            hubtel_fallbacks=hub.fallbacks, spooled_while_full=int(spooled),
+            refused_writes=int(refusals), readyz_while_full=ready_during,
+            ready_again_s=round(ready_s, 1), lost=0, duplicated=dups,
+            mixed_up=mixed, max_latency_ms=int(s["max"] * 1000))
+    eq(ready_during, 503, "/readyz while Redis refuses writes")
+    eq(oom_gauge, 1.0, "hotline_redis_oom while full")
+    assert spooled > 0, "nothing was spooled while Redis was full"
+    eq(mixed, 0, "callers told someone else's reference")
+    eq(s["statuses"].get(200, 0), s["requests"], "every screen answered 200")
+    eq(hub.non200, 0, "Hubtel screens answered 200")
+    assert hub.fallbacks > 0, "no Hubtel caller got the fallback screen"
+
+
 def full_tests():
     return [
         ("redis_killed_10s_under_load", scenario_redis_killed),
@@ -596,6 +800,8 @@ def full_tests():
         ("unreplicated_filing_survives_master", scenario_unreplicated_filing),
         ("sentinel_master_killed", scenario_sentinel_failover),
         ("slow_redis_reference_told", scenario_slow_redis),
+        ("spool_on_a_full_disk", scenario_spool_full_disk),
+        ("redis_at_maxmemory_under_load", scenario_redis_maxmemory),
     ]
 
 

@@ -30,14 +30,20 @@ class Load:
         self.latencies = []           # seconds, answered requests
         self.statuses = {}            # status -> count; 0 = no answer
         self.refs = []                # references callers were told
+        self.told = []                # (session, reference) of each
         self.walks = 0
         self.stop_flag = threading.Event()
         self.workers = []
 
+    @staticmethod
+    def phone(session):
+        """The caller's number of a session (stable within this process)."""
+        return "+8490%07d" % (hash(session) % 10000000)
+
     def _post(self, session, text):
         body = urllib.parse.urlencode({
             "sessionId": session, "serviceCode": "*384*123#",
-            "phoneNumber": "+8490%07d" % (hash(session) % 10000000),
+            "phoneNumber": self.phone(session),
             "networkCode": "45204", "text": text}).encode()
         req = urllib.request.Request(
             self.url_fn(), data=body, method="POST",
@@ -74,6 +80,7 @@ class Load:
             if m:
                 with self.lock:
                     self.refs.append(m.group(1))
+                    self.told.append((session, m.group(1)))
             if self.pause:
                 self.stop_flag.wait(self.pause)
 
