@@ -92,6 +92,17 @@ struct menu_option {
     size_t nset;
     char *next;                     /* node name as written */
     int next_idx;                   /* resolved by the checker, -1 = none */
+    int hidden;                     /* 1: accepted but never listed */
+    int line;
+};
+
+/* One `match = ( { value = "4321"; next = "help"; } )` entry of an input
+ * node: an answer equal to value (after the accept check) goes to next. */
+struct menu_match {
+    char *value;
+    char *next;
+    int next_idx;                   /* resolved by the checker, -1 = none */
+    int save;                       /* save_match = true: save it anyway */
     int line;
 };
 
@@ -106,6 +117,10 @@ struct menu_node {
     char *save;
     enum menu_accept accept;
     int min, max;                   /* characters; max 0 = MENU_VAR_VALUE_MAX-1 */
+    struct menu_match *match;       /* answers that branch elsewhere */
+    size_t nmatch;
+    char *country;                  /* phone: calling code for a national
+                                       0, NULL = the menu's */
     /* input (and forward: unused) */
     char *next;
     int next_idx;
@@ -132,6 +147,10 @@ struct menu {
     size_t nlangs;                  /* langs[0] is the default */
     char *start;
     int start_idx;
+    char *home;                     /* node nav.home returns to, NULL = start */
+    int home_idx;                   /* resolved by the checker */
+    char *country;                  /* phone inputs: calling code ("84"),
+                                       NULL = none */
     char **keywords;
     size_t nkeywords;
     struct menu_nav nav;
@@ -235,6 +254,20 @@ struct menu_fit {
 int menu_fit_node(const struct menu *m, int node, int lang,
                   const struct menu_render *r, struct menu_fit *out);
 
+/*
+ * Judges every screen of m on one channel (named `channel` in messages):
+ * an error for a screen that cannot be paginated there; with nav.more
+ * missing, an error for any screen that needs a second page (callers could
+ * never reach it); a warning for each final screen (end, forward) and
+ * language that needs more than one page there (the caller must press
+ * nav.more before the session ends). Returns the number of errors added.
+ * menu_check already judges a folding USSD channel; the checker CLI calls
+ * this for every channel a menu is served on.
+ */
+/* (menu_check.c) */
+int menu_check_channel(const struct menu *m, const char *channel,
+                       const struct menu_render *r, struct menu_diags *d);
+
 /* ---- the walk (menu_step.c) -------------------------------------------- */
 struct menu_var {
     char name[MENU_NAME_MAX];
@@ -284,6 +317,19 @@ int menu_step(const struct menu_ctx *c, struct menu_state *st,
 /* Renders the current screen of st again (no change). */
 int menu_show(const struct menu_ctx *c, const struct menu_state *st,
               struct menu_result *r);
+
+/*
+ * A phone number as people type it (in[0..n)), in E.164 when it can be:
+ * spaces, dashes, dots, parentheses and a "(0)" after the country code are
+ * dropped; a leading 00 becomes +; a national number starting with 0
+ * becomes +COUNTRY without the 0 when country ("84") is given, else it is
+ * kept as its digits. Anything else (letters, a + not first, no digits, an
+ * E.164 number of more than 15 digits or with a country code starting with
+ * 0) is refused. Writes the NUL-terminated result into out; returns its
+ * length, MENU_EINVAL when refused, MENU_ENOSPC when out is too small.
+ */
+int menu_phone_normalize(const char *in, size_t n, const char *country,
+                         char *out, size_t outsz);
 
 /* Value of a session variable, or NULL. */
 const char *menu_state_get(const struct menu_state *st, const char *name);

@@ -34,7 +34,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "menu.h"
+#include "menu_int.h"
 
 /* One check in progress. */
 struct check {
@@ -186,6 +186,29 @@ static void check_start(struct check *c)
                       "start \"%s\" is not a node", clip(m->start, &k));
 }
 
+/* Resolves home_idx: the node nav.home returns to (default: start). */
+static void check_home(struct check *c)
+{
+    struct menu *m = c->m;
+    struct clip k;
+
+    m->home_idx = m->start_idx;
+    if (!m->home || m->nnodes == 0)
+        return;
+    m->home_idx = menu_node_index(m, m->home);
+    if (m->home_idx < 0)
+        menu_diag_add(c->d, MENU_SEV_ERROR, 0, NULL,
+                      "home \"%s\" is not a node: name the screen \"Main "
+                      "menu\" returns to, like home = \"main\";",
+                      clip(m->home, &k));
+    else if (m->nodes[m->home_idx].type != MENU_NODE_MENU &&
+             m->nodes[m->home_idx].type != MENU_NODE_INPUT)
+        menu_diag_add(c->d, MENU_SEV_ERROR, 0, NULL,
+                      "home \"%s\" is an end or forward node: \"Main "
+                      "menu\" must lead to a menu or input node",
+                      clip(m->home, &k));
+}
+
 /* The words of each configured nav key, and every translation of the
  * engine's own words. */
 static void check_strings(struct check *c)
@@ -293,7 +316,9 @@ static void check_option(struct check *c, struct menu_node *nd, size_t k)
 
     check_key(c, nd, k);
     snprintf(what, sizeof what, "label of key \"%s\"", key);
-    if (text_empty(c->m, &o->label) && o->label.line == 0)
+    if (o->hidden && text_empty(c->m, &o->label) && o->label.line == 0)
+        ;                           /* never listed: no label needed */
+    else if (text_empty(c->m, &o->label) && o->label.line == 0)
         menu_diag_add(c->d, MENU_SEV_ERROR, o->line, nd->name,
                       "key \"%s\" has no label: add label = \"...\";", key);
     else
@@ -318,6 +343,62 @@ static void check_menu_node(struct check *c, struct menu_node *nd)
         check_option(c, nd, k);
 }
 
+/* The nav key `value` is, as "nav.NAME", or NULL. */
+static const char *nav_of(const struct menu *m, const char *value)
+{
+    const char *nav[] = { m->nav.back, m->nav.home, m->nav.more,
+                          m->nav.quit };
+    static const char *const navn[] = { "nav.back", "nav.home", "nav.more",
+                                        "nav.quit" };
+
+    for (size_t j = 0; j < sizeof nav / sizeof nav[0]; j++)
+        if (nav[j] && value && strcmp(nav[j], value) == 0)
+            return navn[j];
+    return NULL;
+}
+
+/* Entry i of an input's `match`: a value the input accepts, not a nav key,
+ * not twice; a next that is a node. */
+static void check_match(struct check *c, struct menu_node *nd, size_t i)
+{
+    struct menu_match *mt = &nd->match[i];
+    char form[MENU_VAR_VALUE_MAX], other[MENU_VAR_VALUE_MAX];
+    const char *nav = nav_of(c->m, mt->value);
+    struct clip k;
+
+    mt->next_idx = resolve_next(c, nd, mt->next, mt->line, "a match");
+    if (!mt->value || !mt->value[0]) {
+        menu_diag_add(c->d, MENU_SEV_ERROR, mt->line, nd->name,
+                      "a match has no value: add value = \"...\";");
+        return;
+    }
+    if (nav) {
+        menu_diag_add(c->d, MENU_SEV_ERROR, mt->line, nd->name,
+                      "match value \"%s\" is the %s key: callers typing it "
+                      "never reach the match", clip(mt->value, &k), nav);
+        return;
+    }
+    if (menu_answer_form(c->m, nd, mt->value, strlen(mt->value), form,
+                         sizeof form) < 0) {
+        menu_diag_add(c->d, MENU_SEV_WARNING, mt->line, nd->name,
+                      "match value \"%s\" is never accepted by this input "
+                      "(accept, min, max): no caller can reach its next",
+                      clip(mt->value, &k));
+        return;
+    }
+    for (size_t j = 0; j < i; j++)
+        if (nd->match[j].value &&
+            menu_answer_form(c->m, nd, nd->match[j].value,
+                             strlen(nd->match[j].value), other,
+                             sizeof other) >= 0 &&
+            strcmp(form, other) == 0) {
+            menu_diag_add(c->d, MENU_SEV_ERROR, mt->line, nd->name,
+                          "match value \"%s\" is used twice (first on line "
+                          "%d)", clip(mt->value, &k), nd->match[j].line);
+            return;
+        }
+}
+
 static void check_input_node(struct check *c, struct menu_node *nd)
 {
     int max = nd->max ? nd->max : MENU_VAR_VALUE_MAX - 1;
@@ -339,6 +420,8 @@ static void check_input_node(struct check *c, struct menu_node *nd)
         menu_diag_add(c->d, MENU_SEV_ERROR, nd->line, nd->name,
                       "min %d is more than max %d", nd->min, max);
     nd->next_idx = resolve_next(c, nd, nd->next, nd->line, "input");
+    for (size_t i = 0; i < nd->nmatch; i++)
+        check_match(c, nd, i);
 }
 
 static void check_forward_node(struct check *c, struct menu_node *nd)
@@ -365,6 +448,8 @@ static void check_node(struct check *c, struct menu_node *nd)
     nd->next_idx = -1;
     for (size_t k = 0; k < nd->nopts; k++)
         nd->opts[k].next_idx = -1;
+    for (size_t k = 0; k < nd->nmatch; k++)
+        nd->match[k].next_idx = -1;
     if (why)
         menu_diag_add(c->d, MENU_SEV_ERROR, nd->line, nd->name,
                       "node name \"%s\" %s", clip(nd->name, &cn), why);
@@ -383,18 +468,21 @@ static void check_node(struct check *c, struct menu_node *nd)
 
 /* ---- the graph ---------------------------------------------------------- */
 
-/* Edges leaving node nd (options of a menu, the next of an input). */
+/* Edges leaving node nd (options of a menu, hidden ones too; the next of
+ * an input, then each of its matches). */
 static size_t edge_count(const struct menu_node *nd)
 {
     if (nd->type == MENU_NODE_MENU)
         return nd->nopts;
-    return nd->type == MENU_NODE_INPUT ? 1 : 0;
+    return nd->type == MENU_NODE_INPUT ? 1 + nd->nmatch : 0;
 }
 
 /* Target of edge k of nd, or -1 when it leads nowhere. */
 static int edge_to(const struct menu_node *nd, size_t k)
 {
-    return nd->type == MENU_NODE_MENU ? nd->opts[k].next_idx : nd->next_idx;
+    if (nd->type == MENU_NODE_MENU)
+        return nd->opts[k].next_idx;
+    return k == 0 ? nd->next_idx : nd->match[k - 1].next_idx;
 }
 
 static int is_exit(const struct menu_node *nd)
@@ -567,7 +655,8 @@ static void edge_out(const struct menu *m, struct vars *v, size_t u, size_t k)
 
     memcpy(v->tmp, v->in + u * v->words, v->words * sizeof *v->tmp);
     if (nd->type == MENU_NODE_INPUT) {
-        bit_set(v->tmp, var_bit(v, nd->save));
+        if (k == 0 || nd->match[k - 1].save)
+            bit_set(v->tmp, var_bit(v, nd->save));
         return;
     }
     for (size_t i = 0; i < nd->opts[k].nset; i++)
@@ -711,6 +800,62 @@ static void check_fit(struct check *c, size_t u)
                       wide_limit, wide);
 }
 
+/* ---- one channel --------------------------------------------------------- */
+
+static const char *enc_word(enum menu_enc e)
+{
+    return e == MENU_GSM7 ? "GSM-7" : "UCS-2";
+}
+
+/* Node u in language l on channel r: an error when its screen cannot be
+ * shown (cannot be paginated, or needs pages nobody can turn to), a
+ * warning when it is a final screen of several pages. */
+static void check_channel_one(const struct menu *m, size_t u, size_t l,
+                              const char *ch, const struct menu_render *r,
+                              struct menu_diags *d)
+{
+    const struct menu_node *nd = &m->nodes[u];
+    struct menu_fit f;
+    int rc = menu_fit_node(m, (int)u, (int)l, r, &f);
+
+    if (rc == MENU_EINVAL)
+        return;
+    if (rc < 0 || f.pages < 0) {
+        menu_diag_add(d, MENU_SEV_ERROR, nd->line, nd->name,
+                      "screen cannot be shown in %s on channel %s: an "
+                      "option is longer than a page (%zu characters, %s); "
+                      "shorten its label", m->langs[l], ch, f.limit,
+                      enc_word(f.enc));
+    } else if (f.pages > 1 && !m->nav.more) {
+        menu_diag_add(d, MENU_SEV_ERROR, nd->line, nd->name,
+                      "screen needs %d pages in %s on channel %s but nav.more "
+                      "is not set: callers can never read past page 1; add "
+                      "more = \"98\"; to nav or shorten the screen", f.pages,
+                      m->langs[l], ch);
+    } else if (f.pages > 1 && is_exit(nd)) {
+        menu_diag_add(d, MENU_SEV_WARNING, nd->line, nd->name,
+                      "final screen needs %d pages in %s on channel %s (%zu "
+                      "characters a page, %s): callers must press %s to read "
+                      "the rest before the session ends; shorten it to one "
+                      "page", f.pages, m->langs[l], ch, f.limit,
+                      enc_word(f.enc), m->nav.more);
+    }
+}
+
+int menu_check_channel(const struct menu *m, const char *channel,
+                       const struct menu_render *r, struct menu_diags *d)
+{
+    size_t errors;
+
+    if (!m || !r || !d || !m->nodes)
+        return MENU_EINVAL;
+    errors = d->errors;
+    for (size_t u = 0; u < m->nnodes; u++)
+        for (size_t l = 0; l < m->nlangs && l < MENU_MAX_LANGS; l++)
+            check_channel_one(m, u, l, channel ? channel : "?", r, d);
+    return (int)(d->errors - errors);
+}
+
 /* ---- entry point -------------------------------------------------------- */
 
 int menu_check(struct menu *m, struct menu_diags *d)
@@ -727,6 +872,7 @@ int menu_check(struct menu *m, struct menu_diags *d)
     errors = c.d->errors;
     check_required(&c);
     check_start(&c);
+    check_home(&c);
     check_strings(&c);
     for (size_t u = 0; m->nodes && u < m->nnodes; u++)
         check_node(&c, &m->nodes[u]);

@@ -69,4 +69,16 @@ int menu_walk_apply(const struct menu_ctx *c, struct menu_state *st,
 int menu_walk_show(const struct menu_ctx *c, const struct menu_state *st,
                    int invalid, struct menu_result *r);
 
+/*
+ * The form an answer to input node nd is stored in: in[0..n) checked
+ * against nd's accept, min and max (phone numbers normalized first, with
+ * nd's or the menu's country; see menu_phone_normalize); the answer must be
+ * non-empty valid UTF-8 without control characters. Writes it
+ * NUL-terminated into out (outsz >= MENU_VAR_VALUE_MAX). Returns its length,
+ * or MENU_EINVAL when the input refuses it. Used by the walk and by the
+ * checker (a match value the input could never accept).
+ */
+int menu_answer_form(const struct menu *m, const struct menu_node *nd,
+                     const char *in, size_t n, char *out, size_t outsz);
+
 #endif

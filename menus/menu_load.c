@@ -492,6 +492,53 @@ static void load_option_lang(struct load *L, const config_setting_t *s,
     free(code);
 }
 
+/* A true/false member `name` of group g; absent is dflt. Reports a value
+ * of another kind. */
+static int load_bool(struct load *L, const config_setting_t *g,
+                     const char *name, int dflt)
+{
+    const config_setting_t *s = config_setting_get_member(g, name);
+
+    if (!s)
+        return dflt;
+    if (config_setting_type(s) != CONFIG_TYPE_BOOL) {
+        report(L, MENU_SEV_ERROR, s,
+               "%s must be true or false, without quotes: %s = true;", name,
+               name);
+        return dflt;
+    }
+    return config_setting_get_bool(s) ? 1 : 0;
+}
+
+/* A calling code (`country = "84";`): 1 to 3 digits, not starting with 0.
+ * Returns the copy, or NULL after reporting. */
+static char *load_country(struct load *L, const config_setting_t *g)
+{
+    const config_setting_t *s = config_setting_get_member(g, "country");
+    char *v;
+    size_t n;
+
+    if (!s)
+        return NULL;
+    v = string_of(L, s, "country", LOAD_TEXT_MAX);
+    if (!v)
+        return NULL;
+    if (v[0] == '+')
+        memmove(v, v + 1, strlen(v));
+    n = strlen(v);
+    for (size_t i = 0; i < n; i++)
+        if (v[i] < '0' || v[i] > '9')
+            n = 0;
+    if (n < 1 || n > 3 || v[0] == '0') {
+        report(L, MENU_SEV_ERROR, s,
+               "country must be a calling code of 1 to 3 digits, like "
+               "country = \"84\";");
+        free(v);
+        return NULL;
+    }
+    return v;
+}
+
 /* One `{ key = ...; label = ...; next = ...; }` of a menu node. */
 static void load_option(struct load *L, const config_setting_t *s,
                         struct menu_option *o)
@@ -510,6 +557,7 @@ static void load_option(struct load *L, const config_setting_t *s,
     if (e)
         load_set(L, e, o);
     o->next = member_string(L, s, "next", LOAD_TEXT_MAX);
+    o->hidden = load_bool(L, s, "hidden", 0);
 }
 
 /* `options = ( {...}, ... );` of a menu node. */
@@ -646,6 +694,51 @@ static void load_sms_resume(struct load *L, const config_setting_t *root)
     L->m->sms_resume_s = v;
 }
 
+/* `match = ( { value = "4321"; next = "help"; }, ... );` of an input node;
+ * `save_match` on the node is the default of its entries. */
+static void load_match(struct load *L, const config_setting_t *g,
+                       struct menu_node *nd)
+{
+    const config_setting_t *s = config_setting_get_member(g, "match");
+    int save = load_bool(L, g, "save_match", 0);
+    int n;
+
+    if (!s)
+        return;
+    n = list_length(s);
+    if (n < 0) {
+        report(L, MENU_SEV_ERROR, s,
+               "match must be a list of groups, like match = ( { value = "
+               "\"4321\"; next = \"help\"; } );");
+        return;
+    }
+    if (n > LOAD_MAX_OPTS) {
+        report(L, MENU_SEV_ERROR, s, "more than %d match values",
+               LOAD_MAX_OPTS);
+        n = LOAD_MAX_OPTS;
+    }
+    nd->match = alloc_n(L, (size_t)n, sizeof *nd->match);
+    if (!nd->match)
+        return;
+    for (int i = 0; i < n; i++) {
+        const config_setting_t *e = config_setting_get_elem(s, (unsigned)i);
+        struct menu_match *mt;
+
+        if (config_setting_type(e) != CONFIG_TYPE_GROUP) {
+            report(L, MENU_SEV_ERROR, e,
+                   "each match must be a group, like { value = \"4321\"; "
+                   "next = \"help\"; }");
+            continue;
+        }
+        mt = &nd->match[nd->nmatch++];
+        mt->line = line_of(e);
+        mt->next_idx = -1;
+        mt->value = member_string(L, e, "value", MENU_VAR_VALUE_MAX - 1);
+        mt->next = member_string(L, e, "next", LOAD_TEXT_MAX);
+        mt->save = load_bool(L, e, "save_match", save);
+    }
+}
+
 /* `fields = [ "location", ... ]` of a forward node. */
 static void load_fields(struct load *L, const config_setting_t *s,
                         struct menu_node *nd)
@@ -702,6 +795,8 @@ static void load_node(struct load *L, const config_setting_t *g,
     nd->min = load_int(L, g, "min");
     nd->max = load_int(L, g, "max");
     nd->next = member_string(L, g, "next", LOAD_TEXT_MAX);
+    load_match(L, g, nd);
+    nd->country = load_country(L, g);
     nd->queue = member_string(L, g, "queue", LOAD_TEXT_MAX);
     s = config_setting_get_member(g, "fields");
     if (s)
@@ -756,6 +851,9 @@ static void load_tree(struct load *L, const config_setting_t *root)
     load_languages(L, root);
     L->m->start = member_string(L, root, "start", LOAD_TEXT_MAX);
     L->m->start_idx = -1;
+    L->m->home = member_string(L, root, "home", LOAD_TEXT_MAX);
+    L->m->home_idx = -1;
+    L->m->country = load_country(L, root);
     load_keywords(L, root);
     load_sms_resume(L, root);
     load_nav(L, root);
@@ -1219,6 +1317,7 @@ static int load_text(const char *text, const char *file, struct menu **out,
         return MENU_ENOMEM;
     }
     L.m->start_idx = -1;
+    L.m->home_idx = -1;
     L.m->file = dup_str(&L, file);
     if (parse(&L, text) == 0 && !L.oom)
         menu_check(L.m, d);
@@ -1361,6 +1460,12 @@ static void node_free(struct menu_node *nd)
     free(nd->opts);
     free(nd->save);
     free(nd->next);
+    for (size_t i = 0; i < nd->nmatch; i++) {
+        free(nd->match[i].value);
+        free(nd->match[i].next);
+    }
+    free(nd->match);
+    free(nd->country);
     free(nd->queue);
     for (size_t i = 0; i < nd->nfields; i++)
         free(nd->fields[i]);
@@ -1393,6 +1498,8 @@ void menu_free(struct menu *m)
     free(m->nav.more);
     free(m->nav.quit);
     free(m->start);
+    free(m->home);
+    free(m->country);
     free(m->title);
     free(m->name);
     free(m->file);

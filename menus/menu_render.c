@@ -233,9 +233,11 @@ static int build_lines(struct parts *p, struct sbuf *raw,
         if (nd->nopts > LINES_MAX)
             return MENU_ENOSPC;
         for (size_t i = 0; i < nd->nopts && rc == 0; i++)
-            rc = store_line(p, raw, nd->opts[i].key ? nd->opts[i].key : "",
-                            menu_text_get(m, &nd->opts[i].label, q->lang), q,
-                            &p->opt[p->nopt++]);
+            if (!nd->opts[i].hidden)    /* accepted, never listed */
+                rc = store_line(
+                    p, raw, nd->opts[i].key ? nd->opts[i].key : "",
+                    menu_text_get(m, &nd->opts[i].label, q->lang), q,
+                    &p->opt[p->nopt++]);
     }
     if (rc == 0 && q->node != m->start_idx &&
         (nd->type == MENU_NODE_MENU || nd->type == MENU_NODE_INPUT)) {

@@ -178,7 +178,7 @@ int menu_replay(const struct menu_ctx *c, const char *history,
     rc = walk_all(c, st, &f, &invalid, &action);
     if (rc < 0)
         return rc;
-    rc = menu_walk_show(c, st, invalid, r);
+    rc = menu_walk_show(c, st, invalid && !st->ended, r);
     r->invalid = invalid;
     r->action = action;
     if (r->screen.pages > 0 && !st->ended)

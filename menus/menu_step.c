@@ -185,8 +185,43 @@ static int apply_nav(const struct menu_ctx *c, struct menu_state *st,
     if (is_key(m->nav.home, in, n) && st->node != m->start_idx) {
         memset(st->stack, 0, sizeof st->stack);
         st->depth = 0;
-        arrive(m, st, m->start_idx, action);
+        arrive(m, st, node_ok(m, m->home_idx) ? m->home_idx : m->start_idx,
+               action);
         return 1;
+    }
+    return 0;
+}
+
+/*
+ * An input on a final screen (end or forward) that needs several pages:
+ * the session ended when the screen was first shown (a forward filed
+ * then), but its pages are still to be read. nav.more turns to the next
+ * page, nav.back to the previous one, nav.quit is the duress exit; any
+ * other input shows the same page again, refused. Returns 0 when applied
+ * (*invalid set for a refused input), MENU_EENDED on the last page, where
+ * the session is over.
+ */
+static int apply_final(const struct menu_ctx *c, struct menu_state *st,
+                       const char *in, size_t n, int *invalid,
+                       enum menu_action *action)
+{
+    const struct menu *m = c->menu;
+
+    if (st->ended != 1 || !has_next_page(c, st))
+        return MENU_EENDED;
+    if (is_key(m->nav.quit, in, n)) {
+        st->ended = 2;
+        *action = MENU_ACT_QUIT;
+    } else if (is_key(m->nav.more, in, n)) {
+        push(st);
+        st->page++;
+    } else if (is_key(m->nav.back, in, n) && st->depth > 0 &&
+               st->stack[st->depth - 1].node == st->node && st->page > 0) {
+        st->depth--;
+        st->page = st->stack[st->depth].page;
+        memset(&st->stack[st->depth], 0, sizeof st->stack[0]);
+    } else {
+        *invalid = 1;
     }
     return 0;
 }
@@ -226,57 +261,107 @@ static int apply_option(const struct menu *m, struct menu_state *st,
     return 1;
 }
 
-/* 1 when the answer in[0..n) meets the input node's accept/min/max.
- * An empty answer is never accepted. */
-static int answer_ok(const struct menu_node *nd, const char *in, size_t n)
+/* 1 when in[0..n) is valid UTF-8 free of control characters (C0, DEL,
+ * C1): what any answer must be. */
+static int answer_clean(const char *in, size_t n)
 {
-    size_t chars = 0;
-    size_t i = 0;
-
-    if (n == 0 || n >= MENU_VAR_VALUE_MAX || !menu_utf8_valid(in, n))
+    if (!menu_utf8_valid(in, n))
         return 0;
-    if (nd->accept == MENU_ACCEPT_PHONE && in[0] == '+')
-        i = 1;
-    if (i == n)
-        return 0;
-    for (; i < n; i++) {
+    for (size_t i = 0; i < n; i++) {
         unsigned char b = (unsigned char)in[i];
 
-        if (nd->accept != MENU_ACCEPT_TEXT && (b < '0' || b > '9'))
-            return 0;
         if (b < 0x20 || b == 0x7F)
             return 0;
         if (b == 0xC2 && i + 1 < n && (unsigned char)in[i + 1] >= 0x80 &&
             (unsigned char)in[i + 1] <= 0x9F)
             return 0;   /* C1 control */
     }
-    for (i = 0; i < n; i++)
-        chars += ((unsigned char)in[i] & 0xC0) != 0x80;
-    if (nd->min > 0 && chars < (size_t)nd->min)
-        return 0;
-    return nd->max <= 0 || chars <= (size_t)nd->max;
+    return 1;
 }
 
-/* An input node: saves a valid answer and moves on. Returns 1 when
+int menu_answer_form(const struct menu *m, const struct menu_node *nd,
+                     const char *in, size_t n, char *out, size_t outsz)
+{
+    size_t chars = 0, len = n;
+
+    if (n == 0 || n >= MENU_VAR_VALUE_MAX || outsz < MENU_VAR_VALUE_MAX ||
+        !answer_clean(in, n))
+        return MENU_EINVAL;
+    if (nd->accept == MENU_ACCEPT_PHONE) {
+        int rc = menu_phone_normalize(in, n, nd->country ? nd->country
+                                                         : m->country,
+                                      out, outsz);
+
+        if (rc < 0)
+            return MENU_EINVAL;
+        len = (size_t)rc;
+    } else {
+        for (size_t i = 0; i < n; i++)
+            if (nd->accept == MENU_ACCEPT_DIGITS &&
+                (in[i] < '0' || in[i] > '9'))
+                return MENU_EINVAL;
+        memcpy(out, in, n);
+        out[n] = '\0';
+    }
+    for (size_t i = 0; i < len; i++)
+        chars += ((unsigned char)out[i] & 0xC0) != 0x80;
+    if (nd->min > 0 && chars < (size_t)nd->min)
+        return MENU_EINVAL;
+    if (nd->max > 0 && chars > (size_t)nd->max)
+        return MENU_EINVAL;
+    return (int)len;
+}
+
+/* The match entry of input node nd that the answer (in its stored form
+ * `form`) equals, or NULL. A match value is compared in its stored form
+ * too, so "+84 90" matches "+8490". */
+static const struct menu_match *find_match(const struct menu *m,
+                                           const struct menu_node *nd,
+                                           const char *form)
+{
+    char v[MENU_VAR_VALUE_MAX];
+
+    for (size_t i = 0; i < nd->nmatch; i++) {
+        const struct menu_match *mt = &nd->match[i];
+
+        if (mt->value &&
+            menu_answer_form(m, nd, mt->value, strlen(mt->value), v,
+                             sizeof v) >= 0 &&
+            strcmp(v, form) == 0)
+            return mt;
+    }
+    return NULL;
+}
+
+/* An input node: saves a valid answer (unless a match says otherwise) and
+ * moves on to `next`, or to the matching entry's next. Returns 1 when
  * applied, 0 when refused, MENU_EINVAL for a node leading nowhere. */
 static int apply_answer(const struct menu *m, struct menu_state *st,
                         const char *in, size_t n, enum menu_action *action)
 {
     const struct menu_node *nd = &m->nodes[st->node];
+    const struct menu_match *mt;
+    char form[MENU_VAR_VALUE_MAX];
+    int len, to;
 
     if (!node_ok(m, nd->next_idx))
         return MENU_EINVAL;
-    if (!answer_ok(nd, in, n))
+    len = menu_answer_form(m, nd, in, n, form, sizeof form);
+    if (len < 0)
         return 0;
-    if (nd->save) {
-        if (!var_storable(nd->save, in, n))
+    mt = find_match(m, nd, form);
+    if (mt && !node_ok(m, mt->next_idx))
+        return MENU_EINVAL;
+    to = mt ? mt->next_idx : nd->next_idx;
+    if (nd->save && (!mt || mt->save)) {
+        if (!var_storable(nd->save, form, (size_t)len))
             return 0;
         if (var_find(st, nd->save) < 0 && st->nvars >= MENU_VARS_MAX)
             return 0;
-        var_set(st, nd->save, in, n);
+        var_set(st, nd->save, form, (size_t)len);
     }
     push(st);
-    arrive(m, st, nd->next_idx, action);
+    arrive(m, st, to, action);
     return 1;
 }
 
@@ -296,8 +381,6 @@ int menu_walk_apply(const struct menu_ctx *c, struct menu_state *st,
     *action = MENU_ACT_NONE;
     if (!walk_valid(c, st) || (!input && len > 0))
         return MENU_EINVAL;
-    if (st->ended)
-        return MENU_EENDED;
     m = c->menu;
     while (len > 0 && is_blank(input[0])) {
         input++;
@@ -305,6 +388,8 @@ int menu_walk_apply(const struct menu_ctx *c, struct menu_state *st,
     }
     while (len > 0 && is_blank(input[len - 1]))
         len--;
+    if (st->ended)
+        return apply_final(c, st, input, len, invalid, action);
     if (apply_nav(c, st, input, len, action))
         return 0;
     switch (m->nodes[st->node].type) {
@@ -350,6 +435,8 @@ int menu_walk_show(const struct menu_ctx *c, const struct menu_state *st,
         return menu_layout_text(
             menu_text_get(c->menu, &c->menu->strings.quit, st->lang),
             &c->render, &r->screen);
+    /* A final screen ends the session on its last page only; the pages
+     * before it continue (their last line is nav.more). */
     q.m = c->menu;
     q.node = st->node;
     q.lang = st->lang;
@@ -359,6 +446,9 @@ int menu_walk_show(const struct menu_ctx *c, const struct menu_state *st,
     q.invalid = invalid;
     q.page = st->page;
     rc = menu_layout_screen(&q, &r->screen);
+    if (rc == 0 && st->ended && r->screen.page + 1 < r->screen.pages &&
+        c->menu->nav.more)
+        r->end = 0;
     return rc;
 }
 
@@ -402,7 +492,8 @@ int menu_step(const struct menu_ctx *c, struct menu_state *st,
     }
     if (rc < 0)
         return rc;
-    rc = menu_walk_show(c, st, invalid, r);
+    /* A refused input on a final screen shows the same page unchanged. */
+    rc = menu_walk_show(c, st, invalid && !st->ended, r);
     r->invalid = invalid;
     r->action = action;
     if (r->screen.pages > 0 && !st->ended)

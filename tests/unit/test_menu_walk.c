@@ -299,13 +299,14 @@ static void test_home_clears_the_stack(void **state)
     assert_int_equal(st.node, node_of(m, "jobs_more"));
     assert_int_equal(st.depth, 3);
     step_ok(&c, &st, "00", &r);
-    assert_string_equal(r.screen.text, language_folded);
+    assert_string_equal(r.screen.text, main_en);
     assert_int_equal(st.depth, 0);
-    assert_int_equal(st.node, m->start_idx);
+    assert_int_equal(st.node, node_of(m, "main"));
     /* The language chosen stays until another is chosen. */
     assert_int_equal(st.lang, menu_lang_index(m, "en"));
-    step_ok(&c, &st, "2", &r);
-    assert_string_equal(r.screen.text, main_en);
+    /* Nothing to go back to from home. */
+    step_ok(&c, &st, "0", &r);
+    assert_int_equal(r.invalid, 1);
     menu_free(m);
 }
 
@@ -361,13 +362,13 @@ static void test_phone_input(void **state)
     for (size_t i = 0; i < sizeof steps / sizeof steps[0]; i++)
         step_ok(&c, &st, steps[i], &r);
     assert_int_equal(st.node, node_of(m, "othernum"));
-    step_ok(&c, &st, "+84 912 345", &r);
+    step_ok(&c, &st, "+84 912 abc", &r);
     assert_int_equal(r.invalid, 1);
     step_ok(&c, &st, "84-912", &r);
     assert_int_equal(r.invalid, 1);
     step_ok(&c, &st, "+8", &r);
     assert_int_equal(r.invalid, 1);
-    step_ok(&c, &st, "+84912345678", &r);
+    step_ok(&c, &st, "+84 91-234.5678", &r);
     assert_int_equal(r.invalid, 0);
     assert_int_equal(r.action, MENU_ACT_FORWARD);
     assert_string_equal(menu_state_get(&st, "callback"), "+84912345678");
@@ -889,6 +890,337 @@ static void test_state_decode_rejects(void **state)
     menu_free(m);
 }
 
+/* ---- issue 13: final screens, disguised entry, phone forms, home -------- */
+
+/* Walks the shipped menu in Vietnamese to the "Sent" screen on an unfolded
+ * USSD channel (80 UCS-2 units a page). */
+static void walk_vi_to_sent(const struct menu_ctx *c, struct menu_state *st,
+                            struct menu_result *r)
+{
+    static const char *const steps[] = { "1", "1", "Hà Nội", "1", "2" };
+
+    assert_int_equal(menu_begin(c, st, r), 0);
+    for (size_t i = 0; i < sizeof steps / sizeof steps[0]; i++)
+        step_ok(c, st, steps[i], r);
+}
+
+/* A two-page final screen in vi unfolded: the first page continues with
+ * "98. Xem thêm" (the session does not end there), the forward happens once
+ * on page 1, and 98 shows the rest: "only call when safe / delete this
+ * message". The last page ends the session; nothing more is accepted. */
+static void test_final_screen_two_pages_vi_unfolded(void **state)
+{
+    struct menu *m = load_file(HOTLINE);
+    struct menu_ctx c = { m, ussd_plain, "ABC123" };
+    struct menu_state st;
+    struct menu_result r;
+    char all[2 * MENU_SCREEN_MAX] = "";
+
+    (void)state;
+    walk_vi_to_sent(&c, &st, &r);
+    assert_int_equal(r.action, MENU_ACT_FORWARD);
+    assert_ptr_equal(r.node, &m->nodes[node_of(m, "send")]);
+    assert_int_equal(r.screen.page, 0);
+    assert_true(r.screen.pages >= 2);
+    assert_int_equal(r.end, 0);
+    assert_non_null(strstr(r.screen.text, "Đã gửi. Mã số của bạn: ABC123."));
+    assert_non_null(strstr(r.screen.text, "\n98. Xem thêm"));
+    assert_int_equal(st.ended, 1);
+    /* The pages read one after the other, without their "98." lines. */
+    strncat(all, r.screen.text, strstr(r.screen.text, "\n98. ") - r.screen.text);
+    for (int p = 1; p < r.screen.pages; p++) {
+        int pages = r.screen.pages;
+        const char *more;
+
+        step_ok(&c, &st, "98", &r);
+        assert_int_equal(r.action, MENU_ACT_NONE);   /* never filed again */
+        assert_int_equal(r.invalid, 0);
+        assert_int_equal(r.screen.page, p);
+        assert_int_equal(r.end, p + 1 == pages);
+        more = strstr(r.screen.text, "\n98. ");
+        strcat(all, " ");
+        strncat(all, r.screen.text,
+                more ? (size_t)(more - r.screen.text) : strlen(r.screen.text));
+    }
+    assert_int_equal(r.end, 1);
+    assert_null(strstr(r.screen.text, "98."));
+    assert_non_null(strstr(all, "Chỉ gọi cho chúng tôi khi an toàn."));
+    assert_non_null(strstr(all, "hãy xóa tin này."));
+    /* Past the last page the session is over. */
+    assert_int_equal(menu_step(&c, &st, "98", &r), MENU_EENDED);
+    assert_int_equal(r.action, MENU_ACT_NONE);
+    menu_free(m);
+}
+
+/* Paging a final screen: any other answer shows the same page again (not
+ * filed again); 99 is still the duress exit before the last page. The same
+ * walk replayed from an Africa's Talking history reaches the last page with
+ * no action. */
+static void test_final_screen_paging_keys_and_replay(void **state)
+{
+    struct menu *m = load_file(HOTLINE);
+    struct menu_ctx c = { m, ussd_plain, "ABC123" };
+    struct menu_state st, st2;
+    struct menu_result r, r2;
+    char first[MENU_SCREEN_MAX];
+
+    (void)state;
+    walk_vi_to_sent(&c, &st, &r);
+    snprintf(first, sizeof first, "%s", r.screen.text);
+    step_ok(&c, &st, "5", &r);
+    assert_int_equal(r.invalid, 1);
+    assert_int_equal(r.action, MENU_ACT_NONE);
+    assert_int_equal(r.end, 0);
+    assert_string_equal(r.screen.text, first);
+    step_ok(&c, &st, "99", &r);
+    assert_int_equal(r.action, MENU_ACT_QUIT);
+    assert_int_equal(r.end, 1);
+    assert_string_equal(r.screen.text, "Cảm ơn. Tạm biệt.");
+
+    walk_vi_to_sent(&c, &st, &r);
+    step_ok(&c, &st, "98", &r);
+    assert_int_equal(r.end, 1);
+    /* The last page ended the session: nothing is accepted after it. */
+    {
+        struct menu_state after = st;
+        struct menu_result ra;
+
+        assert_int_equal(menu_step(&c, &after, "0", &ra), MENU_EENDED);
+        assert_int_equal(menu_step(&c, &after, "99", &ra), MENU_EENDED);
+    }
+    assert_int_equal(menu_replay(&c, "1*1*Hà Nội*1*2*98", &st2, &r2), 0);
+    assert_int_equal(r2.action, MENU_ACT_NONE);
+    assert_int_equal(r2.screen.page, 1);
+    assert_int_equal(r2.end, r.end);
+    assert_string_equal(r2.screen.text, r.screen.text);
+    assert_int_equal(menu_replay(&c, "1*1*Hà Nội*1*2", &st2, &r2), 0);
+    assert_int_equal(r2.action, MENU_ACT_FORWARD);
+    assert_int_equal(r2.end, 0);
+    menu_free(m);
+}
+
+/* The same final screen on a folding channel fits one page: it ends there,
+ * as before. */
+static void test_final_screen_one_page_ends(void **state)
+{
+    struct menu *m = load_file(HOTLINE);
+    struct menu_ctx c = { m, ussd_fold, "ABC123" };
+    struct menu_state st;
+    struct menu_result r;
+
+    (void)state;
+    walk_vi_to_sent(&c, &st, &r);
+    assert_int_equal(r.screen.pages, 1);
+    assert_int_equal(r.end, 1);
+    assert_int_equal(r.action, MENU_ACT_FORWARD);
+    menu_free(m);
+}
+
+/* A disguised front: "job tips" with a hidden option 7 and a code input. */
+static const char disguised_text[] =
+    "name = \"d\"; languages = [ \"en\" ]; start = \"front\"; home = \"front\";\n"
+    "nav = { back = \"0\"; home = \"00\"; more = \"98\"; quit = \"99\"; };\n"
+    "strings = { back = \"Back\"; home = \"Main menu\"; more = \"More\";\n"
+    "  invalid = \"Invalid.\"; quit = \"Bye.\"; };\n"
+    "nodes = {\n"
+    "  front = { type = \"menu\"; text = \"Job tips\";\n"
+    "    options = ( { key = \"1\"; label = \"Tip of the day\"; next = \"tip\"; },\n"
+    "                { key = \"2\"; label = \"Enter member code\"; next = \"code\"; },\n"
+    "                { key = \"7\"; hidden = true; next = \"help\"; } ); };\n"
+    "  tip = { type = \"end\"; text = \"Read every contract.\"; };\n"
+    "  code = { type = \"input\"; text = \"Member code:\"; accept = \"digits\";\n"
+    "    save = \"member\"; min = 4; max = 8; next = \"nomember\";\n"
+    "    match = ( { value = \"4321\"; next = \"help\"; },\n"
+    "              { value = \"5555\"; next = \"help\"; save_match = true; } ); };\n"
+    "  nomember = { type = \"end\"; text = \"Code {member} not found.\"; };\n"
+    "  help = { type = \"menu\"; text = \"Secret help\";\n"
+    "    options = ( { key = \"1\"; label = \"Get help\"; next = \"sent\"; } ); };\n"
+    "  sent = { type = \"end\"; text = \"Sent.\"; };\n"
+    "};\n";
+
+static void test_hidden_option(void **state)
+{
+    struct menu *m = load_text(disguised_text);
+    struct menu_ctx c = { m, ussd_fold, NULL };
+    struct menu_state st;
+    struct menu_result r;
+
+    (void)state;
+    assert_int_equal(menu_begin(&c, &st, &r), 0);
+    assert_string_equal(r.screen.text,
+                        "Job tips\n1. Tip of the day\n2. Enter member code");
+    step_ok(&c, &st, "7", &r);
+    assert_int_equal(r.invalid, 0);
+    assert_int_equal(st.node, node_of(m, "help"));
+    assert_string_equal(r.screen.text,
+                        "Secret help\n1. Get help\n0. Back\n00. Main menu");
+    /* Invalid answers on the front never reveal the hidden option. */
+    step_ok(&c, &st, "00", &r);
+    assert_int_equal(st.node, node_of(m, "front"));
+    step_ok(&c, &st, "8", &r);
+    assert_int_equal(r.invalid, 1);
+    assert_string_equal(r.screen.text,
+                        "Invalid.\nJob tips\n1. Tip of the day\n"
+                        "2. Enter member code");
+    menu_free(m);
+}
+
+static void test_match_branches_on_the_answer(void **state)
+{
+    struct menu *m = load_text(disguised_text);
+    struct menu_ctx c = { m, ussd_fold, NULL };
+    struct menu_state st;
+    struct menu_result r;
+
+    (void)state;
+    /* The code: to help, and not saved. */
+    menu_begin(&c, &st, &r);
+    step_ok(&c, &st, "2", &r);
+    step_ok(&c, &st, " 4321 ", &r);
+    assert_int_equal(r.invalid, 0);
+    assert_int_equal(st.node, node_of(m, "help"));
+    assert_null(menu_state_get(&st, "member"));
+    /* Back from help returns to the code question. */
+    step_ok(&c, &st, "0", &r);
+    assert_int_equal(st.node, node_of(m, "code"));
+    /* save_match keeps the value. */
+    step_ok(&c, &st, "5555", &r);
+    assert_int_equal(st.node, node_of(m, "help"));
+    assert_string_equal(menu_state_get(&st, "member"), "5555");
+    /* Any other valid answer: saved, to `next`. */
+    menu_begin(&c, &st, &r);
+    step_ok(&c, &st, "2", &r);
+    step_ok(&c, &st, "1234", &r);
+    assert_int_equal(st.node, node_of(m, "nomember"));
+    assert_string_equal(r.screen.text, "Code 1234 not found.");
+    /* An answer the input refuses is refused even before matching. */
+    menu_begin(&c, &st, &r);
+    step_ok(&c, &st, "2", &r);
+    step_ok(&c, &st, "43a1", &r);
+    assert_int_equal(r.invalid, 1);
+    assert_int_equal(st.node, node_of(m, "code"));
+    /* The replay takes the same branch. */
+    assert_int_equal(menu_replay(&c, "2*4321*1", &st, &r), 0);
+    assert_int_equal(st.node, node_of(m, "sent"));
+    menu_free(m);
+}
+
+/* `home`: nav.home returns to the named node, never to the language
+ * screen (the shipped menu names "main"). */
+static void test_home_names_the_node(void **state)
+{
+    struct menu *m = load_file(HOTLINE);
+    struct menu_ctx c = { m, ussd_fold, NULL };
+    struct menu_state st;
+    struct menu_result r;
+
+    (void)state;
+    menu_begin(&c, &st, &r);
+    step_ok(&c, &st, "2", &r);
+    step_ok(&c, &st, "2", &r);
+    step_ok(&c, &st, "5", &r);
+    step_ok(&c, &st, "00", &r);
+    assert_string_equal(r.screen.text, main_en);
+    assert_int_equal(st.node, node_of(m, "main"));
+    assert_int_equal(st.depth, 0);
+    assert_int_equal(st.lang, menu_lang_index(m, "en"));
+    menu_free(m);
+}
+
+/* Without `home`, nav.home goes to start as before. */
+static void test_home_defaults_to_start(void **state)
+{
+    struct menu *m = load_file(EXAMPLE);
+    struct menu_ctx c = { m, ussd_fold, NULL };
+    struct menu_state st;
+    struct menu_result r;
+
+    (void)state;
+    menu_begin(&c, &st, &r);
+    step_ok(&c, &st, "2", &r);
+    step_ok(&c, &st, "1", &r);
+    step_ok(&c, &st, "00", &r);
+    assert_int_equal(st.node, m->start_idx);
+    menu_free(m);
+}
+
+/* A menu with one phone input; `country` at the top, or on the node. */
+static struct menu *load_phone(const char *top, const char *node)
+{
+    static const char fmt[] =
+        "name = \"p\"; languages = [ \"en\" ]; start = \"num\"; %s\n"
+        "nodes = {\n"
+        "  num = { type = \"input\"; text = \"Number?\"; accept = \"phone\";\n"
+        "    save = \"n\"; min = 6; max = 20; next = \"done\"; %s };\n"
+        "  done = { type = \"end\"; text = \"{n}\"; };\n"
+        "};\n";
+    char buf[1024];
+
+    snprintf(buf, sizeof buf, fmt, top, node);
+    return load_text(buf);
+}
+
+/* Types `in` at the phone input; returns what was saved ("" = refused). */
+static void phone_case(const struct menu *m, const char *in, const char *want)
+{
+    struct menu_ctx c = { m, ussd_fold, NULL };
+    struct menu_state st;
+    struct menu_result r;
+    const char *got;
+
+    menu_begin(&c, &st, &r);
+    step_ok(&c, &st, in, &r);
+    got = menu_state_get(&st, "n");
+    if (!want[0]) {
+        if (!r.invalid || got)
+            fprintf(stderr, "phone \"%s\": accepted as \"%s\"\n", in,
+                    got ? got : "");
+        assert_int_equal(r.invalid, 1);
+        assert_null(got);
+        return;
+    }
+    if (r.invalid || !got || strcmp(got, want) != 0)
+        fprintf(stderr, "phone \"%s\": want \"%s\", got \"%s\"\n", in, want,
+                got ? got : "(refused)");
+    assert_int_equal(r.invalid, 0);
+    assert_non_null(got);
+    assert_string_equal(got, want);
+}
+
+static void test_phone_forms(void **state)
+{
+    struct menu *m = load_phone("country = \"84\";", "");
+    struct menu *n = load_phone("", "");
+    struct menu *o = load_phone("country = \"62\";", "country = \"84\";");
+
+    (void)state;
+    phone_case(m, "+84 90-123 4567", "+84901234567");
+    phone_case(m, "+84.90.123.4567", "+84901234567");
+    phone_case(m, "0084 90 123 4567", "+84901234567");
+    phone_case(m, "090 123 4567", "+84901234567");
+    phone_case(m, "(090) 123-4567", "+84901234567");
+    phone_case(m, "+84 (0)90 123 4567", "+84901234567");
+    phone_case(m, "+62 812 3456 789", "+628123456789");
+    phone_case(m, "+84901234567", "+84901234567");
+    /* Refused: letters, a second +, separators only, too long for E.164. */
+    phone_case(m, "+84 90 abc 4567", "");
+    phone_case(m, "++84901234567", "");
+    phone_case(m, "84+901234567", "");
+    phone_case(m, " - . ", "");
+    phone_case(m, "+0 90 123 4567", "");
+    phone_case(m, "+84 9012 3456 7890 12", "");
+    /* No country: international forms still become E.164; a national
+     * number is kept as its digits. */
+    phone_case(n, "+84 90-123 4567", "+84901234567");
+    phone_case(n, "0084 90 123 4567", "+84901234567");
+    phone_case(n, "090 123 4567", "0901234567");
+    /* The node's country wins over the menu's. */
+    phone_case(o, "090 123 4567", "+84901234567");
+    menu_free(m);
+    menu_free(n);
+    menu_free(o);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -915,6 +1247,14 @@ int main(void)
         cmocka_unit_test(test_history_next),
         cmocka_unit_test(test_state_round_trip),
         cmocka_unit_test(test_state_decode_rejects),
+        cmocka_unit_test(test_final_screen_two_pages_vi_unfolded),
+        cmocka_unit_test(test_final_screen_paging_keys_and_replay),
+        cmocka_unit_test(test_final_screen_one_page_ends),
+        cmocka_unit_test(test_hidden_option),
+        cmocka_unit_test(test_match_branches_on_the_answer),
+        cmocka_unit_test(test_home_names_the_node),
+        cmocka_unit_test(test_home_defaults_to_start),
+        cmocka_unit_test(test_phone_forms),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
