@@ -726,6 +726,208 @@ static void test_diag_format(void **state)
     assert_int_equal(d.n, 0);
 }
 
+/* ---- issue 13: home, hidden options, match, every channel ------------------ */
+
+static void test_bad_home(void **state)
+{
+    (void)state;
+    EXPECT_FILE("tests/menus/bad_home.cfg", MENU_EINVAL,
+                "tests/menus/bad_home.cfg: home \"menu\" is not a node: name "
+                "the screen \"Main menu\" returns to, like home = \"main\";");
+    /* home on an end node: Main menu would end the session. */
+    EXPECT_TEXT("home = \"e\";\n" TOP("\"en\"")
+                "nodes = {\n"
+                "  main = { type = \"menu\"; text = \"Hi\"; options = (\n"
+                "    { key = \"1\"; label = \"Go\"; next = \"e\"; } ); };\n"
+                "  e = { type = \"end\"; text = \"Bye\"; };\n"
+                "};\n",
+                MENU_EINVAL,
+                "t.cfg: home \"e\" is an end or forward node: \"Main menu\" "
+                "must lead to a menu or input node");
+}
+
+static void test_home_resolved(void **state)
+{
+    struct menu_diags d;
+    struct menu *m = NULL;
+
+    (void)state;
+    menu_diags_init(&d);
+    assert_int_equal(menu_load_file(HOTLINE, &m, &d), 0);
+    assert_int_equal(m->home_idx, menu_node_index(m, "main"));
+    menu_free(m);
+    assert_int_equal(menu_load_file(EXAMPLE, &m, &d), 0);
+    assert_int_equal(m->home_idx, m->start_idx);
+    menu_free(m);
+    menu_diags_free(&d);
+}
+
+static void test_hidden_option_checked(void **state)
+{
+    (void)state;
+    EXPECT_FILE("tests/menus/bad_hidden_next.cfg", MENU_EINVAL,
+                "tests/menus/bad_hidden_next.cfg:16: node main: next \"help\" "
+                "is not a node");
+    /* A hidden option needs no label, still counts as a way on (no
+     * "unreachable" warning for its node), and must be true or false. */
+    EXPECT_CLEAN(TOP("\"en\"")
+                 "nodes = {\n"
+                 "  main = { type = \"menu\"; text = \"Rates\"; options = (\n"
+                 "    { key = \"1\"; label = \"USD\"; next = \"e\"; },\n"
+                 "    { key = \"7\"; hidden = true; next = \"help\"; } ); };\n"
+                 "  e = { type = \"end\"; text = \"1 USD = 25000 VND\"; };\n"
+                 "  help = { type = \"end\"; text = \"Call us when safe\"; };\n"
+                 "};\n");
+    EXPECT_TEXT(TOP("\"en\"")
+                "nodes = {\n"
+                "  main = { type = \"menu\"; text = \"Rates\"; options = (\n"
+                "    { key = \"1\"; label = \"USD\"; hidden = \"yes\"; "
+                "next = \"e\"; } ); };\n"
+                "  e = { type = \"end\"; text = \"1 USD = 25000 VND\"; };\n"
+                "};\n",
+                MENU_EINVAL,
+                "t.cfg:8: node main: hidden must be true or false, without "
+                "quotes: hidden = true;");
+    /* A hidden key is still a key: it may not be a nav key. */
+    EXPECT_TEXT(TOP("\"en\"")
+                "nodes = {\n"
+                "  main = { type = \"menu\"; text = \"Rates\"; options = (\n"
+                "    { key = \"1\"; label = \"USD\"; next = \"e\"; },\n"
+                "    { key = \"00\"; hidden = true; next = \"e\"; } ); };\n"
+                "  e = { type = \"end\"; text = \"1 USD = 25000 VND\"; };\n"
+                "};\n",
+                MENU_EINVAL,
+                "t.cfg:9: node main: key \"00\" is the nav.home key");
+}
+
+static void test_match_checked(void **state)
+{
+    (void)state;
+    EXPECT_FILE("tests/menus/bad_match.cfg", MENU_EINVAL,
+                "tests/menus/bad_match.cfg:20: node main: next \"helpme\" is "
+                "not a node",
+                "tests/menus/bad_match.cfg:21: node main: match value \"0\" "
+                "is the nav.back key: callers typing it never reach the "
+                "match",
+                "tests/menus/bad_match.cfg:23: node main: match value \"1234\" "
+                "is used twice (first on line 22)",
+                "tests/menus/bad_match.cfg:24: node main: warning: match value "
+                "\"12ab\" is never accepted by this input (accept, min, max): "
+                "no caller can reach its next");
+    /* A node reached only through a match is reached; a field saved only
+     * by save_match counts as saved on that path. */
+    EXPECT_CLEAN(TOP("\"en\"")
+                 "nodes = {\n"
+                 "  main = { type = \"input\"; text = \"Code\"; save = \"c\";\n"
+                 "    accept = \"digits\"; next = \"e\";\n"
+                 "    match = ( { value = \"4321\"; next = \"send\"; "
+                 "save_match = true; } ); };\n"
+                 "  e = { type = \"end\"; text = \"Unknown code\"; };\n"
+                 "  send = { type = \"forward\"; queue = \"q\"; "
+                 "fields = [ \"c\" ]; text = \"Sent {ref}\"; };\n"
+                 "};\n");
+    /* Without save_match the matched code is not saved: the field is. */
+    EXPECT_TEXT(TOP("\"en\"")
+                "nodes = {\n"
+                "  main = { type = \"input\"; text = \"Code\"; save = \"c\";\n"
+                "    accept = \"digits\"; next = \"e\";\n"
+                "    match = ( { value = \"4321\"; next = \"send\"; } ); };\n"
+                "  e = { type = \"end\"; text = \"Unknown code\"; };\n"
+                "  send = { type = \"forward\"; queue = \"q\"; "
+                "fields = [ \"c\" ]; text = \"Sent {ref}\"; };\n"
+                "};\n",
+                MENU_EINVAL,
+                "t.cfg:11: node send: field \"c\" is never saved on any path "
+                "to this node");
+    /* A phone match is compared in E.164. */
+    EXPECT_TEXT("country = \"084\";\n" TOP("\"en\"")
+                "nodes = {\n"
+                "  main = { type = \"input\"; text = \"N\"; save = \"n\";\n"
+                "    accept = \"phone\"; next = \"e\"; };\n"
+                "  e = { type = \"end\"; text = \"{n}\"; };\n"
+                "};\n",
+                MENU_EINVAL,
+                "t.cfg:1: country must be a calling code of 1 to 3 digits, "
+                "like country = \"84\";");
+}
+
+/* Runs menu_check_channel on a loaded file; expects exactly want[0..n). */
+static void expect_channel(const char *path, const char *ch,
+                          const struct menu_render *r, int errors,
+                          const char *const *want, size_t n)
+{
+    struct menu_diags d;
+    struct menu *m = NULL;
+
+    menu_diags_init(&d);
+    assert_int_equal(menu_load_file(path, &m, &d), 0);
+    menu_diags_free(&d);
+    menu_diags_init(&d);
+    assert_int_equal(menu_check_channel(m, ch, r, &d), errors);
+    expect_lines(path, &d, want, n);
+    menu_free(m);
+    menu_diags_free(&d);
+}
+
+#define EXPECT_CHANNEL(path, ch, r, errors, ...)                              \
+    expect_channel(path, ch, r, errors, LINES(__VA_ARGS__),                   \
+                   COUNT(__VA_ARGS__))
+
+/* The shipped Vietnamese final screens need two pages of 80 UCS-2 units on
+ * a USSD channel that does not fold: one warning per screen, naming the
+ * line, node, language and channel. Folded they fit; so does SMS. */
+static void test_channel_final_screens(void **state)
+{
+    static const struct menu_render ussd = { MENU_CH_USSD, 0, 0 };
+    static const struct menu_render ussd_fold = { MENU_CH_USSD, 1, 0 };
+    static const struct menu_render sms = { MENU_CH_SMS, 0, 3 };
+    struct menu_diags d;
+    struct menu *m = NULL;
+
+    (void)state;
+    EXPECT_CHANNEL(HOTLINE, "at-plain", &ussd, 0,
+                   "config/menus/hotline.cfg:176: node send: warning: final "
+                   "screen needs 2 pages in vi on channel at-plain (80 "
+                   "characters a page, UCS-2): callers must press 98 to read "
+                   "the rest before the session ends; shorten it to one page",
+                   "config/menus/hotline.cfg:276: node job_advice: warning: final "
+                   "screen needs 2 pages in vi on channel at-plain (80 "
+                   "characters a page, UCS-2): callers must press 98 to read "
+                   "the rest before the session ends; shorten it to one page",
+                   "config/menus/hotline.cfg:351: node c_hotline: warning: final "
+                   "screen needs 2 pages in vi on channel at-plain (80 "
+                   "characters a page, UCS-2): callers must press 98 to read "
+                   "the rest before the session ends; shorten it to one page",
+                   "config/menus/hotline.cfg:369: node c_police: warning: final "
+                   "screen needs 2 pages in vi on channel at-plain (80 "
+                   "characters a page, UCS-2): callers must press 98 to read "
+                   "the rest before the session ends; shorten it to one page");
+    menu_diags_init(&d);
+    assert_int_equal(menu_load_file(HOTLINE, &m, &d), 0);
+    assert_int_equal(menu_check_channel(m, "at-ussd", &ussd_fold, &d), 0);
+    assert_int_equal(menu_check_channel(m, "sms", &sms, &d), 0);
+    assert_int_equal(d.n, 0);
+    menu_free(m);
+    menu_diags_free(&d);
+}
+
+/* Without nav.more a screen of two pages cannot be read past page 1: an
+ * error on that channel only. */
+static void test_channel_no_more_key(void **state)
+{
+    static const struct menu_render ussd = { MENU_CH_USSD, 0, 0 };
+    static const struct menu_render ussd_fold = { MENU_CH_USSD, 1, 0 };
+
+    (void)state;
+    EXPECT_CHANNEL("tests/menus/bad_final_no_more.cfg", "ussd", &ussd, 1,
+                   "tests/menus/bad_final_no_more.cfg:14: node advice: screen "
+                   "needs 2 pages in vi on channel ussd but nav.more is not "
+                   "set: callers can never read past page 1; add more = "
+                   "\"98\"; to nav or shorten the screen");
+    expect_channel("tests/menus/bad_final_no_more.cfg", "ussd", &ussd_fold,
+                   0, NULL, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -755,6 +957,12 @@ int main(void)
         cmocka_unit_test(test_too_many_nodes),
         cmocka_unit_test(test_text_get_fallback),
         cmocka_unit_test(test_diag_format),
+        cmocka_unit_test(test_bad_home),
+        cmocka_unit_test(test_home_resolved),
+        cmocka_unit_test(test_hidden_option_checked),
+        cmocka_unit_test(test_match_checked),
+        cmocka_unit_test(test_channel_final_screens),
+        cmocka_unit_test(test_channel_no_more_key),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
