@@ -13,6 +13,7 @@
  * hotlinectl_cases.c) and, per group, its subcommands. Exit status: 0 done,
  * 1 the menu (or the work asked for) failed, 2 a usage error.
  */
+#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,9 +37,13 @@ struct ctl_cmd {
 static const char usage_top[] =
     "usage: hotlinectl COMMAND ...\n"
     "\n"
-    "  menu check [--screens] FILE...\n"
+    "  menu check [-c HOTLINED.CFG] [--screens] [FILE...]\n"
     "        check menu files; print every problem as FILE:LINE: node NAME: ...\n"
     "        (nothing for a valid menu); exit 1 when any file has errors.\n"
+    "        Every screen is judged on every channel that serves the menu in\n"
+    "        HOTLINED.CFG (without -c: USSD and SMS, folded and not); a final\n"
+    "        screen that needs two pages there is a warning. With -c and no\n"
+    "        FILE, every menu of the config's menus directory is checked.\n"
     "        --screens also lists every screen in every language with its\n"
     "        pages, alphabet and length on USSD and SMS.\n"
     "  menu simulate FILE [--lang L] [--channel ussd|sms] [--fold]\n"
@@ -172,9 +177,45 @@ static void print_screens(const char *path, const struct menu *m)
     }
 }
 
+/* The channels a menu is judged on without -c: every combination of
+ * USSD/SMS and folded/not (SMS pages of SIM_SMS_PARTS segments). */
+static const struct ctl_channel default_channels[] = {
+    { "ussd", "", { MENU_CH_USSD, 0, 0 }, 0 },
+    { "ussd+fold", "", { MENU_CH_USSD, 1, 0 }, 0 },
+    { "sms", "", { MENU_CH_SMS, 0, SIM_SMS_PARTS }, 0 },
+    { "sms+fold", "", { MENU_CH_SMS, 1, SIM_SMS_PARTS }, 0 },
+};
+
+/* What `menu check` judges menus on: the channels of -c, or the defaults. */
+struct check_set {
+    const char *config;             /* NULL: default_channels */
+    const struct ctl_channel *ch;
+    size_t nch;
+};
+
+/* Judges loaded menu m on every channel of cs that serves it (all of them
+ * without -c). Adds to d. */
+static void check_channels(const char *path, const struct menu *m,
+                           const struct check_set *cs, struct menu_diags *d)
+{
+    size_t served = 0;
+
+    for (size_t i = 0; i < cs->nch; i++) {
+        if (cs->config && strcmp(cs->ch[i].menu, m->name) != 0)
+            continue;
+        served++;
+        menu_check_channel(m, cs->ch[i].name, &cs->ch[i].render, d);
+    }
+    if (cs->config && served == 0)
+        menu_diag_add(d, MENU_SEV_WARNING, 0, NULL,
+                      "no channel in %s serves menu \"%s\" (file %s)",
+                      cs->config, m->name, path);
+}
+
 /* Checks one file: prints its diagnostics (and with screens its table).
  * Returns 1 when the file has errors, else 0. */
-static int check_one(const char *path, int screens)
+static int check_one(const char *path, int screens,
+                     const struct check_set *cs)
 {
     struct menu_diags d;
     struct menu *m = NULL;
@@ -182,6 +223,8 @@ static int check_one(const char *path, int screens)
 
     menu_diags_init(&d);
     int rc = menu_load_file(path, &m, &d);
+    if (rc == 0 && m)
+        check_channels(path, m, cs, &d);
     for (size_t i = 0; i < d.n; i++) {
         menu_diag_format(path, &d.v[i], line, sizeof line);
         printf("%s\n", line);
@@ -196,29 +239,92 @@ static int check_one(const char *path, int screens)
     return bad;
 }
 
+static int cmp_name(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Checks every *.cfg of dir in name order (as hotlined loads them).
+ * Returns 1 when any has errors or dir cannot be read. */
+static int check_dir(const char *dir, int screens, const struct check_set *cs)
+{
+    DIR *dp = opendir(dir);
+    struct dirent *e;
+    char *names[256];
+    size_t n = 0;
+    int bad = 0;
+
+    if (!dp) {
+        printf("%s: cannot open the menus directory\n", dir);
+        return 1;
+    }
+    while ((e = readdir(dp)) != NULL && n < sizeof names / sizeof names[0]) {
+        size_t len = strlen(e->d_name);
+
+        if (len > 4 && e->d_name[0] != '.' &&
+            strcmp(e->d_name + len - 4, ".cfg") == 0) {
+            size_t sz = strlen(dir) + len + 2;
+
+            names[n] = malloc(sz);
+            if (names[n])
+                snprintf(names[n++], sz, "%s/%s", dir, e->d_name);
+        }
+    }
+    closedir(dp);
+    qsort(names, n, sizeof names[0], cmp_name);
+    for (size_t i = 0; i < n; i++) {
+        bad |= check_one(names[i], screens, cs);
+        free(names[i]);
+    }
+    return bad;
+}
+
 static int cmd_menu_check(int argc, char **argv)
 {
     int screens = 0, nfiles = 0, bad = 0;
+    struct check_set cs = { NULL, default_channels,
+                            sizeof default_channels /
+                                sizeof default_channels[0] };
+    struct ctl_channel *chs = NULL;
+    char dir[512], err[600];
 
     for (int i = 1; i < argc; i++) {
         if (is_help(argv[i])) {
             fputs(usage_top, stdout);
             return 0;
         }
-        if (strcmp(argv[i], "--screens") == 0)
+        if (strcmp(argv[i], "--screens") == 0) {
             screens = 1;
-        else if (argv[i][0] == '-' && argv[i][1] != '\0')
+        } else if (strcmp(argv[i], "-c") == 0 ||
+                   strcmp(argv[i], "--config") == 0) {
+            if (i + 1 >= argc)
+                return usage_error("menu check: %s needs a file", argv[i]);
+            cs.config = argv[++i];
+        } else if (argv[i][0] == '-' && argv[i][1] != '\0') {
             return usage_error("menu check: unknown option %s", argv[i]);
-        else
+        } else {
             nfiles++;
+        }
+    }
+    if (nfiles == 0 && !cs.config)
+        return usage_error("menu check: no FILE given%s", NULL);
+    if (cs.config) {
+        if (ctl_channels_read(cs.config, &chs, &cs.nch, dir, sizeof dir, err,
+                              sizeof err) != 0) {
+            printf("%s\n", err);
+            return 1;
+        }
+        cs.ch = chs;
     }
     if (nfiles == 0)
-        return usage_error("menu check: no FILE given%s", NULL);
+        bad = check_dir(dir, screens, &cs);
     for (int i = 1; i < argc; i++) {
-        if (argv[i][0] == '-' && argv[i][1] != '\0')
-            continue;
-        bad |= check_one(argv[i], screens);
+        if (strcmp(argv[i], "-c") == 0 || strcmp(argv[i], "--config") == 0)
+            i++;
+        else if (!(argv[i][0] == '-' && argv[i][1] != '\0'))
+            bad |= check_one(argv[i], screens, &cs);
     }
+    free(chs);
     fflush(stdout);
     return bad ? 1 : 0;
 }
@@ -539,11 +645,26 @@ static int cmd_menu_graph(int argc, char **argv)
         const struct menu_node *nd = &m->nodes[i];
         fputs("  ", stdout);
         graph_node(m, nd);
-        for (size_t k = 0; k < nd->nopts; k++)
+        for (size_t k = 0; k < nd->nopts; k++) {
+            char label[MENU_NAME_MAX + 16];
+
+            snprintf(label, sizeof label, "%s%s",
+                     nd->opts[k].key ? nd->opts[k].key : "",
+                     nd->opts[k].hidden ? " (hidden)" : "");
             graph_edge(nd->name, nd->opts[k].next ? nd->opts[k].next : "",
-                       nd->opts[k].key ? nd->opts[k].key : "");
+                       label);
+        }
         if (nd->type == MENU_NODE_INPUT && nd->next)
             graph_edge(nd->name, nd->next, "input");
+        for (size_t k = 0; nd->type == MENU_NODE_INPUT && k < nd->nmatch;
+             k++) {
+            char label[MENU_VAR_VALUE_MAX + 8];
+
+            snprintf(label, sizeof label, "= %s",
+                     nd->match[k].value ? nd->match[k].value : "");
+            if (nd->match[k].next)
+                graph_edge(nd->name, nd->match[k].next, label);
+        }
     }
     fputs("}\n", stdout);
     fflush(stdout);
@@ -554,7 +675,8 @@ static int cmd_menu_graph(int argc, char **argv)
 /* ==== dispatch ========================================================= */
 
 static const struct ctl_cmd menu_cmds[] = {
-    { "check", cmd_menu_check, "menu check [--screens] FILE..." },
+    { "check", cmd_menu_check,
+      "menu check [-c HOTLINED.CFG] [--screens] [FILE...]" },
     { "simulate", cmd_menu_simulate,
       "menu simulate FILE [--lang L] [--channel ussd|sms] [--fold]" },
     { "graph", cmd_menu_graph, "menu graph FILE" },

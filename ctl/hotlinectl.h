@@ -4,9 +4,30 @@
 #ifndef HOTLINE_HOTLINECTL_H
 #define HOTLINE_HOTLINECTL_H
 
+#include <stddef.h>
+
+#include "menu.h"
+
 /* `hotlinectl cases ...` (hotlinectl_cases.c); argv[0] is "cases".
  * Returns the exit status: 0 done, 1 refused or unknown, 2 usage, config or
  * connection error. */
 int hotlinectl_cases(int argc, char **argv);
+
+/* One channel of hotlined.cfg as `menu check -c` judges it. */
+struct ctl_channel {
+    char name[64];
+    char menu[64];                  /* the `name` of the menu it serves */
+    struct menu_render render;      /* USSD or SMS, fold, sms_parts */
+    int line;                       /* its line in the config file */
+};
+
+/* Reads the channels of a hotlined.cfg (hotlinectl_channels.c): only what
+ * decides how screens are shown (name, dialect, menu, fold, sms_parts), so
+ * no secret or environment variable is needed. Also returns the config's
+ * `menus` directory (default "config/menus") in menus_dir. Returns 0 with
+ * *out (caller frees) and *n set, or -1 with a FILE:LINE message in err. */
+int ctl_channels_read(const char *path, struct ctl_channel **out, size_t *n,
+                      char *menus_dir, size_t menus_dir_sz, char *err,
+                      size_t errlen);
 
 #endif

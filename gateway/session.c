@@ -824,8 +824,13 @@ static void decide_ussd(struct sreq *r)
     if (L->have_state && !r->in.is_new) {
         r->st = L->st;
         if (L->st.ended) {
+            /* A final screen of several pages: nav.more turns them (the
+             * request was filed at the first; never again). Past its last
+             * page the same screen, nothing saved. */
             r->ctx.ref = L->ref;
-            menu_show(&r->ctx, &r->st, &r->res);
+            if (menu_step(&r->ctx, &r->st, r->in.text, &r->res) !=
+                MENU_EENDED)
+                after_step(r);
             return;
         }
         menu_step(&r->ctx, &r->st, r->in.text, &r->res);
@@ -848,6 +853,24 @@ static void flag_risk(struct sreq *r)
              r->L.ref);
     log_warn("channel %s: duress exit after request %s: case flagged "
              "high-risk", r->ch->name, r->L.ref);
+}
+
+/* SMS after a final screen: a reply turning its pages (see decide_ussd).
+ * Returns 1 when it did. */
+static int sms_page(struct sreq *r)
+{
+    struct menu_state st = r->L.st;
+    const char *ref = r->ctx.ref;
+
+    r->ctx.ref = r->L.ref;
+    if (menu_step(&r->ctx, &st, r->in.text, &r->res) == MENU_EENDED) {
+        r->ctx.ref = ref;
+        memset(&r->res, 0, sizeof r->res);
+        return 0;
+    }
+    r->st = st;
+    after_step(r);
+    return 1;
 }
 
 static void decide_sms(struct sreq *r)
@@ -907,6 +930,11 @@ static void decide_sms(struct sreq *r)
         after_step(r);
         return;
     }
+    /* A final screen of several pages is still being read (within the same
+     * sms_resume_s): 98 turns its pages. */
+    if (L->have_state && L->st.ended == 1 &&
+        menu_sms_resumes(r->ctx.menu, L->idle) && sms_page(r))
+        return;
     /* No live walk (none, ended, or idle past sms_resume_s: the phone may
      * be in someone else's hand) and no keyword: start nothing, send
      * nothing — the same whether or not the number ever texted us. The

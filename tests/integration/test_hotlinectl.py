@@ -64,11 +64,63 @@ def line_of(path, needle):
 def test_check_shipped_menus_clean(tmp):
     files = sorted(os.path.relpath(p, ROOT) for p in
                    glob.glob(os.path.join(ROOT, "config", "menus", "*.cfg")))
-    assert files, "no shipped menus"
-    rc, out, err = ctl("menu", "check", *files)
-    eq(out, "", "check prints nothing for the shipped menus")
+    assert len(files) >= 2, "no shipped menus"
+    rc, out, err = ctl("menu", "check", "-c", "config/hotlined.cfg", *files)
+    eq(out, "", "check prints nothing for the shipped menus on the shipped "
+       "channels")
     eq(err, "", "and nothing on stderr")
     eq(rc, 0, "exit status of a valid menu")
+    # -c without FILE: every menu of the config's menus directory.
+    rc, out, err = ctl("menu", "check", "-c", "config/hotlined.cfg")
+    eq((rc, out, err), (0, "", ""), "the menus directory is clean")
+
+
+FINAL_WARNING = ("%s:%d: node %s: warning: final screen needs 2 pages in vi "
+                 "on channel %s (80 characters a page, UCS-2): callers must "
+                 "press 98 to read the rest before the session ends; shorten "
+                 "it to one page")
+VI_FINAL = ["send", "job_advice", "c_hotline", "c_police"]
+
+
+def test_check_judges_every_channel(tmp):
+    path = os.path.join(ROOT, SHIPPED)
+    lines = {n: line_of(path, "  %s = {" % n) for n in VI_FINAL}
+    # Without -c: USSD and SMS, folded and not. Only unfolded USSD (80 UCS-2
+    # characters a page) needs a second page for the Vietnamese endings.
+    rc, out, err = ctl("menu", "check", SHIPPED)
+    eq(rc, 0, "warnings only")
+    eq(out.splitlines(), [FINAL_WARNING % (SHIPPED, lines[n], n, "ussd")
+                          for n in VI_FINAL], "one warning per final screen")
+    # -c: the channels of a config, by name; only those serving the menu.
+    with open(os.path.join(ROOT, "config", "hotlined.cfg")) as f:
+        cfg = f.read()
+    cfg = cfg.replace('{ name = "hubtel";   dialect = "hubtel-ussd";  '
+                      'path = "/ussd/hubtel";\n    menu = "hotline"; '
+                      'timeout = 180; fold = true; }',
+                      '{ name = "hubtel";   dialect = "hubtel-ussd";  '
+                      'path = "/ussd/hubtel";\n    menu = "hotline"; '
+                      'timeout = 180; fold = false; }')
+    assert "fold = false" in cfg, "the shipped hubtel channel changed"
+    conf = os.path.join(tmp, "hotlined.cfg")
+    with open(conf, "w") as f:
+        f.write(cfg)
+    rc, out, err = ctl("menu", "check", "-c", conf, SHIPPED,
+                       "config/menus/disguised.cfg")
+    eq(rc, 0)
+    eq(out.splitlines(), [FINAL_WARNING % (SHIPPED, lines[n], n, "hubtel")
+                          for n in VI_FINAL], "named by the channel")
+    # A screen nobody can page through is an error, on that channel.
+    bad = "tests/menus/bad_final_no_more.cfg"
+    rc, out, err = ctl("menu", "check", bad)
+    eq(rc, 1, "an error\n" + out)
+    eq(out, "%s:%d: node advice: screen needs 2 pages in vi on channel ussd "
+       "but nav.more is not set: callers can never read past page 1; add "
+       "more = \"98\"; to nav or shorten the screen\n"
+       % (bad, line_of(os.path.join(ROOT, bad), "  advice = {")), "the error")
+    # A config that cannot be read.
+    rc, out, err = ctl("menu", "check", "-c", "/nonexistent.cfg", SHIPPED)
+    eq(rc, 1)
+    contains(out, "/nonexistent.cfg")
 
 
 BROKEN = """\
