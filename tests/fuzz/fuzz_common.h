@@ -30,6 +30,23 @@ static inline struct menu *fuzz_menu(void)
     return m;
 }
 
+/* The shipped disguised menu (hidden options, match, home), loaded once. */
+static inline struct menu *fuzz_disguised(void)
+{
+    static struct menu *m;
+    struct menu_diags d;
+
+    if (m)
+        return m;
+    menu_diags_init(&d);
+    if (menu_load_file("config/menus/disguised.cfg", &m, &d) != 0) {
+        fprintf(stderr, "fuzz: config/menus/disguised.cfg does not load\n");
+        abort();
+    }
+    menu_diags_free(&d);
+    return m;
+}
+
 /* A malloc'd NUL-terminated copy of data (the caller frees it). */
 static inline char *fuzz_str(const uint8_t *data, size_t size)
 {

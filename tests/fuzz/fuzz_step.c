@@ -1,6 +1,7 @@
 /*
  * fuzz_step — the walk: arbitrary caller inputs (one per line) through the
- * shipped menu. Invariants: every screen fits its page (or says it cannot),
+ * shipped menus (hotline.cfg, or disguised.cfg when bit 4 of the first byte
+ * is set). Invariants: every screen fits its page (or says it cannot),
  * the state always encodes and decodes back to the same screen, and at most
  * one forward is ever reported per session.
  */
@@ -38,7 +39,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     if (size < 1)
         return 0;
-    c.menu = fuzz_menu();
+    c.menu = (data[0] & 0x10) ? fuzz_disguised() : fuzz_menu();
     c.render = fuzz_render(data[0]);
     c.ref = "FUZZ42";
     text = fuzz_str(data + 1, size - 1);
