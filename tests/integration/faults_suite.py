@@ -114,8 +114,9 @@ def scenario_retries(tmp):
 def scenario_sighup_broken_menu(tmp, seconds=6.0):
     menus = os.path.join(tmp, "menus")
     os.mkdir(menus)
-    src = os.path.join(ROOT, "config", "menus", "hotline.cfg")
-    shutil.copy(src, menus)
+    for name in os.listdir(os.path.join(ROOT, "config", "menus")):
+        if name.endswith(".cfg"):   # every menu the shipped channels serve
+            shutil.copy(os.path.join(ROOT, "config", "menus", name), menus)
     redis = RedisServer(tmp)
     hl = Hotlined(tmp, redis.port, menus=menus)
     hl.wait_ready()

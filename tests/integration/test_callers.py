@@ -16,10 +16,11 @@ import os
 import re
 import sys
 import unicodedata
+import urllib.parse
 
 sys.path.insert(0, os.path.dirname(__file__))
 from harness import (RedisServer, Hotlined, at_ussd, post_form, post_json,  # noqa: E402
-                     eq, contains, run, ROOT)
+                     get, eq, contains, run, ROOT)
 
 PHONE = "+84901234567"
 REF_VI = re.compile(r"Mã số của bạn: ([346789ABCDEFGHJKMNPQRTWXY]{6})")
@@ -150,6 +151,48 @@ def test_two_page_sent_hubtel_nalo_arkesel(tmp):
        "arkesel: page 2 ends")
     eq(len(requests(r)), 3, "arkesel: filed once")
     eq(len(cases(r)), 3, "one case per walk")
+
+
+def test_sms_sent_read_page_by_page(tmp):
+    """SMS pages of one segment (70 UCS-2 characters), unfolded: the Sent
+    reply is several messages, each asked for with 98; filed once."""
+    with open(os.path.join(ROOT, "config", "hotlined.cfg")) as f:
+        cfg = f.read()
+    old = ('path = "/sms/kannel";\n    menu = "hotline"; timeout = 3600; '
+           'fold = true; sms_parts = 3; }')
+    assert old in cfg, "the shipped kannel channel changed"
+    cfg = cfg.replace(old, old.replace("fold = true; sms_parts = 3;",
+                                       "fold = false; sms_parts = 1;"))
+    conf = os.path.join(tmp, "sms1.cfg")
+    with open(conf, "w") as f:
+        f.write(cfg)
+    redis, hl, r = setup(tmp, conf)
+    n = [0]
+
+    def sms(text):
+        n[0] += 1
+        q = urllib.parse.urlencode({
+            "from": "+84933333333", "to": "1234", "text": text,
+            "id": "m%d" % n[0], "smsc": "fake", "coding": "0",
+            "charset": "UTF-8"})
+        st, body, _ = get(hl.url("/sms/kannel?" + q))
+        eq(st, 200, "kannel status")
+        return body
+    sms("CUU")
+    for s_ in VI_WALK:
+        body = sms(s_)
+    contains(body, "Đã gửi. Mã số của bạn:", "the first part of Sent")
+    eq(len(requests(r)), 1, "filed with the first part")
+    parts = [body]
+    while body.endswith("\n98. Xem thêm") and len(parts) < 10:
+        body = sms("98")
+        parts.append(body)
+    assert len(parts) >= 2, "several parts:\n" + "\n--\n".join(parts)
+    text = " ".join(p.replace("\n98. Xem thêm", "") for p in parts)
+    contains(text, "Chỉ gọi cho chúng tôi khi an toàn.", "all of it")
+    contains(text, "hãy xóa tin này.", "the last words arrive")
+    eq(len(requests(r)), 1, "paging files nothing more")
+    eq(sms("98"), "", "after the last part: nothing more is sent")
 
 
 def test_folded_sent_is_one_page(tmp):

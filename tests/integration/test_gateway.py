@@ -387,6 +387,11 @@ def test_sighup_broken_menu_keeps_old_and_sigterm_drains(tmp):
         good = f.read()
     with open(os.path.join(menus, "hotline.cfg"), "w") as f:
         f.write(good)
+    # The shipped channels serve the disguised menu too.
+    with open(os.path.join(ROOT, "config", "menus", "disguised.cfg")) as f:
+        disguised = f.read()
+    with open(os.path.join(menus, "disguised.cfg"), "w") as f:
+        f.write(disguised)
     redis = RedisServer(tmp)
     hl = Hotlined(tmp, redis.port, menus=menus)
     hl.wait_ready()
