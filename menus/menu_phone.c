@@ -66,14 +66,15 @@ static int collect(const char *in, size_t n, int *plus, char *digits,
     return (int)k;
 }
 
-/* Writes "+" prefix-digits rest-digits into out; E.164 bounds. */
+/* Writes "+", the country code cc and the digits rest into out. Refuses
+ * what E.164 cannot be: no digits, more than 15, or a leading 0. */
 static int emit_e164(const char *cc, const char *rest, char *out,
                      size_t outsz)
 {
     size_t a = strlen(cc), b = strlen(rest);
+    char first = a ? cc[0] : rest[0];
 
-    if (a + b == 0 || a + b > E164_DIGITS_MAX || (a + b > 0 &&
-        (a ? cc[0] : rest[0]) == '0'))
+    if (a + b == 0 || a + b > E164_DIGITS_MAX || first == '0')
         return MENU_EINVAL;
     if (a + b + 2 > outsz)
         return MENU_ENOSPC;
