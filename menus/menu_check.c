@@ -11,13 +11,20 @@
  *             without options; an input without save, or with min > max; a
  *             forward without queue, or with a field no path saves; a bad
  *             node, variable or queue name; a screen that cannot be
- *             paginated to fit a USSD page.
+ *             paginated to fit a USSD page; `home` naming no menu or input
+ *             node; a match without value, naming no node, given twice or
+ *             equal to a nav key.
  *   warnings  a node no path from start reaches; a part of the menu with no
  *             way to an end or forward node; a missing translation; a
  *             screen that needs UCS-2 even after folding; a nav key without
- *             its words in `strings`.
+ *             its words in `strings`; a match value its input never
+ *             accepts.
+ *   per channel (menu_check_channel, for `hotlinectl menu check`): a
+ *             screen that cannot be shown there is an error, a final screen
+ *             of several pages a warning.
  *
- * The graph is the `next` of options and inputs; navigation keys (back,
+ * The graph is the `next` of options (hidden ones too), inputs and their
+ * match entries; navigation keys (back,
  * home) are not edges. "Saved on some path" is a may-dataflow over that
  * graph from `start`: a variable is saved at a node when some path from
  * start to it passes an input that saves it or an option that sets it.

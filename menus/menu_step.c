@@ -13,8 +13,12 @@
  *   nav.more  when the screen has a next page;
  *   nav.back  when there is a screen to go back to (pages included);
  *   nav.home  anywhere but on the start node;
- *   then the node: an option key (menu) or an answer (input). Anything else
+ *   then the node: an option key (menu, hidden options included) or an
+ *   answer (input; a `match` value leads to its own next). Anything else
  *   is refused: the same node, page 0, headed by strings.invalid.
+ * After an end or forward node (ended = 1) only the pages of that final
+ * screen remain: nav.more and nav.quit work until its last page, which
+ * ends the session (apply_final).
  *
  * Pure: no I/O, no allocation; every bound of menu.h is enforced.
  */
