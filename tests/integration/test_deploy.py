@@ -758,8 +758,10 @@ def test_kannel_conf(tmp):
         except OSError:
             return ""
     wait_for(status, 15, what="bearerbox admin port")
-    contains(status(), "%s[%s]" % (smsc["smsc-id"], smsc["smsc-id"]),
-             "the SMPP SMSC is loaded")
+    # The admin port answers before the SMSC list is filled in (uptime 0s).
+    loaded = "%s[%s]" % (smsc["smsc-id"], smsc["smsc-id"])
+    wait_for(lambda: loaded in status(), 15, what="the SMPP SMSC listed")
+    contains(status(), loaded, "the SMPP SMSC is loaded")
     contains(status(), "SMPP:127.0.0.1:%d" % dead)
     sb = subprocess.Popen([SMSBOX, "-v", "4", conf], cwd=tmp, stdout=log,
                           stderr=log)
