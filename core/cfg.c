@@ -88,6 +88,12 @@ static void cfg_defaults(struct cfg *c)
     c->auth_fail_addr = 5;              /* staff mistype, guessers loop */
     c->auth_fail_prefix = 10;
     c->auth_window_s = 60;
+    c->console.dir = strdup("staff/console"); /* `make run` from the tree */
+    c->console.session_idle_s = 1800;   /* 30 min without a request */
+    c->console.cookie_secure = 0;       /* Secure when TLS is seen */
+    c->console.login_per_name = 5;      /* failures per window, then 429 */
+    c->console.login_per_addr = 20;
+    c->console.login_window_s = 900;
 }
 
 /* Reads string `name` of group s. "env:NAME" is replaced by the variable.
@@ -272,6 +278,11 @@ static int addr_in(const struct cfg_cidr *list, size_t n, const char *addr)
 int cfg_addr_allowed(const struct cfg_channel *ch, const char *addr)
 {
     return ch->nallow == 0 || addr_in(ch->allow, ch->nallow, addr);
+}
+
+int cfg_proxy_trusted(const struct cfg *c, const char *peer)
+{
+    return peer && addr_in(c->trusted, c->ntrusted, peer);
 }
 
 const char *cfg_client_addr(const struct cfg *c, const char *peer,
@@ -553,6 +564,26 @@ static void apply_overrides(struct cfg *c, const struct cfg_overrides *ov,
         free(c->menus_dir);
         c->menus_dir = strdup(ov->menus_dir);
     }
+}
+
+/* console = { dir; session_idle_s; cookie_secure; login_per_name;
+ *             login_per_address; login_window_s; }; */
+static void console_load(const config_setting_t *root, struct cfg *c,
+                         struct cfg_err *e)
+{
+    const config_setting_t *g = config_setting_get_member(root, "console");
+    int b;
+
+    if (!g)
+        return;
+    opt_str(g, "dir", &c->console.dir, e);
+    opt_int(g, "session_idle_s", &c->console.session_idle_s, 1, 86400, e);
+    if (config_setting_lookup_bool(g, "cookie_secure", &b))
+        c->console.cookie_secure = b;
+    opt_int(g, "login_per_name", &c->console.login_per_name, 0, 1000, e);
+    opt_int(g, "login_per_address", &c->console.login_per_addr, 0, 100000,
+            e);
+    opt_int(g, "login_window_s", &c->console.login_window_s, 1, 86400, e);
 }
 
 /* Top-level settings. */
@@ -943,6 +974,8 @@ int cfg_load(const char *path, const struct cfg_overrides *ov,
         channels_load(config_root_setting(&lc), c, &e);
     if (!e.failed)
         staff_side_load(config_root_setting(&lc), c, &e);
+    if (!e.failed)
+        console_load(config_root_setting(&lc), c, &e);
     config_destroy(&lc);
     if (!e.failed && (!c->pepper || strlen(c->pepper) < 16))
         fail(&e, 0, "pepper must be set (at least 16 characters; "
@@ -1016,6 +1049,7 @@ void cfg_release(struct cfg *c)
     free(c->sms_stop);
     free(c->sms_start);
     free(c->log_level);
+    free(c->console.dir);
     free(c);
 }
 

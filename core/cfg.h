@@ -61,6 +61,16 @@ struct cfg_staff {
     unsigned char mac[32];      /* HMAC of token under cfg.token_key */
 };
 
+/* console = { ... }: staff accounts' sign-in and the web console. */
+struct cfg_console {
+    char *dir;                  /* static files served at /console/ */
+    int session_idle_s;         /* a session unused this long ends */
+    int cookie_secure;          /* always mark the cookie Secure */
+    int login_per_name;         /* failed sign-ins per name per window */
+    int login_per_addr;         /* failed sign-ins per address per window */
+    int login_window_s;
+};
+
 struct cfg_channel {
     char *name;
     char *dialect_name;
@@ -130,6 +140,7 @@ struct cfg {
     int auth_fail_addr;         /* failed tokens an address may send ... */
     int auth_fail_prefix;       /* ... or a token prefix, per window */
     int auth_window_s;          /* then 429 until the window ends */
+    struct cfg_console console; /* people's sign-in and the web console */
     struct menu **menus;
     size_t nmenus;
 };
@@ -175,6 +186,8 @@ int cfg_addr_allowed(const struct cfg_channel *ch, const char *addr);
  * when peer is one of http.trusted_proxies and real_ip is an address. */
 const char *cfg_client_addr(const struct cfg *c, const char *peer,
                             const char *real_ip);
+/* 1 when peer (text form) is one of http.trusted_proxies. */
+int cfg_proxy_trusted(const struct cfg *c, const char *peer);
 /* Parses "HOST:PORT" / "[V6]:PORT" into host (malloc'd) and port. */
 int cfg_parse_hostport(const char *s, char **host, int *port);
 

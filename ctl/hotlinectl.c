@@ -56,6 +56,8 @@ static const char usage_top[] =
     "  cases [-c CONFIG] [--redis H:P] [--token T] [--json] list|show|claim|\n"
     "        note|resolve|erase ...   hotline staff work help requests\n"
     "        (hotlinectl cases --help)\n"
+    "  staff [-c CONFIG] [--redis H:P] add|passwd|disable|enable|list ...\n"
+    "        staff accounts for the console (hotlinectl staff --help)\n"
     "\n"
     "  hotlinectl --help, hotlinectl menu --help: this text.\n"
     "Exit status: 0 ok, 1 failed (e.g. the menu has errors), 2 usage error.\n";
@@ -710,6 +712,7 @@ static int group_menu(int argc, char **argv)
 static const struct ctl_cmd groups[] = {
     { "menu", group_menu, "menu check|simulate|graph ..." },
     { "cases", hotlinectl_cases, "cases list|show|claim|note|resolve|erase" },
+    { "staff", hotlinectl_staff, "staff add|passwd|disable|enable|list" },
 };
 
 int main(int argc, char **argv)

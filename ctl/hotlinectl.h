@@ -12,6 +12,9 @@
  * Returns the exit status: 0 done, 1 refused or unknown, 2 usage, config or
  * connection error. */
 int hotlinectl_cases(int argc, char **argv);
+/* `hotlinectl staff ...` (hotlinectl_staff.c): staff accounts; argv[0] is
+ * "staff". Same exit statuses. */
+int hotlinectl_staff(int argc, char **argv);
 
 /* One channel of hotlined.cfg as `menu check -c` judges it. */
 struct ctl_channel {

@@ -33,11 +33,13 @@
 
 #include "api.h"
 #include "cfg.h"
+#include "console.h"
 #include "dialect.h"
 #include "gw.h"
 #include "log.h"
 #include "metrics.h"
 #include "session.h"
+#include "session_auth.h"
 #include "spool.h"
 #include "store.h"
 
@@ -299,6 +301,7 @@ static void on_request(struct evhttp_request *req, void *arg)
     struct timeval t0;
 
     gettimeofday(&t0, NULL);
+    sauth_headers(req);         /* CSP etc. on every response */
     if (!path || !*path) {
         reply_error(gw, req, NULL, &t0, 400, "bad request line");
         return;
@@ -306,6 +309,8 @@ static void on_request(struct evhttp_request *req, void *arg)
     if (ops(gw, req, path, &t0))
         return;
     if (api_handle(gw, req, path))
+        return;
+    if (console_handle(gw, req, path))
         return;
     ch = cfg_channel_by_path(gw->cfg, path);
     if (!ch) {

@@ -7,11 +7,11 @@
  *   POST /api/cases/REF/note   {"text": "..."}      {"ok": true, "message"}
  *
  * Every request needs `Authorization: Bearer TOKEN`, a staff token of the
- * config (401 otherwise). Failed tokens are counted in Redis, shared by
- * every gateway, per client address (an IPv6 address's /64) and per token
- * prefix (the first
- * API_PREFIX characters, kept as an HMAC): at staff_auth's limit the
- * address or prefix gets 429 with Retry-After until the window ends,
+ * config, or the session cookie of a signed-in person (session_auth.c,
+ * which then calls api_serve; 401 otherwise). Failed tokens are counted
+ * in Redis, shared by every gateway, per client address (an IPv6
+ * address's /64) and per token prefix (the first API_PREFIX characters,
+ * kept as an HMAC): at staff_auth's limit the address or prefix gets 429 with Retry-After until the window ends,
  * good token or not. Nothing counts per staff member, so guessing cannot
  * lock out a member whose token has another prefix, from another address.
  * Failures are logged (address, never the token) and counted in /metrics.
@@ -46,6 +46,7 @@
 #include "gw.h"
 #include "log.h"
 #include "metrics.h"
+#include "session_auth.h"
 #include "store.h"
 
 #define BODY_MAX 4096
@@ -624,6 +625,8 @@ int api_handle(struct gw *gw, struct evhttp_request *req, const char *path)
 
     if (strncmp(path, "/api/", 5) != 0)
         return 0;
+    if (sauth_handle(gw, req, path))    /* sign-in, cookie sessions */
+        return 1;
     a = calloc(1, sizeof *a);
     if (!a) {
         evhttp_send_error(req, 503, "out of memory");
@@ -652,4 +655,31 @@ int api_handle(struct gw *gw, struct evhttp_request *req, const char *path)
         areq_done(a);
     }
     return 1;
+}
+
+void api_serve(struct gw *gw, struct evhttp_request *req, const char *path,
+               const char *who)
+{
+    struct areq *a = calloc(1, sizeof *a);
+
+    if (!a) {
+        evhttp_send_error(req, 503, "out of memory");
+        return;
+    }
+    gettimeofday(&a->t0, NULL);
+    a->gw = gw;
+    a->req = req;
+    a->now = ms_now();
+    a->cfg = cfg_retain(gw->cfg);
+    gw->inflight++;
+    snprintf(a->who, sizeof a->who, "%s", who);
+    parse(a, path);
+    if (a->st) {
+        send_error(gw, req, &a->t0, a->st, a->why);
+    } else if (start(a) == 0) {
+        return;
+    } else {
+        send_error(gw, req, &a->t0, 503, "Redis unreachable");
+    }
+    areq_done(a);
 }
