@@ -6,14 +6,21 @@
  * runs USE (the session, its idle expiry pushed back) -> the CSRF check for
  * anything but GET/HEAD -> the API as that person, or sign-out. Each step's
  * Redis call is one EVAL of a script of accounts.c; every request ends in
- * exactly one reply. The session id lives only in the cookie: Redis keeps
+ * exactly one reply. scrypt takes tens to hundreds of milliseconds by
+ * design, so it runs on one worker thread, never on the event loop that
+ * answers callers: the thread hands finished checks back through a pipe. The session id lives only in the cookie: Redis keeps
  * its SHA-256. Logs name the staff member, never a password or an id.
  */
 #include "session_auth.h"
 
+#include <errno.h>
 #include <event2/buffer.h>
+#include <event2/event.h>
 #include <event2/http.h>
+#include <fcntl.h>
+#include <pthread.h>
 #include <sys/queue.h>
+#include <unistd.h>
 
 #include <event2/keyvalq_struct.h>
 #include <hiredis/hiredis.h>
@@ -34,6 +41,7 @@
 
 #define LOGIN_BODY_MAX 1024
 #define KEY_MAX 200
+#define VERIFY_QUEUE_MAX 32     /* sign-ins waiting for scrypt, then 503 */
 
 /* No inline script or style anywhere, nothing from another host. */
 static const char csp[] =
@@ -175,6 +183,141 @@ static const char *str_at(const redisReply *r, size_t i)
 
 static void on_reply(redisReply *r, void *arg);
 
+/* ---- the scrypt worker ------------------------------------------------ */
+
+struct vjob {
+    struct sreq *s;
+    char *stored;               /* the account's hash, or NULL: dummy */
+    int ok;
+    struct vjob *next;
+};
+
+/* One thread per process, started at the first sign-in (so after any
+ * fork of workers). Jobs go in under mu; done jobs come back as pointers
+ * written to the pipe, read on the loop. */
+static struct {
+    int started;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    struct vjob *head, *tail;
+    int queued;
+    int fd[2];
+    struct event *ev;
+} vw = { 0, PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, NULL, NULL,
+         0, { -1, -1 }, NULL };
+
+static void *verify_main(void *arg)
+{
+    (void)arg;
+    for (;;) {
+        struct vjob *j;
+
+        pthread_mutex_lock(&vw.mu);
+        while (!vw.head)
+            pthread_cond_wait(&vw.cv, &vw.mu);
+        j = vw.head;
+        vw.head = j->next;
+        if (!vw.head)
+            vw.tail = NULL;
+        pthread_mutex_unlock(&vw.mu);
+        if (j->stored) {
+            j->ok = acct_verify(j->s->pw, j->s->pwlen, j->stored) == 1;
+        } else {
+            acct_verify_dummy(j->s->pw, j->s->pwlen);
+            j->ok = 0;
+        }
+        while (write(vw.fd[1], &j, sizeof j) < 0 && errno == EINTR)
+            ;
+    }
+    return NULL;
+}
+
+static int send_open(struct sreq *s);
+static int send_fail(struct sreq *s);
+static void fail_with(struct sreq *s, int status, const char *why);
+
+/* On the loop: checks the worker finished go on to OPEN or FAIL. */
+static void on_verified(evutil_socket_t fd, short what, void *arg)
+{
+    struct vjob *j;
+
+    (void)what;
+    (void)arg;
+    while (read(fd, &j, sizeof j) == (ssize_t)sizeof j) {
+        struct sreq *s = j->s;
+        int ok = j->ok;
+
+        pthread_mutex_lock(&vw.mu);
+        vw.queued--;
+        pthread_mutex_unlock(&vw.mu);
+        free(j->stored);
+        free(j);
+        if ((ok ? send_open(s) : send_fail(s)) != 0)
+            fail_with(s, 503, "Redis unreachable");
+    }
+}
+
+static int verify_start(struct event_base *base)
+{
+    pthread_t th;
+
+    if (vw.started)
+        return 0;
+    if (pipe(vw.fd) != 0)
+        return -1;
+    fcntl(vw.fd[0], F_SETFL, O_NONBLOCK);
+    fcntl(vw.fd[0], F_SETFD, FD_CLOEXEC);
+    fcntl(vw.fd[1], F_SETFD, FD_CLOEXEC);
+    vw.ev = event_new(base, vw.fd[0], EV_READ | EV_PERSIST, on_verified,
+                      NULL);
+    if (!vw.ev || event_add(vw.ev, NULL) != 0 ||
+        pthread_create(&th, NULL, verify_main, NULL) != 0) {
+        event_free(vw.ev);
+        vw.ev = NULL;
+        close(vw.fd[0]);
+        close(vw.fd[1]);
+        return -1;
+    }
+    pthread_detach(th);
+    vw.started = 1;
+    return 0;
+}
+
+/* Queues s's password check against stored (NULL: no usable account).
+ * Returns 0, or -1 when the worker is busy or cannot start. */
+static int verify_async(struct sreq *s, const char *stored)
+{
+    struct vjob *j;
+    int full;
+
+    if (verify_start(s->gw->base) != 0)
+        return -1;
+    j = calloc(1, sizeof *j);
+    if (!j || (stored && !(j->stored = strdup(stored)))) {
+        free(j);
+        return -1;
+    }
+    j->s = s;
+    pthread_mutex_lock(&vw.mu);
+    full = vw.queued >= VERIFY_QUEUE_MAX;
+    if (!full) {
+        vw.queued++;
+        if (vw.tail)
+            vw.tail->next = j;
+        else
+            vw.head = j;
+        vw.tail = j;
+        pthread_cond_signal(&vw.cv);
+    }
+    pthread_mutex_unlock(&vw.mu);
+    if (full) {
+        free(j->stored);
+        free(j);
+        return -1;
+    }
+    return 0;
+}
+
 /* ---- sign-in ---------------------------------------------------------- */
 
 static int send_check(struct sreq *s)
@@ -231,11 +374,13 @@ static int send_open(struct sreq *s)
     return eval(s, acct_script_login_ok, keys, args, on_reply);
 }
 
-/* CHECK answered {limited, retry, pw, role, disabled}: verify here. */
+/* CHECK answered {limited, retry, pw, role, disabled}: hand the password
+ * to the worker (a dummy check when there is no usable account, so the
+ * answer takes as long). */
 static int checked(struct sreq *s, const redisReply *r)
 {
     char retry[16];
-    int ok;
+    const char *stored;
 
     if (r->elements < 5 || !is_int(r, 0) || !is_int(r, 1))
         return -1;
@@ -250,13 +395,14 @@ static int checked(struct sreq *s, const redisReply *r)
         return 1;
     }
     snprintf(s->role, sizeof s->role, "%s", str_at(r, 3));
-    if (!*str_at(r, 2) || strcmp(str_at(r, 4), "1") == 0) {
-        acct_verify_dummy(s->pw, s->pwlen);     /* same time as a wrong pw */
-        ok = 0;
-    } else {
-        ok = acct_verify(s->pw, s->pwlen, str_at(r, 2)) == 1;
+    stored = str_at(r, 2);
+    if (!*stored || strcmp(str_at(r, 4), "1") == 0)
+        stored = NULL;
+    if (verify_async(s, stored) != 0) {
+        fail_with(s, 503, "busy: try again");
+        return 1;
     }
-    return ok ? send_open(s) : send_fail(s);
+    return 0;
 }
 
 static void opened(struct sreq *s, const redisReply *r)
