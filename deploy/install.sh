@@ -18,6 +18,7 @@ BIN=$D/usr/local/bin
 ETC=$D/etc/hotline
 UNITS=$D/etc/systemd/system
 DOC=$D/usr/local/share/doc/hotline
+SHARE=$D/usr/local/share/hotline
 
 for f in "$B/hotlined" "$B/hotlinectl"; do
   [ -x "$f" ] || { echo "install: $f is missing: run make first" >&2; exit 1; }
@@ -41,6 +42,14 @@ done
 for u in hotlined.service hotlined@.service; do
   install -m 0644 "deploy/$u" "$UNITS/$u"
 done
+# The staff console's files: replaced on every install, like the binaries.
+mkdir -p "$SHARE"
+rm -rf "$SHARE/.console.new"
+mkdir -p "$SHARE/.console.new"
+cp staff/console/* "$SHARE/.console.new/"
+chmod 0644 "$SHARE/.console.new/"*
+rm -rf "$SHARE/console"
+mv "$SHARE/.console.new" "$SHARE/console"
 cp -R deploy/README.md deploy/nginx deploy/redis deploy/kannel \
   deploy/prometheus deploy/hotlined.env.example "$DOC/deploy/"
 chmod 0700 "$D/var/lib/hotline"
@@ -48,7 +57,8 @@ chmod 0700 "$D/var/lib/hotline"
 # The config: the shipped reference with the installed menus directory.
 # Everything else in it is what the runbook has you review.
 if [ ! -e "$ETC/hotlined.cfg" ]; then
-  sed 's|^menus = "config/menus";|menus = "/etc/hotline/menus";|' \
+  sed -e 's|^menus = "config/menus";|menus = "/etc/hotline/menus";|' \
+    -e 's|^  dir = "staff/console";|  dir = "/usr/local/share/hotline/console";|' \
     config/hotlined.cfg > "$ETC/hotlined.cfg"
   chmod 0644 "$ETC/hotlined.cfg"
   echo "install: wrote $ETC/hotlined.cfg (review it: deploy/README.md)"

@@ -26,6 +26,22 @@ fi
 export HOTLINE_PEPPER
 export AT_BASE_URL=${AT_BASE_URL:-https://api.sandbox.africastalking.com}
 export AT_USERNAME=${AT_USERNAME:-sandbox}
+# A demo staff account for the console, only while hotlined listens on
+# loopback: a new random password at every start, printed below.
+listen=$(sed -n 's/^listen *= *"\([^"]*\)".*/\1/p' config/hotlined.cfg)
+demo_pw=""
+case "$listen" in
+  127.*|localhost:*|"[::1]":*)
+    demo_pw=$(od -An -tx1 -N8 /dev/urandom | tr -d ' \n')
+    ctl="$B/hotlinectl staff -c config/hotlined.cfg --redis 127.0.0.1:$REDIS_PORT"
+    if ! printf '%s\n' "$demo_pw" | $ctl passwd demo --password-stdin >/dev/null 2>&1 &&
+       ! printf '%s\n' "$demo_pw" | $ctl add demo --role supervisor --password-stdin >/dev/null; then
+      echo "run-local: could not create the demo staff account" >&2
+      demo_pw=""
+    fi
+    $ctl enable demo >/dev/null 2>&1 || true
+    ;;
+esac
 cleanup() {
   [ -n "$started_redis" ] && redis-cli -p "$REDIS_PORT" shutdown nosave >/dev/null 2>&1 || true
 }
@@ -43,4 +59,12 @@ Health and metrics:           curl -s http://127.0.0.1:8080/readyz ; curl -s htt
 Help requests in Redis:       redis-cli -p $REDIS_PORT XRANGE hl:q:urgent - +
 
 MSG
+if [ -n "$demo_pw" ]; then
+  cat <<MSG
+Staff console:                http://127.0.0.1:8080/console/
+  sign in as demo (a supervisor), password: $demo_pw
+  (a demo account for this machine only; a new password at every start)
+
+MSG
+fi
 "$B/hotlined" -c config/hotlined.cfg --redis "127.0.0.1:$REDIS_PORT"

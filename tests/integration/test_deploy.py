@@ -185,6 +185,10 @@ def test_install_sh_into_destdir(tmp):
     assert re.search(r'^menus = "/etc/hotline/menus";', cfg, re.M), \
         "installed config points at the installed menus"
     assert os.listdir(dest + "/etc/hotline/menus"), "menus installed"
+    assert re.search(r'^  dir = "/usr/local/share/hotline/console";', cfg,
+                     re.M), "installed config points at the installed console"
+    assert os.path.exists(dest + "/usr/local/share/hotline/console/index.html"), \
+        "console installed"
     envf = dest + "/etc/hotline/hotlined.env"
     eq(stat.S_IMODE(os.stat(envf).st_mode), 0o600, "secrets file mode")
     pepper = re.search(r"^HOTLINE_PEPPER=(\S+)$", read(envf), re.M).group(1)
