@@ -3,7 +3,8 @@
 # all present. Usage: deploy/install-deps.sh [run|test|bench|fuzz|all]
 #   run    build and run hotlined (compiler, libraries, redis-server)
 #   test   run + what `make test` uses (cmocka, kannel, sentinel, python3,
-#          nginx, python3-jsonschema for the payload schemas)
+#          nginx, python3-jsonschema for the payload schemas, chromium and
+#          node/npm for the console's browser tests)
 #   bench  test + wrk
 #   fuzz   clang + the sanitizer runtimes for libFuzzer
 set -eu
@@ -12,7 +13,10 @@ group=${1:-test}
 run_pkgs="gcc make pkg-config libevent-dev libhiredis-dev libconfig-dev
  libcurl4-openssl-dev libjansson-dev libssl-dev redis-server redis-tools"
 test_pkgs="$run_pkgs libcmocka-dev redis-sentinel kannel kannel-extras python3
- nginx-light valgrind python3-jsonschema"
+ nginx-light valgrind python3-jsonschema chromium nodejs"
+# Debian's nodejs leaves npm to its own package; other builds of nodejs
+# (e.g. NodeSource's) carry npm and conflict with it: ask only if missing.
+command -v npm >/dev/null 2>&1 || test_pkgs="$test_pkgs npm"
 bench_pkgs="$test_pkgs wrk"
 fuzz_pkgs="$run_pkgs clang libclang-rt-14-dev"
 

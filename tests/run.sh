@@ -1,10 +1,12 @@
 #!/bin/sh
 # Runs hotline's tests and ends with one line a runner understands:
 #   N passed, N failed
-# Usage: B=build sh tests/run.sh [unit|integration|faults|all]
+# Usage: B=build sh tests/run.sh [unit|integration|browser|faults|all]
 # Unit tests are the cmocka binaries in $B/tests/; integration tests are
 # tests/integration/test_*.py, each starting its own redis-server and hotlined
-# on free loopback ports in a temporary directory.
+# on free loopback ports in a temporary directory; browser tests are
+# tests/browser/run.py (the staff console in Debian's chromium, the npm
+# packages installed by `npm ci` on first use; screenshots in $B/browser/).
 set -u
 B=${B:-build}
 what=${1:-all}
@@ -49,7 +51,7 @@ run_py() {  # $1 = glob of python test files
   for t in $1; do
     [ -f "$t" ] || continue
     name=$(basename "$t" .py)
-    echo "== integration: $name"
+    echo "== $(basename "$(dirname "$t")"): $name"
     log="$logdir/$name.log"
     if ! B="$B" timeout 900 python3 "$t" >"$log" 2>&1; then
       rc=$?
@@ -63,6 +65,9 @@ run_py() {  # $1 = glob of python test files
 
 if [ "$what" = all ] || [ "$what" = integration ]; then
   run_py "tests/integration/test_*.py"
+fi
+if [ "$what" = all ] || [ "$what" = browser ]; then
+  run_py "tests/browser/run.py"
 fi
 if [ "$what" = faults ]; then
   run_py "tests/integration/faults_*.py"

@@ -1,0 +1,102 @@
+"""Runs the browser tests (console.test.js) against a real redis-server and
+hotlined started with tests/integration/harness.py: makes a staff account
+with `hotlinectl staff add`, files a help request by a USSD walk over HTTP,
+then runs node with Debian's chromium. Installs the npm packages with
+`npm ci` when tests/browser/node_modules is missing. Prints node's lines and
+its closing "N passed, N failed"; screenshots go to $B/browser/.
+"""
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "integration"))
+from harness import (RedisServer, Hotlined, at_ussd, ROOT, BIN,  # noqa: E402
+                     HOTLINECTL, PEPPER, _cleanup)
+
+NAME = "lan"
+PW = "browser test password"
+PHONE = "+84912000777"
+HELP = ["", "2", "2*1", "2*1*Hanoi", "2*1*Hanoi*1", "2*1*Hanoi*1*2"]
+REF = re.compile(r"reference is ([346789ABCDEFGHJKMNPQRTWXY]{6})")
+
+
+def fail(why):
+    print("FAIL browser setup: %s" % why)
+    print("0 passed, 1 failed")
+    sys.exit(1)
+
+
+def npm_ci():
+    if os.path.isdir(os.path.join(HERE, "node_modules", "playwright-core")):
+        return
+    p = subprocess.run(["npm", "ci", "--no-audit", "--no-fund"], cwd=HERE,
+                       capture_output=True, text=True, timeout=600)
+    if p.returncode != 0:
+        fail("npm ci: %s" % p.stderr[-2000:])
+
+
+def config(tmp):
+    with open(os.path.join(ROOT, "config", "hotlined.cfg")) as f:
+        text = f.read()
+    text, n = re.subn(r'^  dir = "staff/console";',
+                      '  dir = "%s";' % os.path.join(ROOT, "staff", "console"),
+                      text, flags=re.M)
+    assert n == 1
+    path = os.path.join(tmp, "browser.cfg")
+    with open(path, "w") as f:
+        f.write(text)
+    return path
+
+
+def main():
+    for tool in ("node", "npm", "/usr/bin/chromium"):
+        if not shutil.which(tool):
+            fail("%s is missing (deploy/install-deps.sh test)" % tool)
+    npm_ci()
+    tmp = tempfile.mkdtemp(prefix="hotline-browser-")
+    shots = os.path.join(BIN, "browser")
+    os.makedirs(shots, exist_ok=True)
+    try:
+        redis = RedisServer(tmp)
+        cfg = config(tmp)
+        hl = Hotlined(tmp, redis.port, config=cfg)
+        hl.wait_ready()
+        p = subprocess.run([HOTLINECTL, "staff", "-c", cfg, "--redis",
+                            "127.0.0.1:%d" % redis.port, "add", NAME,
+                            "--password-stdin"], input=PW + "\n", cwd=ROOT,
+                           env=dict(os.environ, HOTLINE_PEPPER=PEPPER),
+                           capture_output=True, text=True, timeout=30)
+        if p.returncode != 0:
+            fail("hotlinectl staff add: %s" % p.stderr)
+        body = ""
+        for text in HELP:
+            st, body = at_ussd(hl, "browser-1", text, phone=PHONE)
+            if st != 200:
+                fail("USSD walk: %d %s" % (st, body))
+        ref = REF.search(body).group(1)
+        print("screenshots: %s" % shots, flush=True)
+        env = dict(os.environ, HL_URL=hl.url(""), HL_NAME=NAME, HL_PW=PW,
+                   HL_REF=ref, HL_PHONE=PHONE, HL_SHOTS=shots)
+        p = subprocess.run(["node", os.path.join(HERE, "console.test.js")],
+                           cwd=HERE, env=env, capture_output=True, text=True,
+                           timeout=300)
+        sys.stdout.write(p.stdout)
+        if p.stderr.strip():
+            sys.stdout.write(p.stderr[-3000:])
+        log = hl.log()
+        if PHONE[-9:] in log or PW in log:
+            print("FAIL hotlined's log holds a phone number or a password")
+            print("0 passed, 1 failed")
+            sys.exit(1)
+        sys.exit(p.returncode)
+    finally:
+        _cleanup()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
