@@ -426,7 +426,7 @@ def test_nginx_conf(tmp):
         # Every endpoint hotlined serves is routed; anything else is not.
         for path in ("/ussd/africastalking", "/ussd/hubtel", "/ussd/nalo",
                      "/ussd/arkesel", "/sms/africastalking", "/api/cases",
-                     "/healthz", "/metrics"):
+                     "/console/", "/healthz", "/metrics"):
             eq(ng.https("POST" if path.startswith(("/ussd", "/sms")) else "GET",
                         path, body=b"x=1" if path.startswith(("/ussd", "/sms"))
                         else None)[0], 200, "routed: " + path)
