@@ -9,7 +9,9 @@ the console's static files. Real redis-server, hotlined and hotlinectl.
 import hashlib
 import json
 import os
+import pty
 import re
+import select
 import subprocess
 import sys
 import time
@@ -402,6 +404,37 @@ def test_cli_rules(tmp):
     eq(json.loads(out), [{"name": "lan", "role": "operator", "disabled": False},
                          {"name": "minh", "role": "staff", "disabled": True}])
     assert PW not in out
+
+
+def test_cli_password_from_terminal_without_echo(tmp):
+    r, hl, ctl = setup(tmp)
+    cfg = os.path.join(tmp, "console.cfg")
+    pid, fd = pty.fork()
+    if pid == 0:
+        os.environ["HOTLINE_PEPPER"] = PEPPER
+        os.environ["STAFF_TOKEN_LAN"] = LAN_TOKEN
+        os.execv(HOTLINECTL, [HOTLINECTL, "staff", "-c", cfg, "--redis",
+                              "127.0.0.1:%d" % hl.redis_port, "add", "ttyuser"])
+    out = b""
+
+    def read_until(marker, timeout=10):
+        nonlocal out
+        end = time.time() + timeout
+        while marker not in out and time.time() < end:
+            if select.select([fd], [], [], 0.1)[0]:
+                try:
+                    out += os.read(fd, 4096)
+                except OSError:
+                    break
+        return marker in out
+    assert read_until(b"New password: "), out
+    os.write(fd, PW.encode() + b"\n")
+    assert read_until(b"Again: "), out
+    os.write(fd, PW.encode() + b"\n")
+    assert read_until(b"add done"), out
+    eq(os.waitpid(pid, 0)[1], 0)
+    assert PW.encode() not in out, "the password was echoed: %r" % out
+    eq(signin(hl, "ttyuser", PW)[0], 200, "the password typed works")
 
 
 if __name__ == "__main__":
