@@ -136,13 +136,16 @@ static int ask(FILE *tty, const char *prompt, char *buf, size_t cap)
     struct termios old, quiet;
     int n, fd = fileno(tty);
 
-    fputs(prompt, tty);
-    fflush(tty);
+    /* Echo goes off before the prompt shows: what is typed (or pasted)
+     * at once after it is never echoed. */
     if (tcgetattr(fd, &old) != 0)
         return -1;
     quiet = old;
     quiet.c_lflag &= ~(tcflag_t)ECHO;
-    tcsetattr(fd, TCSAFLUSH, &quiet);
+    if (tcsetattr(fd, TCSANOW, &quiet) != 0)
+        return -1;
+    fputs(prompt, tty);
+    fflush(tty);
     n = read_line(tty, buf, cap);
     tcsetattr(fd, TCSAFLUSH, &old);
     fputs("\n", tty);

@@ -84,8 +84,10 @@ static int name_ok(const char *n)
 
 void console_free(void)
 {
-    for (size_t i = 0; i < con.n; i++)
+    for (size_t i = 0; i < con.n; i++) {
         free(con.files[i].data);
+        con.files[i].data = NULL;
+    }
     con.n = 0;
     cfg_release(con.cfg);
     con.cfg = NULL;
@@ -99,6 +101,7 @@ static int read_one(int dfd, const char *name, struct cfile *f)
     int fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
     ssize_t got = 0;
 
+    f->data = NULL;
     if (fd < 0)
         return -1;
     if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||

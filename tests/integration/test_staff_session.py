@@ -366,6 +366,7 @@ def test_security_headers_and_console_files(tmp):
     hl2.send_signal(1)      # SIGHUP
     time.sleep(0.5)
     eq(get(hl2.url("/console/new.css"))[1], "body{}", "re-read on reload")
+    eq(get(hl2.url("/console/"))[1], "<!doctype html><title>one</title>")
 
 
 def test_cli_rules(tmp):
