@@ -11,9 +11,10 @@
  * which then calls api_serve; 401 otherwise). Failed tokens are counted
  * in Redis, shared by every gateway, per client address (an IPv6
  * address's /64) and per token prefix (the first API_PREFIX characters,
- * kept as an HMAC): at staff_auth's limit the address or prefix gets 429 with Retry-After until the window ends,
- * good token or not. Nothing counts per staff member, so guessing cannot
- * lock out a member whose token has another prefix, from another address.
+ * kept as an HMAC): at staff_auth's limit the address or prefix gets 429
+ * with Retry-After until the window ends, good token or not. Nothing
+ * counts per staff member, so guessing cannot lock out a member whose
+ * token has another prefix, from another address.
  * Failures are logged (address, never the token) and counted in /metrics.
  * Reading a case or listing cases writes an audit entry (who, read/list)
  * into each case's history (cases.h), before the reply is sent.

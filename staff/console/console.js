@@ -175,6 +175,15 @@
     return td;
   }
 
+  /* The caller's answer to "safe to call back?": safe_to_call is true
+   * only for "yes" (older servers sent the word); the raw answer is in
+   * fields.safe_to_call. Anything but a clear yes is not safe. */
+  function safeOf(c, fields) {
+    if (c.safe_to_call === true || c.safe_to_call === "yes") return "yes";
+    if (fields.safe_to_call === "no" || c.safe_to_call === "no") return "no";
+    return "unknown";
+  }
+
   /* Riskiest first, then the longest waiting. */
   function order(a, b) {
     var ra = a.risk === "high" ? 0 : 1, rb = b.risk === "high" ? 0 : 1;
@@ -188,9 +197,8 @@
     tbody.textContent = "";
     list.forEach(function (c) {
       var tr = document.createElement("tr");
-      var safe = c.safe_to_call === "yes" ? "yes" :
-                 c.safe_to_call === "no" ? "no" : "unknown";
-      var place = c.fields && typeof c.fields === "object" ? c.fields.location : "";
+      var fields = c.fields && typeof c.fields === "object" ? c.fields : {};
+      var place = fields.location || "";
       tr.className = "case" + (c.risk === "high" ? " risk-high" : "");
       tr.setAttribute("data-ref", c.ref || "");
       cell(tr, c.ref, "ref");
@@ -199,6 +207,7 @@
       cell(tr, c.lang);
       cell(tr, place);
       cell(tr, waited(c.created));
+      var safe = safeOf(c, fields);
       cell(tr, t(safe), "safe-" + safe);
       tbody.appendChild(tr);
     });

@@ -165,8 +165,9 @@ def test_signin_cookie_csrf_and_history(tmp):
     eq(st, 200, text)
     case = json.loads(call(hl, "GET", "/api/cases/" + ref, cookie=cookie)[1])
     eq([(x["who"], x["what"]) for x in case["history"]],
-       [("lan.tran", "claim"), ("lan.tran", "note"), ("lan", "resolve")],
-       "the signed-in person's name is in the case history")
+       [("lan.tran", "list"), ("lan.tran", "claim"), ("lan.tran", "note"),
+        ("lan", "resolve"), ("lan.tran", "read")],
+       "the signed-in person's name is in the case history (audit too)")
     contains(hl.log(), "lan.tran claimed case " + ref)
 
 
