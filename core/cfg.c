@@ -93,7 +93,7 @@ static void cfg_defaults(struct cfg *c)
     c->console.cookie_secure = 0;       /* Secure when TLS is seen */
     c->console.login_per_name = 5;      /* failures per window, then 429 */
     c->console.login_per_addr = 20;
-    c->console.login_window_s = 900;
+    c->console.login_period_s = 900;
 }
 
 /* Reads string `name` of group s. "env:NAME" is replaced by the variable.
@@ -567,7 +567,7 @@ static void apply_overrides(struct cfg *c, const struct cfg_overrides *ov,
 }
 
 /* console = { dir; session_idle_s; cookie_secure; login_per_name;
- *             login_per_address; login_window_s; }; */
+ *             login_per_address; login_period_s; }; */
 static void console_load(const config_setting_t *root, struct cfg *c,
                          struct cfg_err *e)
 {
@@ -583,7 +583,7 @@ static void console_load(const config_setting_t *root, struct cfg *c,
     opt_int(g, "login_per_name", &c->console.login_per_name, 0, 1000, e);
     opt_int(g, "login_per_address", &c->console.login_per_addr, 0, 100000,
             e);
-    opt_int(g, "login_window_s", &c->console.login_window_s, 1, 86400, e);
+    opt_int(g, "login_period_s", &c->console.login_period_s, 1, 86400, e);
 }
 
 /* Top-level settings. */

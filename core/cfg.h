@@ -68,7 +68,7 @@ struct cfg_console {
     int cookie_secure;          /* always mark the cookie Secure */
     int login_per_name;         /* failed sign-ins per name per window */
     int login_per_addr;         /* failed sign-ins per address per window */
-    int login_window_s;
+    int login_period_s;
 };
 
 struct cfg_channel {

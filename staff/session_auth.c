@@ -343,7 +343,7 @@ static int send_fail(struct sreq *s)
 
     key(k1, s, "login:n:%s", s->name);
     key(k2, s, "login:a:%s", s->addr);
-    snprintf(w, sizeof w, "%d", s->cfg->console.login_window_s);
+    snprintf(w, sizeof w, "%d", s->cfg->console.login_period_s);
     s->step = S_FAIL;
     metrics_add(s->gw->metrics, "hotline_staff_login_failures_total",
                 "reason", "password", 1);

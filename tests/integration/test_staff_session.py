@@ -35,7 +35,7 @@ def config(tmp, **console):
     assert n == 1
     settings = {"dir": '"%s"' % os.path.join(ROOT, "staff", "console"),
                 "session_idle_s": 1800, "login_per_name": 5,
-                "login_per_address": 20, "login_window_s": 900}
+                "login_per_address": 20, "login_period_s": 900}
     settings.update(console)
     body = "".join("  %s = %s;\n" % (k, str(v).lower() if isinstance(v, bool)
                                      else v) for k, v in settings.items())
@@ -234,7 +234,7 @@ def test_idle_expiry_pushed_back_by_use(tmp):
 
 def test_signin_limits(tmp):
     r, hl, ctl = setup(tmp, login_per_name=3, login_per_address=6,
-                       login_window_s=60)
+                       login_period_s=60)
     eq(ctl("add", "lan", "--password-stdin", stdin=PW + "\n")[0], 0)
     for _ in range(3):
         eq(signin(hl, "lan", "not the password")[0], 401)
