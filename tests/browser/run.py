@@ -15,7 +15,7 @@ import tempfile
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "integration"))
 from harness import (RedisServer, Hotlined, at_ussd, ROOT, BIN,  # noqa: E402
-                     HOTLINECTL, PEPPER, _cleanup)
+                     HOTLINECTL, PEPPER, _cleanup, sanitizer_reports)
 
 NAME = "lan"
 PW = "browser test password"
@@ -87,6 +87,11 @@ def main():
         sys.stdout.write(p.stdout)
         if p.stderr.strip():
             sys.stdout.write(p.stderr[-3000:])
+        reports = sanitizer_reports()       # stops hotlined (SIGTERM)
+        if reports:
+            print("FAIL sanitizer report:\n" + "\n".join(reports))
+            print("0 passed, 1 failed")
+            sys.exit(1)
         log = hl.log()
         if PHONE[-9:] in log or PW in log:
             print("FAIL hotlined's log holds a phone number or a password")

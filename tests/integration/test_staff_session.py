@@ -14,6 +14,7 @@ import re
 import select
 import subprocess
 import sys
+import threading
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
@@ -256,6 +257,33 @@ def test_signin_limits(tmp):
     assert 50 <= r("TTL", "hl:login:a:203.0.113.7") <= 60
     # A good sign-in forgets the name's failures.
     eq(r("EXISTS", "hl:login:n:minh"), 0)
+
+
+def test_signins_never_hold_up_callers(tmp):
+    """scrypt runs off the event loop: a USSD screen asked while 8 sign-ins
+    are being checked comes back long before they are all done."""
+    r, hl, ctl = setup(tmp)
+    done = []
+
+    def guess(i):
+        t0 = time.time()
+        st = signin(hl, "guess%d" % i, "not the password")[0]
+        done.append((st, time.time() - t0))
+    threads = [threading.Thread(target=guess, args=(i,)) for i in range(8)]
+    for t in threads:
+        t.start()
+    time.sleep(0.05)
+    t0 = time.time()
+    st, body = at_ussd(hl, "busy-1", "")
+    ussd_s = time.time() - t0
+    for t in threads:
+        t.join(30)
+    eq(st, 200, body)
+    eq(sorted(s for s, _ in done), [401] * 8)
+    slowest = max(d for _, d in done)
+    print("figures: ussd_during_signins_ms=%d slowest_signin_ms=%d" %
+          (ussd_s * 1000, slowest * 1000))
+    assert ussd_s < 0.5 and ussd_s < slowest / 2, (ussd_s, slowest)
 
 
 def test_secure_cookie_behind_tls(tmp):
