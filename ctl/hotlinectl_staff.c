@@ -245,7 +245,7 @@ static int cmd_change(redisContext *rc, const struct cfg *c,
         OPENSSL_cleanse(pw, sizeof pw);
     }
     snprintf(k1, sizeof k1, "%sstaff:%s", c->prefix, o->name);
-    snprintf(k2, sizeof k2, "%sstaff:names", c->prefix);
+    snprintf(k2, sizeof k2, "%sstaff-names", c->prefix);
     snprintf(k3, sizeof k3, "%sstaff:%s:ssn", c->prefix, o->name);
     gettimeofday(&tv, NULL);
     snprintf(now, sizeof now, "%lld",
@@ -297,7 +297,7 @@ static void list_one(redisContext *rc, const struct cfg *c, const char *name,
 static int cmd_list(redisContext *rc, const struct cfg *c,
                     const struct sopts *o)
 {
-    redisReply *r = redisCommand(rc, "SORT %sstaff:names ALPHA", c->prefix);
+    redisReply *r = redisCommand(rc, "SORT %sstaff-names ALPHA", c->prefix);
     json_t *arr = json_array();
     char *s;
 

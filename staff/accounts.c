@@ -320,7 +320,7 @@ const char acct_script_signout_all[] =
     "redis.call('DEL', KEYS[1])\n"
     "return n\n";
 
-/* KEYS: staff:NAME, staff:names, staff:NAME:ssn; ARGV: add|passwd|disable|
+/* KEYS: staff:NAME, staff-names, staff:NAME:ssn; ARGV: add|passwd|disable|
  * enable, name, role, pw hash, now ms. add -> 1, or -1 when NAME exists;
  * the others -> 1, or 0 when there is no such account. A new password or
  * disabling ends every session of the account. */

@@ -8,7 +8,9 @@
  * Keys (PREFIX is redis.prefix, "hl:" by default):
  *   PREFIX staff:NAME        hash  name, role, pw, disabled (0|1), created,
  *                                  changed (ms)
- *   PREFIX staff:names       set   every account name (for `staff list`)
+ *   PREFIX staff-names       set   every account name (for `staff list`;
+ *                                  not under staff: where a name could be
+ *                                  "names")
  *   PREFIX staff:NAME:ssn    set   the session keys of NAME (sign-out
  *                                  everywhere deletes them all)
  *   PREFIX ssn:SHA256(ID)    hash  name, csrf, created; TTL = idle expiry,

@@ -425,14 +425,21 @@ def test_cli_rules(tmp):
     eq(signin(hl, "minh", PW)[0], 200, "a hash of another cost verifies")
     eq(ctl("disable", "minh")[0], 0)
     eq(ctl("passwd", "nobody", "--password-stdin", stdin=PW + "\n")[0], 1)
+    # A name that is also a word of the key layout is just a name.
+    rc, out, err = ctl("add", "names", "--password-stdin", stdin=PW + "\n")
+    eq(rc, 0, err)
+    eq(signin(hl, "names", PW)[0], 200)
     rc, out, err = ctl("list")
     eq(rc, 0, err)
     eq([line.split() for line in out.strip().split("\n")],
        [["NAME", "ROLE", "STATE"], ["lan", "operator", "active"],
-        ["minh", "staff", "disabled"]])
+        ["minh", "staff", "disabled"], ["names", "staff", "active"]])
+    eq(ctl("disable", "names")[0], 0)
+    eq(ctl("enable", "names")[0], 0)
     rc, out, err = ctl("list", "--json")
     eq(json.loads(out), [{"name": "lan", "role": "operator", "disabled": False},
-                         {"name": "minh", "role": "staff", "disabled": True}])
+                         {"name": "minh", "role": "staff", "disabled": True},
+                         {"name": "names", "role": "staff", "disabled": False}])
     assert PW not in out
 
 
