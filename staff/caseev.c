@@ -31,7 +31,7 @@
 
 #define GROUP "metrics"
 #define READ_COUNT "500"
-#define SCAN_COUNT "1000"
+#define SCAN_COUNT "250"
 #define KEY_MAX 256
 
 struct caseev {

@@ -11,11 +11,11 @@
  * summed over the gateways, /metrics counts every claim once. The stream
  * is capped at about 10 000 events and holds no reference or number.
  *
- * Retention: once a second, one SCAN step (COUNT 1000, TYPE stream) over
+ * Retention: once a second, one SCAN step (COUNT 250, TYPE stream) over
  * the keyspace; each queue stream P q:QUEUE and dead-letter stream
  * P dead:QUEUE it meets is trimmed of the entries older than
  * cases.retention_days (XTRIM MINID: a stream id is its time in ms). A
- * whole pass over 300 000 keys takes about five minutes; retention is in
+ * whole pass over 300 000 keys takes about 20 minutes; retention is in
  * days. Entries that were delivered and resolved go sooner (cases.c,
  * alert.c).
  */
