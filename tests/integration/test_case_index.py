@@ -129,6 +129,33 @@ def test_spooled_filing_is_indexed(tmp):
     eq([c["ref"] for c in json.loads(text)["cases"]], [ref])
 
 
+def test_spool_of_an_older_version_is_indexed(tmp):
+    """A record spooled by a version without the index (9 keys: no cx keys)
+    is filed and indexed when a new hotlined drains it (an upgrade during
+    a Redis outage)."""
+    redis, hl, r, ctl = tc.setup(tmp)
+    redis.kill()
+    ref = tc.walk(hl, "sp-old", "+84913000008")
+    hl.stop()
+    spool = os.path.join(tmp, "var", "spool.jsonl")
+    with open(spool) as f:
+        recs = [json.loads(line) for line in f if line.strip()]
+    eq(len(recs), 1)
+    rec = recs[0]
+    eq(rec[9:11], ["hl:cx:new", "hl:cx:new:urgent"], "the index keys are KEYS 10, 11")
+    old = rec[:9] + rec[11:]
+    eq(old[9], "", "the older record's 10th element is the blanked ttl")
+    with open(spool, "w") as f:
+        f.write(json.dumps(old) + "\n")
+    redis.start()
+    hl.start()
+    wait_for(lambda: "help requests moved to Redis" in hl.log(), 15,
+             what="the spool drained")
+    st, text, _ = api(hl, "GET", "/api/cases?status=new&queue=urgent")
+    eq([c["ref"] for c in json.loads(text)["cases"]], [ref])
+    eq(redis.client().hgetall("hl:case:" + ref)["phone"], "+84913000008")
+
+
 def test_claimer_owns_the_case(tmp):
     redis, hl, r, ctl = tc.setup(tmp)
     ref = tc.walk(hl, "own-1", "+84912000021")
