@@ -23,6 +23,7 @@
  *   P o:PHONEKEY       SMS opt-out marker (STOP / START)
  *   P case:REF         case hash (owner = the walk, status, fields)
  *   P q:QUEUE          help-request stream
+ *   P cx:new, P cx:new:QUEUE   the case index (cases.h)
  * ID is the aggregator's session id for USSD, and PHONEKEY (an HMAC of the
  * number) for SMS and Nalo: no key ever contains a phone number.
  *

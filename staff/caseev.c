@@ -33,6 +33,8 @@
 #define READ_COUNT "500"
 #define SCAN_COUNT "250"
 #define KEY_MAX 256
+#define PRUNE_TICKS 60          /* every minute: forget stopped consumers */
+#define GONE_MS 60000           /* idle this long: its process stopped */
 
 struct caseev {
     struct gw *gw;
@@ -40,6 +42,7 @@ struct caseev {
     int group_ok;               /* XGROUP CREATE succeeded (or BUSYGROUP) */
     int inflight;               /* commands sent, unanswered */
     char cursor[32];            /* the SCAN step's cursor */
+    unsigned ticks;
     char consumer[96];
 };
 
@@ -214,6 +217,48 @@ static void on_scan(struct redisReply *r, void *arg)
     }
 }
 
+static void on_ignore(struct redisReply *r, void *arg)
+{
+    (void)r;
+    pending_end(arg);
+}
+
+/* XINFO CONSUMERS' reply: a flat array per consumer (name, pending, idle,
+ * ...). A live hotlined reads every second; one idle for GONE_MS stopped
+ * (a restart names a new consumer), and with NOACK it holds nothing. */
+static void on_consumers(struct redisReply *r, void *arg)
+{
+    struct caseev *c = pending_end(arg);
+    char key[KEY_MAX];
+
+    if (!c || !r || r->type != REDIS_REPLY_ARRAY)
+        return;
+    events_key(c, key, sizeof key);
+    for (size_t i = 0; i < r->elements; i++) {
+        const redisReply *f = r->element[i];
+        const char *name = NULL;
+        long long idle = 0;
+
+        if (f->type != REDIS_REPLY_ARRAY)
+            continue;
+        for (size_t k = 0; k + 1 < f->elements; k += 2) {
+            if (f->element[k]->type != REDIS_REPLY_STRING)
+                continue;
+            if (strcmp(f->element[k]->str, "name") == 0 &&
+                f->element[k + 1]->type == REDIS_REPLY_STRING)
+                name = f->element[k + 1]->str;
+            else if (strcmp(f->element[k]->str, "idle") == 0 &&
+                     f->element[k + 1]->type == REDIS_REPLY_INTEGER)
+                idle = f->element[k + 1]->integer;
+        }
+        if (name && idle > GONE_MS && strcmp(name, c->consumer) != 0) {
+            const char *av[] = { "XGROUP", "DELCONSUMER", key, GROUP, name };
+
+            ce_send(c, on_ignore, 5, av);
+        }
+    }
+}
+
 static void on_tick(evutil_socket_t fd, short ev, void *arg)
 {
     struct caseev *c = arg;
@@ -235,6 +280,11 @@ static void on_tick(evutil_socket_t fd, short ev, void *arg)
                              ">" };
 
         ce_send(c, on_read, 10, av);
+        if (++c->ticks % PRUNE_TICKS == 0) {
+            const char *ai[] = { "XINFO", "CONSUMERS", key, GROUP };
+
+            ce_send(c, on_consumers, 4, ai);
+        }
     }
     snprintf(match, sizeof match, "%s*", c->gw->cfg->prefix);
     {

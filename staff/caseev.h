@@ -8,7 +8,8 @@
  * consumer group "metrics" (XREADGROUP ... NOACK, consumer HOST-PID), so
  * each event is observed by exactly one process into its
  * hotline_case_claim_seconds / hotline_case_resolve_seconds histograms:
- * summed over the gateways, /metrics counts every claim once. The stream
+ * summed over the gateways, /metrics counts every claim once. Consumers
+ * of stopped processes (idle a minute) are deleted every minute. The stream
  * is capped at about 10 000 events and holds no reference or number.
  *
  * Retention: once a second, one SCAN step (COUNT 250, TYPE stream) over
