@@ -40,6 +40,15 @@
     "  end\n"                                                              \
     "end\n"
 
+/* The ownership rule, in one place: a claimed case belongs to the one who
+ * claimed it until they release it. The supervisor override (the console
+ * issue) widens may_act here, from a role the caller passes. */
+#define LUA_OWNER                                                          \
+    "local function may_act()\n"                                           \
+    "  return s ~= 'claimed' or by == ARGV[1]\n"                           \
+    "end\n"                                                                \
+    "local refused = {-1, 'case is claimed by ' .. (by or '?'), 0}\n"
+
 /* The prelude of the scripts that change one case (KEYS[1], ARGV 1 who,
  * 2 now): its status s, the prefix P, the history, the case index and the
  * case events. The index keys are derived from the case's queue, so they
@@ -71,20 +80,10 @@
     "end\n"                                                                \
     "local function event(what, since)\n"                                  \
     "  if since and since > 0 then\n"                                      \
-    "    redis.call('XADD', P .. 'ev:cases', 'MAXLEN', '~', "              \
-    "10000, '*', 'what', what, 'ms',"                        \
-    " tonumber(ARGV[2]) - since)\n"                                        \
+    "    redis.call('XADD', P .. 'ev:cases', 'MAXLEN', '~', 10000, '*',"   \
+    " 'what', what, 'ms', tonumber(ARGV[2]) - since)\n"                    \
     "  end\n"                                                              \
     "end\n"
-
-/* The ownership rule, in one place: a claimed case belongs to the one who
- * claimed it until they release it. The supervisor override (the console
- * issue) widens may_act here, from a role the caller passes. */
-#define LUA_OWNER                                                          \
-    "local function may_act()\n"                                           \
-    "  return s ~= 'claimed' or by == ARGV[1]\n"                           \
-    "end\n"                                                                \
-    "local refused = {-1, 'case is claimed by ' .. (by or '?'), 0}\n"
 
 /* Whether the alert group has delivered stream entry id (read and
  * acknowledged); true when the stream has no alert group (nothing to
