@@ -118,6 +118,38 @@ def test_oldest_first_and_pages(tmp):
     assert r("ZSCORE", "hl:cx:new:other", "OLD0002") is None
 
 
+TIED_CASES = """
+for i = 1, 7 do
+  local ref = 'TIE' .. i
+  redis.call('HSET', 'hl:case:' .. ref, 'ref', ref, 'status', 'new', 'queue', 'urgent',
+             'phone', '+8491400000' .. i, 'created', ARGV[1])
+end
+return 7
+"""
+
+
+def test_pages_through_ties_and_moves(tmp):
+    """Cases filed in the same millisecond are ordered by reference, and a
+    page boundary among them loses or repeats none, even when the case the
+    cursor names is claimed between two pages."""
+    redis, hl, r, ctl = tc.setup(tmp)
+    eq(r("EVAL", TIED_CASES, "0", "1764500000000"), 7)
+    eq(ctl("reindex")[0], 0)
+    refs, pages = list_all(hl, "status=new", limit=2)
+    eq(refs, ["TIE%d" % i for i in range(1, 8)])
+    eq(pages, 4)
+    st, text, _ = api(hl, "GET", "/api/cases?status=new&limit=3")
+    page = json.loads(text)
+    eq(page["next"], "1764500000000-TIE3")
+    eq(api(hl, "POST", "/api/cases/TIE3/claim")[0], 200)
+    st, text, _ = api(hl, "GET", "/api/cases?status=new&limit=3&cursor=" + page["next"])
+    eq([c["ref"] for c in json.loads(text)["cases"]], ["TIE4", "TIE5", "TIE6"],
+       "the page after a cursor whose case moved")
+    st, text, _ = api(hl, "GET", "/api/cases?limit=10&cursor=1764500000000-TIE3")
+    eq([c["ref"] for c in json.loads(text)["cases"]], ["TIE4", "TIE5", "TIE6", "TIE7"],
+       "every status: TIE3 (claimed) is not repeated")
+
+
 def test_spooled_filing_is_indexed(tmp):
     redis, hl, r, ctl = tc.setup(tmp)
     redis.kill()
