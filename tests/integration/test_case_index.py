@@ -224,7 +224,7 @@ def test_claimer_owns_the_case(tmp):
     eq([(h["who"], h["what"]) for h in case["history"]],
        [("lan", "claim"), ("lan", "release"), ("minh", "claim"),
         ("minh", "note"), ("minh", "release"), ("lan", "claim"),
-        ("lan", "resolve")])
+        ("lan", "resolve"), ("lan", "read")], "this read is audited too")
     # a new case may be noted by anyone; it stays unclaimed
     eq(api(hl, "POST", "/api/cases/%s/note" % other, token=MINH,
            body={"text": "seen"})[0], 200)
