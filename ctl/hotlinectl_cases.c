@@ -546,7 +546,7 @@ static int run(redisContext *rc, const struct cfg *c, struct copts *o,
     if (strcmp(cmd, "list") == 0) {
         if (list_options(o) != 0)
             return bad_usage("list [--status new|claimed|resolved] "
-                             "[--queue QUEUE] [--limit 1..1000] [--cursor C]");
+                             "[--queue QUEUE] [--limit 1..200] [--cursor C]");
         return cmd_list(rc, c, o, who);
     }
     if (strcmp(cmd, "reindex") == 0 && o->argc == 1)

@@ -8,7 +8,7 @@
  *   POST /api/cases/REF/note   {"text": "..."}      {"ok": true, "message"}
  *
  * A listing is one page of the case index (cases.h), oldest first: limit
- * 1..1000 (default 100), and `next` is the cursor of the page after it.
+ * 1..200 (default 100), and `next` is the cursor of the page after it.
  *
  * Every request needs `Authorization: Bearer TOKEN`, a staff token of the
  * config (401 otherwise). Failed tokens are counted in Redis, shared by
@@ -633,7 +633,7 @@ static int list_query(struct areq *a, const char **why)
         *why = "not a queue name";
         st = 400;
     } else if (limit && (!*limit || *end || n < 1 || n > CASES_LIST_MAX)) {
-        *why = "limit is 1 to 1000";
+        *why = "limit is 1 to 200";
         st = 400;
     } else if (cursor && *cursor &&
                cases_cursor_parse(cursor, a->score, sizeof a->score,

@@ -45,7 +45,8 @@
 
 #define CASES_NOTE_MAX 2000         /* bytes of one note */
 #define CASES_NOTES_MAX 100         /* notes on one case */
-#define CASES_LIST_MAX 1000         /* cases one page may hold */
+#define CASES_LIST_MAX 200          /* cases one page may hold: ~10 ms of
+                                     * Redis for the page and its audit */
 #define CASES_LIST_DEFAULT 100      /* cases a page holds unless asked */
 #define CASES_CURSOR_MAX 40         /* bytes of a listing cursor + NUL */
 #define CASES_QUEUE_MAX 65          /* bytes of a queue name + NUL */
