@@ -42,12 +42,16 @@ struct gw {
 enum gw_script { GW_SCRIPT_LOAD = 0, GW_SCRIPT_STEP, GW_SCRIPT_CLAIM,
                  GW_SCRIPT_NOTE, GW_SCRIPT_RESOLVE, GW_SCRIPT_LIST,
                  GW_SCRIPT_READ, GW_SCRIPT_AUDIT, GW_SCRIPT_AUTH,
-                 GW_SCRIPT_COUNT };
+                 GW_SCRIPT_RELEASE, GW_SCRIPT_COUNT };
 extern const char *const gw_scripts[GW_SCRIPT_COUNT];
 /* Keys the STEP script takes (session.c documents them); a spool record is
  * that script's argv, at least GW_STEP_MIN_ARGS long. */
-#define GW_STEP_NKEYS 9
+#define GW_STEP_NKEYS 11
 #define GW_STEP_MIN_ARGS (GW_STEP_NKEYS + 13)
+/* Records spooled before the case index had 9 keys (their 10th element,
+ * the blanked ttl, is empty); the drain replays them with 9 and the script
+ * derives the index keys. */
+#define GW_STEP_NKEYS_V1 9
 
 /* Moves spooled help requests into Redis (drain.c). Called when a store
  * becomes ready and from a periodic timer; does nothing while one runs.

@@ -3,8 +3,9 @@
  * from a terminal on the server.
  *
  *   hotlinectl cases [-c CONFIG] [--redis HOST:PORT] [--token TOKEN] [--json]
- *       list [--status new|claimed|resolved] | show REF | claim REF |
- *       note REF TEXT | resolve REF | erase --phone NUMBER [--spool FILE]
+ *       list [--status S] [--queue Q] [--limit N] [--cursor C] | show REF |
+ *       claim REF | release REF | note REF TEXT | resolve REF |
+ *       erase --phone NUMBER [--spool FILE] | reindex
  *
  * A thin shell: the config says where Redis is, the key prefix, the pepper
  * and who the staff are; the case rules are the Lua scripts of
@@ -32,12 +33,16 @@
 
 #define EXIT_REFUSED 1
 #define EXIT_USAGE 2
+#define REINDEX_BATCH 4096      /* keys one SCAN ... COUNT 500 may return */
 
 struct copts {
     const char *config;
     const char *token;
     struct cfg_overrides ov;
     const char *status;
+    const char *queue;
+    const char *cursor;
+    int limit;
     int json;
     int argc;                   /* the subcommand and its arguments */
     char **argv;
@@ -46,12 +51,17 @@ struct copts {
 static const char cases_usage[] =
     "usage: hotlinectl cases [-c CONFIG] [--redis HOST:PORT] [--token TOKEN]"
     " [--json] COMMAND\n"
-    "  list [--status new|claimed|resolved]   cases, oldest first\n"
+    "  list [--status new|claimed|resolved] [--queue QUEUE] [--limit N]\n"
+    "       [--cursor C]                      one page of cases, oldest first\n"
+    "                                         (the next page's cursor on stderr)\n"
     "  show REF                               one case, safe-to-call first\n"
     "  claim REF | resolve REF                move a case on\n"
+    "  release REF                            give a case you claimed back\n"
     "  note REF TEXT                          add a note\n"
     "  erase --phone NUMBER [--spool FILE]    remove everything about a number\n"
     "                                         (and from a gateway's spool)\n"
+    "  reindex                                put every case in the case index\n"
+    "                                         (once, after an upgrade)\n"
     "The token is --token or $HOTLINE_STAFF_TOKEN (a staff token of the\n"
     "config); the config needs HOTLINE_PEPPER like hotlined.\n";
 
@@ -151,17 +161,58 @@ static void flatten(const redisReply *r, struct flat *f)
 static int audit_list(redisContext *rc, const struct cfg *c, const char *who,
                       const redisReply *r);
 
+static void print_case(const struct copts *o, const redisReply *c,
+                       int first)
+{
+    struct flat f;
+
+    flatten(c, &f);
+    if (o->json) {
+        char *js = cases_json(f.kv, f.len, f.n);
+
+        printf("%s%s", first ? "" : ",", js ? js : "null");
+        free(js);
+    } else {
+        char line[256];
+
+        cases_line(f.kv, f.len, f.n, now_ms(), line, sizeof line);
+        puts(line);
+    }
+}
+
+/* One page of the case index (cases.h): the same script as the API. */
 static int cmd_list(redisContext *rc, const struct cfg *c,
                     const struct copts *o, const char *who)
 {
-    char max[16];
+    char keys[3][128], max[16], nkeys[16];
+    char score[24] = "", after[CASES_REF_MAX] = "";
+    const char *av[9];
+    size_t al[9];
+    int nk = cases_list_keys(c->prefix, o->status, o->queue, keys,
+                             sizeof keys[0]);
     redisReply *r;
-    struct flat f;
+    int ac = 0;
 
-    snprintf(max, sizeof max, "%d", CASES_LIST_MAX);
-    r = redisCommand(rc, "EVAL %s 0 %s %s %s", cases_script_list, c->prefix,
-                     o->status ? o->status : "", max);
-    if (!r || r->type != REDIS_REPLY_ARRAY) {
+    if (nk < 0)
+        return bad_usage("queue name too long");
+    if (o->cursor && cases_cursor_parse(o->cursor, score, sizeof score, after,
+                                        sizeof after) != 0)
+        return bad_usage("not a cursor of this listing");
+    snprintf(max, sizeof max, "%d", o->limit ? o->limit : CASES_LIST_DEFAULT);
+    av[ac++] = "EVAL";
+    av[ac++] = cases_script_list;
+    snprintf(nkeys, sizeof nkeys, "%d", nk);
+    av[ac++] = nkeys;
+    for (int i = 0; i < nk; i++)
+        av[ac++] = keys[i];
+    av[ac++] = max;
+    av[ac++] = score;
+    av[ac++] = after;
+    for (int i = 0; i < ac; i++)
+        al[i] = strlen(av[i]);
+    r = redisCommandArgv(rc, ac, av, al);
+    if (!r || r->type != REDIS_REPLY_ARRAY || r->elements < 1 ||
+        r->element[0]->type != REDIS_REPLY_STRING) {
         fprintf(stderr, "hotlinectl cases: list failed: %s\n",
                 r && r->type == REDIS_REPLY_ERROR ? r->str : "no answer");
         freeReplyObject(r);
@@ -178,23 +229,73 @@ static int cmd_list(redisContext *rc, const struct cfg *c,
     else
         printf("%-8s %-9s %-8s %-4s %-5s %-13s %-10s %s\n", "REF", "STATUS",
                "QUEUE", "LANG", "AGE", "SAFE TO CALL", "RISK", "LOCATION");
-    for (size_t i = 0; i < r->elements; i++) {
-        flatten(r->element[i], &f);
-        if (o->json) {
-            char *js = cases_json(f.kv, f.len, f.n);
+    for (size_t i = 1; i < r->elements; i++)
+        print_case(o, r->element[i], i == 1);
+    if (o->json) {
+        json_t *next = r->element[0]->len ? json_string(r->element[0]->str) :
+                                            json_null();
+        char *js = json_dumps(next, JSON_ENCODE_ANY);
 
-            printf("%s%s", i ? "," : "", js ? js : "null");
-            free(js);
-        } else {
-            char line[256];
-
-            cases_line(f.kv, f.len, f.n, now_ms(), line, sizeof line);
-            puts(line);
-        }
+        printf("],\"next\":%s}\n", js ? js : "null");
+        free(js);
+        json_decref(next);
     }
-    if (o->json)
-        puts("]}");
+    if (r->element[0]->len)
+        fprintf(stderr, "next: %s\n", r->element[0]->str);
     freeReplyObject(r);
+    return 0;
+}
+
+/* reindex: SCANs the case hashes from here (each SCAN a short command,
+ * never one long script) and indexes each batch with one script. */
+static int cmd_reindex(redisContext *rc, const struct cfg *c)
+{
+    char cursor[32] = "0";
+    char pattern[128];
+    long long n = 0;
+
+    snprintf(pattern, sizeof pattern, "%scase:*", c->prefix);
+    do {
+        redisReply *r = redisCommand(rc, "SCAN %s MATCH %s COUNT 500 TYPE hash",
+                                     cursor, pattern);
+        redisReply *x;
+        const char *av[3 + REINDEX_BATCH];
+        size_t al[3 + REINDEX_BATCH];
+        char nkeys[16];
+        size_t nk;
+
+        if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
+            r->element[1]->type != REDIS_REPLY_ARRAY ||
+            r->element[1]->elements > REINDEX_BATCH) {
+            fprintf(stderr, "hotlinectl cases: reindex failed: %s\n",
+                    r && r->type == REDIS_REPLY_ERROR ? r->str : "no answer");
+            freeReplyObject(r);
+            return EXIT_USAGE;
+        }
+        snprintf(cursor, sizeof cursor, "%s", r->element[0]->str);
+        nk = r->element[1]->elements;
+        snprintf(nkeys, sizeof nkeys, "%zu", nk);
+        av[0] = "EVAL";
+        av[1] = cases_script_reindex;
+        av[2] = nkeys;
+        for (size_t i = 0; i < nk; i++)
+            av[3 + i] = r->element[1]->element[i]->str;
+        for (size_t i = 0; i < 3 + nk; i++)
+            al[i] = strlen(av[i]);
+        x = nk ? redisCommandArgv(rc, (int)(3 + nk), av, al) : NULL;
+        if (nk && (!x || x->type != REDIS_REPLY_INTEGER)) {
+            fprintf(stderr, "hotlinectl cases: reindex failed: %s\n",
+                    x && x->type == REDIS_REPLY_ERROR ? x->str : "no answer");
+            freeReplyObject(x);
+            freeReplyObject(r);
+            return EXIT_USAGE;
+        }
+        if (x)
+            n += x->integer;
+        freeReplyObject(x);
+        freeReplyObject(r);
+    } while (strcmp(cursor, "0") != 0);
+    printf("indexed %lld cases\n", n);
     return 0;
 }
 
@@ -212,7 +313,7 @@ static int audit_list(redisContext *rc, const struct cfg *c, const char *who,
     if (!refs)
         return -1;
     refs[0] = '\0';
-    for (size_t i = 0; i < r->elements; i++) {
+    for (size_t i = 1; i < r->elements; i++) {     /* 0: the cursor */
         const char *ref;
 
         flatten(r->element[i], &f);
@@ -276,6 +377,7 @@ static int cmd_move(redisContext *rc, const struct cfg *c, const char *who,
     char now[24];
     char retention[16];
     const char *script = strcmp(what, "claim") == 0 ? cases_script_claim :
+                         strcmp(what, "release") == 0 ? cases_script_release :
                          strcmp(what, "note") == 0 ? cases_script_note :
                                                      cases_script_resolve;
     const char *arg3 = strcmp(what, "note") == 0 ? text : retention;
@@ -285,7 +387,7 @@ static int cmd_move(redisContext *rc, const struct cfg *c, const char *who,
     snprintf(key, sizeof key, "%scase:%s", c->prefix, ref);
     snprintf(now, sizeof now, "%lld", now_ms());
     snprintf(retention, sizeof retention, "%d", c->case_retention_s);
-    if (strcmp(what, "claim") == 0)
+    if (strcmp(what, "claim") == 0 || strcmp(what, "release") == 0)
         r = redisCommand(rc, "EVAL %s 1 %s %s %s", script, key, who, now);
     else
         r = redisCommand(rc, "EVAL %s 1 %s %s %s %s", script, key, who, now,
@@ -406,6 +508,35 @@ static int erase_spool(const char *path, const char *typed)
     return 0;
 }
 
+/* list's options into o; 0, or -1 when one is wrong. */
+static int list_options(struct copts *o)
+{
+    for (int i = 1; i < o->argc; i += 2) {
+        const char *k = o->argv[i];
+        const char *v = i + 1 < o->argc ? o->argv[i + 1] : NULL;
+        char *end;
+
+        if (!v)
+            return -1;
+        if (strcmp(k, "--status") == 0 && *v && cases_status_ok(v)) {
+            o->status = v;
+        } else if (strcmp(k, "--queue") == 0 && cases_queue_ok(v)) {
+            o->queue = v;
+        } else if (strcmp(k, "--cursor") == 0) {
+            o->cursor = v;
+        } else if (strcmp(k, "--limit") == 0) {
+            long n = strtol(v, &end, 10);
+
+            if (!*v || *end || n < 1 || n > CASES_LIST_MAX)
+                return -1;
+            o->limit = (int)n;
+        } else {
+            return -1;
+        }
+    }
+    return 0;
+}
+
 /* Runs the command o names, as staff member who. */
 static int run(redisContext *rc, const struct cfg *c, struct copts *o,
                const char *who)
@@ -413,21 +544,21 @@ static int run(redisContext *rc, const struct cfg *c, struct copts *o,
     const char *cmd = o->argv[0];
 
     if (strcmp(cmd, "list") == 0) {
-        if (o->argc == 3 && strcmp(o->argv[1], "--status") == 0 &&
-            cases_status_ok(o->argv[2]))
-            o->status = o->argv[2];
-        else if (o->argc != 1)
-            return bad_usage("list [--status new|claimed|resolved]");
+        if (list_options(o) != 0)
+            return bad_usage("list [--status new|claimed|resolved] "
+                             "[--queue QUEUE] [--limit 1..200] [--cursor C]");
         return cmd_list(rc, c, o, who);
     }
+    if (strcmp(cmd, "reindex") == 0 && o->argc == 1)
+        return cmd_reindex(rc, c);
     if (strcmp(cmd, "erase") == 0)
         return cmd_erase(rc, c, who, o->argv[2]);   /* checked before */
     if (o->argc < 2 || !cases_ref_ok(o->argv[1]))
         return bad_usage("a case reference (e.g. K7M3QX) is needed");
     if (strcmp(cmd, "show") == 0 && o->argc == 2)
         return cmd_show(rc, c, o, who, o->argv[1]);
-    if ((strcmp(cmd, "claim") == 0 || strcmp(cmd, "resolve") == 0) &&
-        o->argc == 2)
+    if ((strcmp(cmd, "claim") == 0 || strcmp(cmd, "resolve") == 0 ||
+         strcmp(cmd, "release") == 0) && o->argc == 2)
         return cmd_move(rc, c, who, cmd, o->argv[1], NULL);
     if (strcmp(cmd, "note") == 0 && o->argc == 3) {
         if (!cases_note_ok(o->argv[2], strlen(o->argv[2])))

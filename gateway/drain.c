@@ -31,7 +31,7 @@
 #include "spool.h"
 #include "store.h"
 
-#define DRAIN_ARGS_MAX 60
+#define DRAIN_ARGS_MAX 64
 
 struct drain {
     struct gw *gw;
@@ -119,7 +119,7 @@ static int send_record(struct drain *d, const char *rec)
     size_t n;
     int rc = -1;
 
-    if (!arr || !json_is_array(arr) || json_array_size(arr) < GW_STEP_MIN_ARGS ||
+    if (!arr || !json_is_array(arr) || json_array_size(arr) < GW_STEP_NKEYS_V1 + 13 ||
         json_array_size(arr) > DRAIN_ARGS_MAX) {
         log_error("spool: a malformed record was skipped");
         json_decref(arr);
@@ -137,8 +137,11 @@ static int send_record(struct drain *d, const char *rec)
             return 1;
         }
     }
-    /* hiredis copies the arguments when formatting the command. */
-    rc = store_eval(d->store, GW_SCRIPT_STEP, on_filed, d, GW_STEP_NKEYS,
+    /* hiredis copies the arguments when formatting the command. A record
+     * spooled before the case index had fewer keys (gw.h). */
+    rc = store_eval(d->store, GW_SCRIPT_STEP, on_filed, d,
+                    al[GW_STEP_NKEYS_V1] == 0 ? GW_STEP_NKEYS_V1 :
+                                                GW_STEP_NKEYS,
                     (int)n, av, al);
     json_decref(arr);
     return rc;

@@ -23,6 +23,7 @@
 #include <sys/stat.h>
 
 #include "alert.h"
+#include "caseev.h"
 #include "cfg.h"
 #include "confirm.h"
 #include "gw.h"
@@ -47,6 +48,7 @@ static struct gw gw;
 static struct opts opts;
 static struct event *drain_timer;
 static struct sentinel *sentinel;
+static struct caseev *caseev;     /* case events, stream retention */
 static struct event *stop_timer;
 static struct event *listen_timer;
 static int listening;
@@ -257,7 +259,8 @@ static int start(char *err, size_t errlen)
         return -1;
     }
     gw.alert = alert_new(&gw);
-    if (!gw.alert) {
+    caseev = caseev_new(&gw);
+    if (!gw.alert || !caseev) {
         snprintf(err, errlen, "out of memory");
         return -1;
     }
@@ -342,6 +345,7 @@ out:
         evhttp_free(gw.http);
     sentinel_free(sentinel);
     alert_free(gw.alert);
+    caseev_free(caseev);
     hc_free(gw.hc);
     store_free(gw.store);
     store_free(gw.fstore);      /* settles a WAIT in flight first */

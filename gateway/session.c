@@ -23,6 +23,7 @@
  *   P o:PHONEKEY       SMS opt-out marker (STOP / START)
  *   P case:REF         case hash (owner = the walk, status, fields)
  *   P q:QUEUE          help-request stream
+ *   P cx:new, P cx:new:QUEUE   the case index (cases.h)
  * ID is the aggregator's session id for USSD, and PHONEKEY (an HMAC of the
  * number) for SMS and Nalo: no key ever contains a phone number.
  *
@@ -118,7 +119,10 @@ static const char script_load[] =
  * -1 every candidate taken, 2 nothing to file.
  * The session hash also records `pk`, the number's HMAC taken from KEYS 8,
  * once, when the session begins: `hotlinectl cases erase --phone` finds a
- * number's USSD sessions by it, and a step from another number is refused. */
+ * number's USSD sessions by it, and a step from another number is refused.
+ * KEYS 10 and 11: the case index P cx:new and P cx:new:QUEUE (cases.h); a
+ * filed case is added to both, scored by its creation time. A record
+ * spooled before they existed has no KEYS 10/11: they are derived. */
 static const char script_step[] =
     "local res = {2, ''}\n"
     "if ARGV[6] == '1' then\n"
@@ -144,6 +148,13 @@ static const char script_step[] =
     " unpack(entry))\n"
     "    redis.call('HSET', ck, 'ref', ARGV[6 + at], 'owner', ARGV[10],"
     " 'status', 'new', 'entry', id, unpack(entry))\n"
+    /* the case index (cases.h) */
+    "    local f = {}\n"
+    "    for k = 1, #entry, 2 do f[entry[k]] = entry[k + 1] end\n"
+    "    local cx = KEYS[10] or string.match(ck, '^(.*)case:') .. 'cx:new'\n"
+    "    local cq = KEYS[11] or cx .. ':' .. (f.queue or 'default')\n"
+    "    redis.call('ZADD', cx, tonumber(f.created) or 0, ARGV[6 + at])\n"
+    "    redis.call('ZADD', cq, tonumber(f.created) or 0, ARGV[6 + at])\n"
     "    res = {1, ARGV[6 + at]}\n"
     "  end\n"
     "  if ARGV[1] == '' and at and at > 1 then\n"
@@ -187,7 +198,7 @@ static const char script_step[] =
 const char *const gw_scripts[GW_SCRIPT_COUNT] = {
     script_load, script_step, cases_script_claim, cases_script_note,
     cases_script_resolve, cases_script_list, cases_script_read,
-    cases_script_audit, api_script_auth
+    cases_script_audit, api_script_auth, cases_script_release
 };
 
 static const char ref_alphabet[] = "346789ABCDEFGHJKMNPQRTWXY";
@@ -438,6 +449,12 @@ static int step_args(struct sreq *r, const char **av, size_t *al,
              r->pkey);
     av[n++] = scratch[7 + MENU_VARS_MAX];
     av[n++] = scratch[8 + MENU_VARS_MAX];
+    /* the case index (cases.h) */
+    snprintf(scratch[9 + MENU_VARS_MAX], 64, "%scx:new", r->cfg->prefix);
+    snprintf(scratch[10 + MENU_VARS_MAX], 64, "%scx:new:%s", r->cfg->prefix,
+             fw && fw->queue ? fw->queue : "default");
+    av[n++] = scratch[9 + MENU_VARS_MAX];
+    av[n++] = scratch[10 + MENU_VARS_MAX];
     snprintf(scratch[4], 64, "%d", r->del ? 0 : r->ch->timeout_s);
     av[n++] = scratch[4];
     av[n++] = r->save ? state : "";
@@ -491,11 +508,12 @@ static int spool_request(struct sreq *r, const char **av, const size_t *al,
 
     for (int i = 0; i < argc; i++) {
         /* The drain files only: ttl, state, marker and opt-out blanked
-         * (ARGV 1, 2, 4, 5 sit at argv 9, 10, 12, 13). */
+         * (ARGV 1, 2, 4, 5, after the keys). */
         const char *v = av[i];
         size_t l = al[i];
+        int k = i - GW_STEP_NKEYS;
 
-        if (i == 9 || i == 10 || i == 12 || i == 13) {
+        if (k == 0 || k == 1 || k == 3 || k == 4) {
             v = "";
             l = 0;
         }
@@ -528,8 +546,8 @@ static int spool_request(struct sreq *r, const char **av, const size_t *al,
 static void on_saved(struct redisReply *reply, void *arg);
 static void confirm_filing(struct sreq *r);
 
-#define STEP_ARGS_MAX (22 + 2 * (6 + MENU_VARS_MAX))
-#define NSCRATCH (9 + MENU_VARS_MAX)
+#define STEP_ARGS_MAX (GW_STEP_NKEYS + 14 + 2 * (6 + MENU_VARS_MAX))
+#define NSCRATCH (11 + MENU_VARS_MAX)
 
 /* SAVE: runs the STEP script, or spools when Redis is not there. */
 static void save(struct sreq *r)

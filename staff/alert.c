@@ -81,20 +81,31 @@ static const char script_attempt[] =
     "redis.call('EXPIRE', KEYS[1], ARGV[1])\n"
     "return redis.call('HGETALL', KEYS[1])\n";
 
-/* KEYS 1 stream, 2 delivery hash; ARGV 1 group, 2 id. */
+/* An entry acknowledged whose case staff resolved already leaves the
+ * stream: it holds the number and the place (issue 11, item 7; the resolve
+ * script deletes the entries delivered before it). KEYS[3] is the case. */
+#define LUA_GONE_IF_RESOLVED                                               \
+    "if redis.call('HGET', KEYS[3], 'status') == 'resolved' and"           \
+    " redis.call('HGET', KEYS[3], 'entry') == ARGV[2] then\n"              \
+    "  redis.call('XDEL', KEYS[1], ARGV[2])\n"                             \
+    "end\n"
+
+/* KEYS 1 stream, 2 delivery hash, 3 case; ARGV 1 group, 2 id. */
 static const char script_done[] =
     "local n = redis.call('XACK', KEYS[1], ARGV[1], ARGV[2])\n"
     "redis.call('DEL', KEYS[2])\n"
+    LUA_GONE_IF_RESOLVED
     "return n\n";
 
-/* KEYS 1 stream, 2 delivery hash, 3 dead-letter stream; ARGV 1 group,
- * 2 id, then field/value pairs of the dead letter. */
+/* KEYS 1 stream, 2 delivery hash, 3 case, 4 dead-letter stream; ARGV 1
+ * group, 2 id, then field/value pairs of the dead letter. */
 static const char script_dead[] =
     "local kv = {}\n"
     "for i = 3, #ARGV do kv[#kv + 1] = ARGV[i] end\n"
-    "local id = redis.call('XADD', KEYS[3], '*', unpack(kv))\n"
+    "local id = redis.call('XADD', KEYS[4], '*', unpack(kv))\n"
     "redis.call('XACK', KEYS[1], ARGV[1], ARGV[2])\n"
     "redis.call('DEL', KEYS[2])\n"
+    LUA_GONE_IF_RESOLVED
     "return id\n";
 
 /* KEYS 1 stream; ARGV 1 group, 2 idle ms, 3 this worker's name. Deletes
@@ -236,6 +247,9 @@ static void key_of(char *out, size_t outsz, const struct entry *e,
 
     if (strcmp(kind, "ad") == 0)
         snprintf(out, outsz, "%sad:%s:%s", p, e->queue, e->id);
+    else if (strcmp(kind, "case") == 0)
+        snprintf(out, outsz, "%scase:%s", p,
+                 !e->poison && e->req.ref ? e->req.ref : "");
     else
         snprintf(out, outsz, "%s%s:%s", p, kind, e->queue);
 }
@@ -834,12 +848,13 @@ static void on_done(struct redisReply *r, void *arg)
 
 static void run_done(struct entry *e)
 {
-    char stream[KEY_MAX], ad[KEY_MAX];
-    const char *av[] = { stream, ad, GROUP, e->id };
+    char stream[KEY_MAX], ad[KEY_MAX], ckey[KEY_MAX];
+    const char *av[] = { stream, ad, ckey, GROUP, e->id };
 
     key_of(stream, sizeof stream, e, "q");
     key_of(ad, sizeof ad, e, "ad");
-    if (store_eval(e->a->store, S_DONE, on_done, e, 2, 4, av, NULL))
+    key_of(ckey, sizeof ckey, e, "case");
+    if (store_eval(e->a->store, S_DONE, on_done, e, 3, 5, av, NULL))
         later(e, REDIS_RETRY_MS);
 }
 
@@ -864,16 +879,18 @@ static void on_dead(struct redisReply *r, void *arg)
 
 static void run_dead(struct entry *e)
 {
-    char stream[KEY_MAX], ad[KEY_MAX], dead[KEY_MAX], n[16];
-    const char *av[5 + KV_MAX + 6];
+    char stream[KEY_MAX], ad[KEY_MAX], dead[KEY_MAX], ckey[KEY_MAX], n[16];
+    const char *av[6 + KV_MAX + 6];
     int ac = 0;
 
     key_of(stream, sizeof stream, e, "q");
     key_of(ad, sizeof ad, e, "ad");
     key_of(dead, sizeof dead, e, "dead");
+    key_of(ckey, sizeof ckey, e, "case");
     snprintf(n, sizeof n, "%d", e->attempt);
     av[ac++] = stream;
     av[ac++] = ad;
+    av[ac++] = ckey;
     av[ac++] = dead;
     av[ac++] = GROUP;
     av[ac++] = e->id;
@@ -887,7 +904,7 @@ static void run_dead(struct entry *e)
     av[ac++] = n;
     av[ac++] = "entry";
     av[ac++] = e->id;
-    if (store_eval(e->a->store, S_DEAD, on_dead, e, 3, ac, av, NULL))
+    if (store_eval(e->a->store, S_DEAD, on_dead, e, 4, ac, av, NULL))
         later(e, REDIS_RETRY_MS);
 }
 

@@ -1,10 +1,14 @@
 /*
  * api.c — the staff JSON API (see api.h), on hotlined's event loop.
  *
- *   GET  /api/cases[?status=new|claimed|resolved]   {"cases": [...]}
+ *   GET  /api/cases[?status=&queue=&limit=&cursor=]  {"cases": [...],
+ *                                                     "next": CURSOR|null}
  *   GET  /api/cases/REF                             the case
- *   POST /api/cases/REF/claim | /resolve            {"ok": true, "message"}
+ *   POST /api/cases/REF/claim | /release | /resolve {"ok": true, "message"}
  *   POST /api/cases/REF/note   {"text": "..."}      {"ok": true, "message"}
+ *
+ * A listing is one page of the case index (cases.h), oldest first: limit
+ * 1..200 (default 100), and `next` is the cursor of the page after it.
  *
  * Every request needs `Authorization: Bearer TOKEN`, a staff token of the
  * config, or the session cookie of a signed-in person (session_auth.c,
@@ -21,7 +25,8 @@
  * The case rules are the scripts of cases.c, loaded
  * by the store on connect (GW_SCRIPT_*), so the API and hotlinectl cannot
  * disagree. Replies: 400 bad reference or body, 404 no such case, 405 wrong
- * method, 409 not allowed in the case's state, 503 Redis unreachable.
+ * method, 409 not allowed in the case's state or claimed by someone else,
+ * 503 Redis unreachable.
  * Cases carry the caller's number: the API is for staff, replies are never
  * cached, and log lines name the staff member and the reference only.
  */
@@ -75,7 +80,7 @@ const char api_script_auth[] =
     "end\n"
     "return c\n";
 
-enum api_op { OP_LIST, OP_GET, OP_CLAIM, OP_NOTE, OP_RESOLVE };
+enum api_op { OP_LIST, OP_GET, OP_CLAIM, OP_NOTE, OP_RESOLVE, OP_RELEASE };
 
 struct areq {
     struct gw *gw;
@@ -90,6 +95,10 @@ struct areq {
     int st;                     /* a refusal to send once authenticated */
     const char *why;
     char status[16];            /* the listing's filter, or "" */
+    char queue[CASES_QUEUE_MAX];    /* its queue, or "" */
+    int limit;                  /* its page size */
+    char score[24];             /* its cursor, "" = from the oldest */
+    char after[CASES_REF_MAX];
     char *text;                 /* a note's text */
     char *out;                  /* a listing, sent once audited */
     char addr[64];              /* the client, for the failure counter */
@@ -230,13 +239,14 @@ static void on_list(redisReply *r, void *arg)
     json_t *list;
     json_t *top;
 
-    if (!r || r->type != REDIS_REPLY_ARRAY) {
+    if (!r || r->type != REDIS_REPLY_ARRAY || r->elements < 1 ||
+        r->element[0]->type != REDIS_REPLY_STRING) {
         send_error(a->gw, a->req, &a->t0, 503, "Redis unreachable");
         areq_done(a);
         return;
     }
     list = json_array();
-    for (size_t i = 0; list && i < r->elements; i++) {
+    for (size_t i = 1; list && i < r->elements; i++) {
         const char *kv[512];
         size_t len[512], n;
         json_t *o;
@@ -246,7 +256,10 @@ static void on_list(redisReply *r, void *arg)
         if (o)
             json_array_append_new(list, o);
     }
-    top = list ? json_pack("{s:O}", "cases", list) : NULL;
+    top = list ? json_pack("{s:O,s:o}", "cases", list, "next",
+                           r->element[0]->len ?
+                               json_string(r->element[0]->str) :
+                               json_null()) : NULL;
     a->out = top ? json_dumps(top, JSON_COMPACT) : NULL;
     json_decref(top);
     if (a->out) {
@@ -288,8 +301,8 @@ static void on_moved(redisReply *r, void *arg)
 {
     struct areq *a = arg;
     static const char *const verbs[] = { "", "", "claimed", "noted",
-                                         "resolved" };
-    long long code, t;
+                                         "resolved", "released" };
+    long long code;
     json_t *o;
     char *s;
 
@@ -302,19 +315,13 @@ static void on_moved(redisReply *r, void *arg)
         return;
     }
     code = r->element[0]->integer;
-    t = r->element[2]->integer;
     if (code == 0) {
         send_error(a->gw, a->req, &a->t0, 404, r->element[1]->str);
     } else if (code < 0) {
         send_error(a->gw, a->req, &a->t0, 409, r->element[1]->str);
     } else {
-        if (a->op == OP_CLAIM && t > 0)
-            metrics_observe_long(a->gw->metrics, "hotline_case_claim_seconds",
-                                 NULL, NULL, (double)(a->now - t) / 1000.0);
-        if (a->op == OP_RESOLVE && t > 0)
-            metrics_observe_long(a->gw->metrics,
-                                 "hotline_case_resolve_seconds", NULL, NULL,
-                                 (double)(a->now - t) / 1000.0);
+        /* time-to-claim and -resolve: from the case events (caseev.c),
+         * which hotlinectl writes as well */
         log_info("api: %s %s case %s", a->who, verbs[a->op], a->ref);
         o = json_pack("{s:b,s:s,s:s}", "ok", 1, "ref", a->ref, "message",
                       r->element[1]->str);
@@ -352,10 +359,34 @@ static char *note_text(struct evhttp_request *req)
     return text;
 }
 
+/* Sends the listing: one page of the index keys of a's status and
+ * queue. 0 when sent. */
+static int start_list(struct areq *a)
+{
+    char keys[3][128], max[16];
+    const char *av[6];
+    size_t al[6];
+    int nk = cases_list_keys(a->cfg->prefix, a->status, a->queue, keys,
+                             sizeof keys[0]);
+
+    if (nk < 0)
+        return -1;
+    for (int i = 0; i < nk; i++)
+        av[i] = keys[i];
+    snprintf(max, sizeof max, "%d", a->limit);
+    av[nk] = max;
+    av[nk + 1] = a->score;
+    av[nk + 2] = a->after;
+    for (int i = 0; i < nk + 3; i++)
+        al[i] = strlen(av[i]);
+    return store_eval(a->gw->store, GW_SCRIPT_LIST, on_list, a, (size_t)nk,
+                      nk + 3, av, al);
+}
+
 /* Sends the Redis call of a's operation. 0 when sent. */
 static int start(struct areq *a)
 {
-    char key[128], now[24], extra[24], max[16];
+    char key[128], now[24], extra[24];
     const char *av[5];
     size_t al[5];
     int argc = 0;
@@ -363,16 +394,8 @@ static int start(struct areq *a)
 
     snprintf(key, sizeof key, "%scase:%s", a->cfg->prefix, a->ref);
     snprintf(now, sizeof now, "%lld", a->now);
-    if (a->op == OP_LIST) {
-        snprintf(max, sizeof max, "%d", CASES_LIST_MAX);
-        av[0] = a->cfg->prefix;
-        av[1] = a->status;
-        av[2] = max;
-        for (int i = 0; i < 3; i++)
-            al[i] = strlen(av[i]);
-        return store_eval(a->gw->store, GW_SCRIPT_LIST, on_list, a, 0, 3, av,
-                          al);
-    }
+    if (a->op == OP_LIST)
+        return start_list(a);
     if (a->op == OP_GET) {
         av[0] = key;
         av[1] = a->who;
@@ -383,7 +406,9 @@ static int start(struct areq *a)
     av[argc++] = key;
     av[argc++] = a->who;
     av[argc++] = now;
-    if (a->op == OP_NOTE) {
+    if (a->op == OP_RELEASE) {
+        script = GW_SCRIPT_RELEASE;
+    } else if (a->op == OP_NOTE) {
         script = GW_SCRIPT_NOTE;
         av[argc++] = a->text;
     } else if (a->op == OP_RESOLVE) {
@@ -473,6 +498,8 @@ static int route(const char *rest, enum evhttp_cmd_type m, struct areq *a,
         a->op = OP_NOTE;
     else if (strcmp(slash, "/resolve") == 0)
         a->op = OP_RESOLVE;
+    else if (strcmp(slash, "/release") == 0)
+        a->op = OP_RELEASE;
     else {
         *why = "no such endpoint";
         return 404;
@@ -576,14 +603,58 @@ static int check_auth(struct areq *a, const char *token)
                       NULL);
 }
 
-/* Routes req into a: operation, reference, note text, status filter; a
+/* The listing's query (status, queue, limit, cursor) into a. 0, or 400
+ * with *why set. */
+static int list_query(struct areq *a, const char **why)
+{
+    const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(a->req);
+    const char *query = uri ? evhttp_uri_get_query(uri) : NULL;
+    const char *status, *queue, *limit, *cursor;
+    struct evkeyvalq q;
+    int st = 0;
+    char *end;
+    long n;
+
+    a->limit = CASES_LIST_DEFAULT;
+    if (!query)
+        return 0;
+    TAILQ_INIT(&q);
+    if (evhttp_parse_query_str(query, &q) != 0) {
+        *why = "malformed query";
+        return 400;
+    }
+    status = evhttp_find_header(&q, "status");
+    queue = evhttp_find_header(&q, "queue");
+    limit = evhttp_find_header(&q, "limit");
+    cursor = evhttp_find_header(&q, "cursor");
+    n = limit ? strtol(limit, &end, 10) : CASES_LIST_DEFAULT;
+    if (!cases_status_ok(status)) {
+        *why = "status is new, claimed or resolved";
+        st = 400;
+    } else if (queue && *queue && !cases_queue_ok(queue)) {
+        *why = "not a queue name";
+        st = 400;
+    } else if (limit && (!*limit || *end || n < 1 || n > CASES_LIST_MAX)) {
+        *why = "limit is 1 to 200";
+        st = 400;
+    } else if (cursor && *cursor &&
+               cases_cursor_parse(cursor, a->score, sizeof a->score,
+                                  a->after, sizeof a->after) != 0) {
+        *why = "not a cursor of this listing";
+        st = 400;
+    } else {
+        snprintf(a->status, sizeof a->status, "%s", status ? status : "");
+        snprintf(a->queue, sizeof a->queue, "%s", queue ? queue : "");
+        a->limit = (int)n;
+    }
+    evhttp_clear_headers(&q);
+    return st;
+}
+
+/* Routes req into a: operation, reference, note text, listing query; a
  * refusal is kept in a->st / a->why and sent only once authenticated. */
 static void parse(struct areq *a, const char *path)
 {
-    const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(a->req);
-    struct evkeyvalq q;
-    const char *status = NULL;
-
     a->why = "";
     a->st = strncmp(path, "/api/cases", 10) == 0 ?
                 route(path + 10, evhttp_request_get_command(a->req), a,
@@ -602,16 +673,8 @@ static void parse(struct areq *a, const char *path)
         a->st = 503;
         a->why = "shutting down";
     }
-    TAILQ_INIT(&q);
-    if (a->st == 0 && a->op == OP_LIST && uri && evhttp_uri_get_query(uri) &&
-        evhttp_parse_query_str(evhttp_uri_get_query(uri), &q) == 0)
-        status = evhttp_find_header(&q, "status");
-    if (a->st == 0 && !cases_status_ok(status)) {
-        a->st = 400;
-        a->why = "status is new, claimed or resolved";
-    }
-    snprintf(a->status, sizeof a->status, "%s", status ? status : "");
-    evhttp_clear_headers(&q);
+    if (a->st == 0 && a->op == OP_LIST)
+        a->st = list_query(a, &a->why);
 }
 
 int api_handle(struct gw *gw, struct evhttp_request *req, const char *path)

@@ -3,14 +3,17 @@
  * (JSON for the API, lines and text for hotlinectl). See cases.h.
  *
  * The scripts keep the rules in one place: a case is claimed only while
- * new (or again by the same person), resolved only once claimed, and every
- * change is written to the case's history with who and when. A resolved
- * case gets the retention period as its TTL and disappears with it.
+ * new (or again by the same person), noted, released or resolved only by
+ * the one who claimed it, resolved only once claimed, and every change is
+ * written to the case's history with who and when. A resolved case gets
+ * the retention period as its TTL and disappears with it. Each script that
+ * changes a status moves the case in the index (cases.h) and writes a case
+ * event for the metrics.
  *
- * `list` and `erase` SCAN inside the script: one round trip for the daemon
- * and the CLI alike, at the price of touching keys the script did not
- * declare (fine on one Redis or with Sentinel; Redis Cluster would need the
- * scan done by the client per node).
+ * `list` reads a bounded page of the index. `erase` SCANs inside the
+ * script (a rare operator command): one round trip, at the price of
+ * touching keys the script did not declare (fine on one Redis or with
+ * Sentinel; Redis Cluster would need the scan done by the client per node).
  */
 #include "cases.h"
 #include "menu.h"
@@ -37,8 +40,21 @@
     "  end\n"                                                              \
     "end\n"
 
-/* Appends {who, at, what} to the case's history (bounded, LUA_TRIM). */
-#define LUA_LOG                                                            \
+/* The ownership rule, in one place: a claimed case belongs to the one who
+ * claimed it until they release it. The supervisor override (the console
+ * issue) widens may_act here, from a role the caller passes. */
+#define LUA_OWNER                                                          \
+    "local function may_act()\n"                                           \
+    "  return s ~= 'claimed' or by == ARGV[1]\n"                           \
+    "end\n"                                                                \
+    "local refused = {-1, 'case is claimed by ' .. (by or '?'), 0}\n"
+
+/* The prelude of the scripts that change one case (KEYS[1], ARGV 1 who,
+ * 2 now): its status s, the prefix P, the history, the case index and the
+ * case events. The index keys are derived from the case's queue, so they
+ * are not declared (fine on one Redis or with Sentinel, like list and
+ * erase; Redis Cluster is not supported). */
+#define LUA_CASE                                                           \
     LUA_TRIM                                                               \
     "local function log(what)\n"                                           \
     "  local h = cjson.decode(redis.call('HGET', KEYS[1], 'history') or"   \
@@ -48,24 +64,87 @@
     "  redis.call('HSET', KEYS[1], 'history', cjson.encode(h))\n"          \
     "end\n"                                                                \
     "local s = redis.call('HGET', KEYS[1], 'status')\n"                    \
-    "if not s then return {0, 'no such case', 0} end\n"
+    "if not s then return {0, 'no such case', 0} end\n"                    \
+    "local P = string.match(KEYS[1], '^(.*)case:[^:]*$') or ''\n"          \
+    "local by = redis.call('HGET', KEYS[1], 'claimed_by')\n"               \
+    LUA_OWNER                                                              \
+    "local function move(from, to)\n"                                      \
+    "  local ref = redis.call('HGET', KEYS[1], 'ref')\n"                   \
+    "  local q = redis.call('HGET', KEYS[1], 'queue') or 'default'\n"      \
+    "  local t = tonumber(redis.call('HGET', KEYS[1], 'created') or '0')"  \
+    " or 0\n"                                                              \
+    "  for _, k in ipairs({P .. 'cx:' .. from, P .. 'cx:' .. from .. ':'"  \
+    " .. q}) do redis.call('ZREM', k, ref) end\n"                          \
+    "  for _, k in ipairs({P .. 'cx:' .. to, P .. 'cx:' .. to .. ':'"      \
+    " .. q}) do redis.call('ZADD', k, t, ref) end\n"                       \
+    "end\n"                                                                \
+    "local function event(what, since)\n"                                  \
+    "  if since and since > 0 then\n"                                      \
+    "    redis.call('XADD', P .. 'ev:cases', 'MAXLEN', '~', 10000, '*',"   \
+    " 'what', what, 'ms', tonumber(ARGV[2]) - since)\n"                    \
+    "  end\n"                                                              \
+    "end\n"
+
+/* Whether the alert group has delivered stream entry id (read and
+ * acknowledged); true when the stream has no alert group (nothing to
+ * deliver). Then the entry may go: it holds the number and the place. */
+#define LUA_DELIVERED                                                      \
+    "local function after(a, b)\n"                                         \
+    "  local a1, a2 = string.match(a, '^(%d+)-(%d+)$')\n"                  \
+    "  local b1, b2 = string.match(b or '', '^(%d+)-(%d+)$')\n"            \
+    "  if not a1 or not b1 then return true end\n"                         \
+    "  a1, a2, b1, b2 = tonumber(a1), tonumber(a2), tonumber(b1),"         \
+    " tonumber(b2)\n"                                                      \
+    "  return a1 > b1 or (a1 == b1 and a2 > b2)\n"                         \
+    "end\n"                                                                \
+    "local function delivered(stream, id)\n"                               \
+    "  local ok, gs = pcall(redis.call, 'XINFO', 'GROUPS', stream)\n"      \
+    "  if not ok then return true end\n"                                   \
+    "  for _, g in ipairs(gs) do\n"                                        \
+    "    local f = {}\n"                                                   \
+    "    for i = 1, #g, 2 do f[g[i]] = g[i + 1] end\n"                     \
+    "    if f.name == 'alerts' then\n"                                     \
+    "      if after(id, f['last-delivered-id']) then return false end\n"   \
+    "      return #redis.call('XPENDING', stream, 'alerts', id, id, 1)"    \
+    " == 0\n"                                                              \
+    "    end\n"                                                            \
+    "  end\n"                                                              \
+    "  return true\n"                                                      \
+    "end\n"
 
 const char cases_script_claim[] =
-    LUA_LOG
-    "local by = redis.call('HGET', KEYS[1], 'claimed_by')\n"
+    LUA_CASE
     "if s == 'claimed' and by == ARGV[1] then\n"
     "  return {1, 'already claimed by you', -1}\n"
     "end\n"
-    "if s == 'claimed' then return {-1, 'case is claimed by ' .. by, 0} end\n"
+    "if s == 'claimed' then return refused end\n"
     "if s ~= 'new' then return {-1, 'case is ' .. s, 0} end\n"
+    "local created = tonumber(redis.call('HGET', KEYS[1], 'created') or"
+    " '0') or 0\n"
     "redis.call('HSET', KEYS[1], 'status', 'claimed', 'claimed_by', ARGV[1],"
     " 'claimed_at', ARGV[2])\n"
     "log('claim')\n"
-    "return {1, 'claimed', tonumber(redis.call('HGET', KEYS[1], 'created')"
-    " or '0')}\n";
+    "move('new', 'claimed')\n"
+    "if redis.call('HSETNX', KEYS[1], 'first_claimed_at', ARGV[2]) == 1"
+    " then\n"
+    "  event('claim', created)\n"
+    "end\n"
+    "return {1, 'claimed', created}\n";
+
+const char cases_script_release[] =
+    LUA_CASE
+    "if s ~= 'claimed' then return {-1, 'case is ' .. s .. ', not claimed',"
+    " 0} end\n"
+    "if not may_act() then return refused end\n"
+    "redis.call('HSET', KEYS[1], 'status', 'new')\n"
+    "redis.call('HDEL', KEYS[1], 'claimed_by', 'claimed_at')\n"
+    "log('release')\n"
+    "move('claimed', 'new')\n"
+    "return {1, 'released', 0}\n";
 
 const char cases_script_note[] =
-    LUA_LOG
+    LUA_CASE
+    "if not may_act() then return refused end\n"
     "if #ARGV[3] == 0 or #ARGV[3] > 2000 then\n"
     "  return {-1, 'a note is 1 to 2000 bytes', 0}\n"
     "end\n"
@@ -77,15 +156,30 @@ const char cases_script_note[] =
     "return {1, 'noted', 0}\n";
 
 const char cases_script_resolve[] =
-    LUA_LOG
+    LUA_CASE
+    LUA_DELIVERED
     "if s == 'resolved' then return {-1, 'case is resolved already', 0} end\n"
     "if s ~= 'claimed' then return {-1, 'claim the case first', 0} end\n"
+    "if not may_act() then return refused end\n"
     "redis.call('HSET', KEYS[1], 'status', 'resolved', 'resolved_by',"
     " ARGV[1], 'resolved_at', ARGV[2])\n"
     "log('resolve')\n"
     "redis.call('EXPIRE', KEYS[1], ARGV[3])\n"
-    "return {1, 'resolved', tonumber(redis.call('HGET', KEYS[1],"
-    " 'claimed_at') or '0')}\n";
+    "move('claimed', 'resolved')\n"
+    "local q = redis.call('HGET', KEYS[1], 'queue') or 'default'\n"
+    "for _, k in ipairs({P .. 'cx:resolved', P .. 'cx:resolved:' .. q}) do\n"
+    "  for _, m in ipairs(redis.call('ZRANGE', k, 0, 7)) do\n"
+    "    if redis.call('EXISTS', P .. 'case:' .. m) == 0 then"
+    " redis.call('ZREM', k, m) end\n"
+    "  end\n"
+    "end\n"
+    "local e = redis.call('HGET', KEYS[1], 'entry')\n"
+    "if e and delivered(P .. 'q:' .. q, e) then"
+    " redis.call('XDEL', P .. 'q:' .. q, e) end\n"
+    "local ca = tonumber(redis.call('HGET', KEYS[1], 'claimed_at') or '0')"
+    " or 0\n"
+    "event('resolve', ca)\n"
+    "return {1, 'resolved', ca}\n";
 
 /* An audit entry {who, at, what} in case k's history; lists by the same
  * person in a row are one entry with a count n and the first time. */
@@ -124,27 +218,70 @@ const char cases_script_audit[] =
     "return n\n";
 
 const char cases_script_list[] =
-    "local out, cursor, max = {}, '0', tonumber(ARGV[3])\n"
-    "local function created(t)\n"
-    "  for i = 1, #t, 2 do if t[i] == 'created' then"
-    " return tonumber(t[i + 1]) or 0 end end\n"
-    "  return 0\n"
-    "end\n"
-    "repeat\n"
-    "  local r = redis.call('SCAN', cursor, 'MATCH', ARGV[1] .. 'case:*',"
-    " 'COUNT', 500)\n"
-    "  cursor = r[1]\n"
-    "  for _, k in ipairs(r[2]) do\n"
-    "    if #out < max and redis.call('TYPE', k).ok == 'hash' then\n"
-    "      local st = redis.call('HGET', k, 'status')\n"
-    "      if st and (ARGV[2] == '' or st == ARGV[2]) then\n"
-    "        out[#out + 1] = redis.call('HGETALL', k)\n"
-    "      end\n"
+    "local limit, cs, cr = tonumber(ARGV[1]), tonumber(ARGV[2]), ARGV[3]\n"
+    "local P = string.match(KEYS[1], '^(.*)cx:') or ''\n"
+    "local c, more = {}, false\n"
+    "for _, k in ipairs(KEYS) do\n"
+    "  local r, n = nil, 0\n"
+    "  local at = cs and redis.call('ZSCORE', k, cr)\n"
+    "  if not cs then\n"
+    "    r = redis.call('ZRANGE', k, 0, limit, 'WITHSCORES')\n"
+    "  elseif at and tonumber(at) == cs then\n"
+    "    local i = redis.call('ZRANK', k, cr)\n"
+    "    r = redis.call('ZRANGE', k, i + 1, i + 1 + limit, 'WITHSCORES')\n"
+    "  else\n"
+    "    r = redis.call('ZRANGE', k, cs, '+inf', 'BYSCORE', 'LIMIT', 0,"
+    " limit + 64, 'WITHSCORES')\n"
+    "  end\n"
+    "  local st = string.match(k, 'cx:(%a+)')\n"
+    "  for j = 1, #r, 2 do\n"
+    "    local t = tonumber(r[j + 1])\n"
+    "    if not cs or t > cs or (t == cs and r[j] > cr) then\n"
+    "      c[#c + 1] = {t, r[j], k, st}\n"
+    "      n = n + 1\n"
     "    end\n"
     "  end\n"
-    "until cursor == '0' or #out >= max\n"
-    "table.sort(out, function(a, b) return created(a) < created(b) end)\n"
+    "  if n > limit then more = true end\n"
+    "end\n"
+    "table.sort(c, function(a, b)\n"
+    "  return a[1] < b[1] or (a[1] == b[1] and a[2] < b[2])\n"
+    "end)\n"
+    "local out, last = {''}, nil\n"
+    "for _, it in ipairs(c) do\n"
+    "  if #out - 1 == limit then more = true break end\n"
+    "  last = it\n"
+    "  local h = redis.call('HGETALL', P .. 'case:' .. it[2])\n"
+    "  local st\n"
+    "  for j = 1, #h, 2 do if h[j] == 'status' then st = h[j + 1] end end\n"
+    "  if st == it[4] then out[#out + 1] = h\n"
+    "  else redis.call('ZREM', it[3], it[2]) end\n"
+    "end\n"
+    "if more and last then\n"
+    "  out[1] = string.format('%.0f', last[1]) .. '-' .. last[2]\n"
+    "end\n"
     "return out\n";
+
+const char cases_script_reindex[] =
+    "local n = 0\n"
+    "for _, k in ipairs(KEYS) do\n"
+    "  local f = redis.call('HMGET', k, 'ref', 'status', 'queue', 'created')\n"
+    "  local P = string.match(k, '^(.*)case:[^:]*$')\n"
+    "  if P and f[1] and f[2] then\n"
+    "    local q = f[3] or 'default'\n"
+    "    for _, st in ipairs({'new', 'claimed', 'resolved'}) do\n"
+    "      local a, b = P .. 'cx:' .. st, P .. 'cx:' .. st .. ':' .. q\n"
+    "      if st == f[2] then\n"
+    "        redis.call('ZADD', a, tonumber(f[4]) or 0, f[1])\n"
+    "        redis.call('ZADD', b, tonumber(f[4]) or 0, f[1])\n"
+    "      else\n"
+    "        redis.call('ZREM', a, f[1])\n"
+    "        redis.call('ZREM', b, f[1])\n"
+    "      end\n"
+    "    end\n"
+    "    n = n + 1\n"
+    "  end\n"
+    "end\n"
+    "return n\n";
 
 const char cases_script_erase[] =
     "local P, phone, pk = ARGV[1], ARGV[2], ARGV[3]\n"
@@ -184,6 +321,12 @@ const char cases_script_erase[] =
     "end\n"
     "scan(P .. 'case:*', 'hash', function(k)\n"
     "  if redis.call('HGET', k, 'phone') == phone then\n"
+    "    local f = redis.call('HMGET', k, 'ref', 'queue')\n"
+    "    for _, st in ipairs({'new', 'claimed', 'resolved'}) do\n"
+    "      redis.call('ZREM', P .. 'cx:' .. st, f[1] or '')\n"
+    "      redis.call('ZREM', P .. 'cx:' .. st .. ':' .. (f[2] or"
+    " 'default'), f[1] or '')\n"
+    "    end\n"
     "    redis.call('DEL', k)\n"
     "    c[1] = c[1] + 1\n"
     "  end\n"
@@ -231,6 +374,60 @@ int cases_status_ok(const char *status)
 {
     return !status || !*status || strcmp(status, "new") == 0 ||
            strcmp(status, "claimed") == 0 || strcmp(status, "resolved") == 0;
+}
+
+int cases_queue_ok(const char *q)
+{
+    size_t n = q ? strlen(q) : 0;
+
+    if (n == 0 || n >= CASES_QUEUE_MAX)
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        if (!isalnum((unsigned char)q[i]) && !strchr("-_.", q[i]))
+            return 0;
+    }
+    return 1;
+}
+
+int cases_list_keys(const char *prefix, const char *status,
+                    const char *queue, char keys[][128], size_t keysz)
+{
+    static const char *const all[] = { "new", "claimed", "resolved" };
+    int n = 0;
+
+    for (int i = 0; i < 3; i++) {
+        const char *st = status && *status ? status : all[i];
+        int k = queue && *queue ?
+                    snprintf(keys[n], keysz, "%scx:%s:%s", prefix, st, queue) :
+                    snprintf(keys[n], keysz, "%scx:%s", prefix, st);
+
+        if (k < 0 || (size_t)k >= keysz)
+            return -1;
+        n++;
+        if (status && *status)
+            break;
+    }
+    return n;
+}
+
+int cases_cursor_parse(const char *cursor, char *score, size_t scoresz,
+                       char *ref, size_t refsz)
+{
+    const char *dash = cursor ? strchr(cursor, '-') : NULL;
+    size_t ns = dash ? (size_t)(dash - cursor) : 0;
+
+    if (!dash || ns == 0 || ns > 15 || ns >= scoresz ||
+        strlen(dash + 1) >= refsz || strlen(dash + 1) >= CASES_REF_MAX ||
+        !cases_ref_ok(dash + 1))
+        return -1;
+    for (size_t i = 0; i < ns; i++) {
+        if (!isdigit((unsigned char)cursor[i]))
+            return -1;
+    }
+    memcpy(score, cursor, ns);
+    score[ns] = '\0';
+    strcpy(ref, dash + 1);
+    return 0;
 }
 
 /* Value of field name in a flat array, or NULL. */

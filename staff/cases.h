@@ -14,9 +14,29 @@
  * caller answered), told / told_also (a spooled caller's promised reference
  * was another case's: see session.c), risk ("high" after a duress exit),
  * claimed_by,
- * claimed_at, resolved_by, resolved_at (ms), notes and history (JSON arrays
- * of {"who","at","text"} / {"who","at","what"}; "what" is claim, note,
- * resolve, or an audit entry: read, list).
+ * claimed_at, first_claimed_at, resolved_by, resolved_at (ms), notes and
+ * history (JSON arrays of {"who","at","text"} / {"who","at","what"}; "what"
+ * is claim, release, note, resolve, or an audit entry: read, list).
+ *
+ * The case index: sorted sets of references scored by `created` (ms),
+ *   P cx:STATUS          every queue's cases in that status
+ *   P cx:STATUS:QUEUE    one queue's
+ * (STATUS new, claimed or resolved). The STEP script adds a filed case to
+ * cx:new and cx:new:QUEUE; every script below that changes a status moves
+ * it; erase removes it. A listing reads a page of at most `limit` members
+ * of one to three of them, so its cost does not depend on what else the
+ * keyspace holds. Resolved members whose case expired are dropped by
+ * later resolves and listings. No hash tags, like the case and queue keys.
+ *
+ * Case events: P ev:cases, a stream (capped at ~10 000) of {what = claim |
+ * resolve, ms = waiting time}: no reference, no number. Every tool that
+ * claims or resolves writes it (the scripts do); hotlined reads it with a
+ * consumer group (caseev.h) into the /metrics histograms.
+ *
+ * Ownership: a claimed case belongs to the one who claimed it until they
+ * release it; note, resolve and release by anyone else are refused
+ * ("case is claimed by NAME"). The rule lives in one Lua function,
+ * may_act, the hook for a supervisor override.
  */
 #ifndef HOTLINE_CASES_H
 #define HOTLINE_CASES_H
@@ -25,7 +45,11 @@
 
 #define CASES_NOTE_MAX 2000         /* bytes of one note */
 #define CASES_NOTES_MAX 100         /* notes on one case */
-#define CASES_LIST_MAX 1000         /* cases one listing returns */
+#define CASES_LIST_MAX 200          /* cases one page may hold: ~10 ms of
+                                     * Redis for the page and its audit */
+#define CASES_LIST_DEFAULT 100      /* cases a page holds unless asked */
+#define CASES_CURSOR_MAX 40         /* bytes of a listing cursor + NUL */
+#define CASES_QUEUE_MAX 65          /* bytes of a queue name + NUL */
 #define CASES_REF_MAX 16            /* bytes of a reference + NUL */
 
 /* The scripts (EVAL / EVALSHA). Each returns {code, message, created}:
@@ -33,10 +57,19 @@
  * why, e.g. "case is resolved"); created is the case's filing time (ms) for
  * the time-to-claim metric, or the claim time for resolve.
  *   claim    KEYS case key; ARGV who, now
+ *   release  KEYS case key; ARGV who, now
  *   note     KEYS case key; ARGV who, now, text
- *   resolve  KEYS case key; ARGV who, now, retention seconds
- * list: KEYS none; ARGV prefix, status ("" = any), max. Returns an array of
- * flat field/value arrays (HGETALL form), oldest first.
+ *   resolve  KEYS case key; ARGV who, now, retention seconds. Also deletes
+ *            the case's queue entry when the alert group delivered it (or
+ *            the queue has no alerts); else the alert worker does on its
+ *            acknowledgement (alert.c).
+ * list: KEYS 1 to 3 index keys (cases_list_keys); ARGV limit, cursor score
+ * ("" = from the oldest), cursor reference. Returns {next cursor ("" = no
+ * more), case, case, ...}, each case a flat field/value array (HGETALL
+ * form), oldest first (by created, then reference).
+ * reindex: KEYS case keys (a batch the CLI's SCAN found); puts each in the
+ * index of its status (an upgrade from a version without it). Returns how
+ * many.
  * read: KEYS case key; ARGV who, now. Writes {who, at, what: "read"} to
  * the case's history, then returns its HGETALL (empty: no such case).
  * audit: KEYS none; ARGV who, now, what ("list"), prefix, references
@@ -50,10 +83,28 @@
 extern const char cases_script_claim[];
 extern const char cases_script_note[];
 extern const char cases_script_resolve[];
+extern const char cases_script_release[];
 extern const char cases_script_list[];
 extern const char cases_script_read[];
 extern const char cases_script_audit[];
+extern const char cases_script_reindex[];
 extern const char cases_script_erase[];
+
+/* The index keys a listing reads, for status (NULL or "" = every status)
+ * and queue (NULL or "" = every queue), into keys[3][keysz]. Returns how
+ * many (1 or 3), or -1 when a key does not fit. */
+int cases_list_keys(const char *prefix, const char *status,
+                    const char *queue, char keys[][128], size_t keysz);
+
+/* A listing cursor "SCORE-REF" (the last case of the previous page) split
+ * into score and ref (each NUL-terminated, ref at most CASES_REF_MAX).
+ * Returns 0, or -1 when it is not one. */
+int cases_cursor_parse(const char *cursor, char *score, size_t scoresz,
+                       char *ref, size_t refsz);
+
+/* 1 when q can name a queue in a key: 1 to 64 letters, digits, '-', '_', '.'
+ * (a queue name of the menus, as alert.c accepts it). */
+int cases_queue_ok(const char *q);
 
 /* 1 when ref looks like a reference (letters/digits, 4–12), so it can be
  * put into a key. */

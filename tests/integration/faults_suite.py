@@ -586,6 +586,141 @@ def scenario_slow_redis(tmp, seconds=12.0, sleeps=6, sleep_s=0.6):
     eq(len(q) - len(set(q)), 0, "duplicated help requests")
     assert load.told, "no caller was told a reference"
     assert spooled > 0, "no filing timed out into the spool: stalls too short"
+# Live sessions as the STEP script leaves them (a hash with st, h, pk and
+# the channel's timeout), made by a bounded Lua loop: ARGV 1 first, 2 count.
+BULK_SESSIONS = """
+local first, n = tonumber(ARGV[1]), tonumber(ARGV[2])
+for i = first, first + n - 1 do
+  local k = 'hl:s:{at-ussd:bulk-' .. i .. '}'
+  redis.call('HSET', k, 'st', 'v1:3:en:', 'h', '2*1', 'pk', string.format('%032x', i))
+  redis.call('EXPIRE', k, 3600)
+end
+return n
+"""
+
+# Open cases filed before the scenario (hash + index, as STEP writes them).
+BULK_CASES = """
+local base, n = tonumber(ARGV[1]), tonumber(ARGV[2])
+for i = 1, n do
+  local ref = string.format('BLK%05d', i)
+  local t = base + i * 1000
+  redis.call('HSET', 'hl:case:' .. ref, 'ref', ref, 'owner', 'hl:s:{b:' .. i .. '}',
+             'status', 'new', 'entry', '0-1', 'queue', 'urgent', 'channel', 'at-ussd',
+             'phone', '+8491' .. string.format('%07d', i), 'lang', 'en',
+             'created', tostring(t), 'service', '*384*123#', 'f:location', 'Hanoi',
+             'f:safe_to_call', 'no')
+  redis.call('ZADD', 'hl:cx:new', t, ref)
+  redis.call('ZADD', 'hl:cx:new:urgent', t, ref)
+end
+return n
+"""
+
+
+def scenario_cases_at_volume(tmp, sessions=300000, cases=5000, seconds=8.0):
+    """300 000 live sessions and 5 000 open cases in Redis; callers walk
+    while staff list cases (oldest first, 50 a page, following the cursor),
+    20 pages a second each from two clients. Listing reads a page of the
+    case index, so it must stay small, and callers must not notice it."""
+    import threading
+    import json as _json
+    import urllib.request as _u
+    staff = os.path.join(tmp, "staff.cfg")
+    with open(os.path.join(ROOT, "config", "hotlined.cfg")) as f:
+        text = f.read()
+    text = re.sub(r"staff = \(.*?\n\);", 'staff = ( { name = "lan"; token = '
+                  '"env:STAFF_TOKEN_LAN"; } );', text, flags=re.S)
+    with open(staff, "w") as f:
+        f.write(text)
+    token = "lan-token-0123456789abcdef"
+    redis = RedisServer(tmp, appendonly=False)
+    r = redis.client()
+    t0 = time.time()
+    batch = 20000
+    for first in range(0, sessions, batch):
+        r("EVAL", BULK_SESSIONS, "0", str(first), str(min(batch, sessions - first)))
+    r("EVAL", BULK_CASES, "0", str(int(time.time() * 1000) - 86400000), str(cases))
+    load_s = time.time() - t0
+    keys = r("DBSIZE")
+    assert keys >= sessions + cases, keys
+    hl = Hotlined(tmp, redis.port, config=staff, env={"STAFF_TOKEN_LAN": token})
+    hl.wait_ready()
+
+    def walk_phase(listing):
+        lat, stop, errors = [], threading.Event(), [0]
+
+        def lister():
+            cursor = ""
+            while not stop.is_set():
+                q = "/api/cases?status=new&limit=50"
+                if cursor:
+                    q += "&cursor=" + cursor
+                req = _u.Request(hl.url(q), headers={"Authorization": "Bearer " + token})
+                t = time.time()
+                try:
+                    with _u.urlopen(req, timeout=5) as resp:
+                        page = _json.loads(resp.read())
+                    lat.append(time.time() - t)
+                    cursor = page.get("next") or ""
+                except OSError:
+                    errors[0] += 1
+                stop.wait(0.05)     # a busy staff room: 20 pages/s each
+        listers = [threading.Thread(target=lister, daemon=True)
+                   for _ in range(2 if listing else 0)]
+        for t in listers:
+            t.start()
+        load = Load(lambda: hl.url("/ussd/africastalking"), threads=3,
+                    seconds=seconds, prefix="cv%d" % listing).start()
+        load.join()
+        stop.set()
+        for t in listers:
+            t.join(10)
+        return load, sorted(lat), errors[0]
+
+    quiet, _, _ = walk_phase(False)
+    # Every command's time inside Redis while staff list: what a listing
+    # costs the Redis every caller shares, apart from the machine's noise.
+    r("CONFIG", "SET", "slowlog-max-len", "1000000")
+    r("CONFIG", "SET", "slowlog-log-slower-than", "0")
+    r("SLOWLOG", "RESET")
+    busy, lat, list_errors = walk_phase(True)
+    r("CONFIG", "SET", "slowlog-log-slower-than", "10000")
+    log = r("SLOWLOG", "GET", "-1")
+    r("SLOWLOG", "RESET")
+    in_redis = sorted(e[2] / 1e6 for e in log if e[3][0] == "EVALSHA" and
+                      len(e[3]) > 3 and e[3][3].startswith("hl:cx:"))
+    slow = [(e[2], e[3][:2]) for e in log if e[2] > 50000]
+    q, b = quiet.summary(), busy.summary()
+
+    def pct(v, p):
+        return v[min(len(v) - 1, int(p * len(v)))] if v else 0.0
+    figures("cases_at_volume", sessions=sessions, cases=cases, keys=keys,
+            bulk_load_s=round(load_s, 1), lists=len(lat),
+            list_p50_ms=round(pct(lat, 0.5) * 1000, 1),
+            list_p99_ms=round(pct(lat, 0.99) * 1000, 1),
+            list_in_redis_p50_ms=round(pct(in_redis, 0.5) * 1000, 2),
+            list_in_redis_p99_ms=round(pct(in_redis, 0.99) * 1000, 2),
+            list_errors=list_errors, redis_commands_over_50ms=len(slow),
+            caller_p99_quiet_ms=round(q["p99"] * 1000, 1),
+            caller_p99_listing_ms=round(b["p99"] * 1000, 1),
+            walks=q["walks"] + b["walks"])
+    if slow:
+        print("slow commands:", slow[:10])
+    eq(list_errors, 0, "every listing answered")
+    eq(busy.statuses.get(200, 0), b["requests"], "every screen answered 200")
+    assert len(lat) > 50 and len(in_redis) >= len(lat), \
+        "staff listed %d times (%d seen in Redis)" % (len(lat), len(in_redis))
+    # What the index changes is Redis's side. Before it, every listing held
+    # Redis for 80-300 ms (callers' p99 272 ms against 9 ms without
+    # listing); a page of 50 now takes about a millisecond inside Redis.
+    # Over HTTP a listing is a request like a caller's step and shares the
+    # machine's noise (printed, not asserted: 2 cores shared with other
+    # work); the callers' p99 is held to 3 x its quiet value or +25 ms.
+    assert pct(in_redis, 0.99) < 0.020, \
+        "a listing's p99 inside Redis %.1f ms" % (pct(in_redis, 0.99) * 1000)
+    assert len(slow) <= 2, "Redis commands over 50 ms: %r" % slow[:10]
+    assert b["p99"] < max(3 * q["p99"], q["p99"] + 0.025), \
+        "caller p99 %.1f ms while staff list, %.1f ms without" % (
+            b["p99"] * 1000, q["p99"] * 1000)
 
 
 def check_not_mixed_up(r, load):
@@ -803,6 +938,7 @@ def full_tests():
         ("slow_redis_reference_told", scenario_slow_redis),
         ("spool_on_a_full_disk", scenario_spool_full_disk),
         ("redis_at_maxmemory_under_load", scenario_redis_maxmemory),
+        ("cases_listed_among_300k_sessions", scenario_cases_at_volume),
     ]
 
 

@@ -89,13 +89,16 @@ def test_claim_note_resolve(tmp):
     rc, out, err = ctl("note", ref, "bad \x1b[2J note")
     eq(rc, 2, "a control character in a note is a usage error")
     rc, out, err = ctl("resolve", ref, token=MINH)
+    eq(rc, 1, "the claimer owns the case")
+    contains(err, "case is claimed by lan")
+    rc, out, err = ctl("resolve", ref)
     eq((rc, out.strip()), (0, "resolved " + ref))
     rc, out, err = ctl("resolve", ref)
     eq(rc, 1, "resolved once")
     contains(err, "resolved already")
     case = r.hgetall("hl:case:" + ref)
     eq((case["status"], case["claimed_by"], case["resolved_by"]),
-       ("resolved", "lan", "minh"))
+       ("resolved", "lan", "lan"))
     eq([h["what"] for h in json.loads(case["history"])],
        ["list", "read", "claim", "note", "resolve"],
        "the list and the show before the claim are audited")
@@ -104,7 +107,7 @@ def test_claim_note_resolve(tmp):
     assert 2 * 86400 - 60 < ttl <= 2 * 86400, ttl
     eq(r("TTL", "hl:case:" + first), -1, "an open case does not expire")
     rc, out, err = ctl("show", ref)
-    contains(out, "Resolved by minh")
+    contains(out, "Resolved by lan")
     contains(out, "lan: Texted the embassy; no call back")
     rc, out, err = ctl("--json", "show", ref)
     eq(rc, 0, err)
@@ -365,7 +368,9 @@ def test_api(tmp):
     eq(api(hl, "POST", "/api/cases/%s/note" % ref, body={"text": "x" * 2001})[0], 400)
     eq(api(hl, "POST", "/api/cases/%s/note" % ref,
            body={"text": "Safe house contacted"})[0], 200)
-    eq(api(hl, "POST", "/api/cases/%s/resolve" % ref, token=MINH)[0], 200)
+    eq(api(hl, "POST", "/api/cases/%s/resolve" % ref, token=MINH)[0], 409,
+       "the claimer owns the case")
+    eq(api(hl, "POST", "/api/cases/%s/resolve" % ref)[0], 200)
     eq(api(hl, "GET", "/api/cases/%s/resolve" % ref)[0], 405)
     eq(api(hl, "POST", "/api/cases")[0], 405)
     ttl = r("TTL", "hl:case:" + ref)
@@ -374,16 +379,19 @@ def test_api(tmp):
     eq(st, 200, text)
     case = json.loads(text)
     eq((case["status"], case["claimed_by"], case["resolved_by"]),
-       ("resolved", "lan", "minh"))
+       ("resolved", "lan", "lan"))
     eq([(n["who"], n["text"]) for n in case["notes"]], [("lan", "Safe house contacted")])
     eq([(h["who"], h["what"]) for h in case["history"]],
-       [("lan", "list"), ("lan", "claim"), ("lan", "note"), ("minh", "resolve"),
+       [("lan", "list"), ("lan", "claim"), ("lan", "note"), ("lan", "resolve"),
         ("lan", "read")], "audit entries (list, this read) among the changes")
     eq(api(hl, "GET", "/api/cases/NOSUCH")[0], 404)
     eq(api(hl, "POST", "/api/cases/NOSUCH/claim")[0], 404)
     eq(api(hl, "GET", "/api/cases/..%2Fx")[0], 400)
     st, text, _ = api(hl, "GET", "/api/cases?status=new")
     eq([c["ref"] for c in json.loads(text)["cases"]], [other], "one new case left")
+    # the metrics come from the case events, read every second (caseev.c)
+    wait_for(lambda: "hotline_case_resolve_seconds_count 1" in
+             get(hl.url("/metrics"))[1], 5, what="the resolve in /metrics")
     metrics = get(hl.url("/metrics"))[1]
     contains(metrics, "hotline_case_claim_seconds_count 1")
     contains(metrics, "hotline_case_resolve_seconds_count 1")

@@ -221,6 +221,45 @@ static void test_line_cuts_utf8(void **state)
     assert_null(strchr(line, '\xc3'));
 }
 
+/* The listing's cursor, queue names and index keys (cases.h). */
+static void test_list_cursor_and_keys(void **state)
+{
+    char score[24], ref[CASES_REF_MAX], keys[3][128];
+
+    (void)state;
+    assert_int_equal(cases_cursor_parse("1764500000000-K7M3QX", score,
+                                        sizeof score, ref, sizeof ref), 0);
+    assert_string_equal(score, "1764500000000");
+    assert_string_equal(ref, "K7M3QX");
+    assert_int_equal(cases_cursor_parse("-K7M3QX", score, sizeof score, ref,
+                                        sizeof ref), -1);
+    assert_int_equal(cases_cursor_parse("12x-K7M3QX", score, sizeof score,
+                                        ref, sizeof ref), -1);
+    assert_int_equal(cases_cursor_parse("12-K7'3QX", score, sizeof score,
+                                        ref, sizeof ref), -1);
+    assert_int_equal(cases_cursor_parse("1234567890123456-K7M3QX", score,
+                                        sizeof score, ref, sizeof ref), -1);
+    assert_int_equal(cases_cursor_parse("12", score, sizeof score, ref,
+                                        sizeof ref), -1);
+    assert_true(cases_queue_ok("urgent"));
+    assert_true(cases_queue_ok("legal_aid-2"));
+    assert_false(cases_queue_ok(""));
+    assert_false(cases_queue_ok("a b"));
+    assert_false(cases_queue_ok("a:b"));
+    assert_false(cases_queue_ok("q*"));
+    assert_int_equal(cases_list_keys("hl:", "new", "urgent", keys,
+                                     sizeof keys[0]), 1);
+    assert_string_equal(keys[0], "hl:cx:new:urgent");
+    assert_int_equal(cases_list_keys("hl:", NULL, NULL, keys,
+                                     sizeof keys[0]), 3);
+    assert_string_equal(keys[0], "hl:cx:new");
+    assert_string_equal(keys[1], "hl:cx:claimed");
+    assert_string_equal(keys[2], "hl:cx:resolved");
+    assert_int_equal(cases_list_keys("hl:", "", "other", keys,
+                                     sizeof keys[0]), 3);
+    assert_string_equal(keys[2], "hl:cx:resolved:other");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -233,6 +272,7 @@ int main(void)
         cmocka_unit_test(test_notes_history_passthrough),
         cmocka_unit_test(test_note_and_status_rules),
         cmocka_unit_test(test_line_cuts_utf8),
+        cmocka_unit_test(test_list_cursor_and_keys),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
