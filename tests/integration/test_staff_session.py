@@ -160,15 +160,30 @@ def test_signin_cookie_csrf_and_history(tmp):
     st, text, _ = call(hl, "POST", "/api/cases/%s/note" % ref, cookie=cookie,
                        csrf=csrf, body={"text": "called the shelter"})
     eq(st, 200, text)
-    # A bearer-token client needs no CSRF token and acts under its own name.
+    # The claimer owns the case: a bearer-token client under another name
+    # may not resolve it.
     st, text, _ = call(hl, "POST", "/api/cases/%s/resolve" % ref,
                        token=LAN_TOKEN)
+    eq((st, json.loads(text)), (409, {"error": "case is claimed by lan.tran"}))
+    st, text, _ = call(hl, "POST", "/api/cases/%s/resolve" % ref,
+                       cookie=cookie, csrf=csrf)
     eq(st, 200, text)
     case = json.loads(call(hl, "GET", "/api/cases/" + ref, cookie=cookie)[1])
     eq([(x["who"], x["what"]) for x in case["history"]],
        [("lan.tran", "list"), ("lan.tran", "claim"), ("lan.tran", "note"),
-        ("lan", "resolve"), ("lan.tran", "read")],
+        ("lan.tran", "resolve"), ("lan.tran", "read")],
        "the signed-in person's name is in the case history (audit too)")
+    # A bearer-token client needs no CSRF token and acts under its own name.
+    ref2 = walk(hl, "ss-2", "+84912000102")
+    for action in ("claim", "resolve"):
+        st, text, _ = call(hl, "POST", "/api/cases/%s/%s" % (ref2, action),
+                           token=LAN_TOKEN)
+        eq(st, 200, text)
+    case = json.loads(call(hl, "GET", "/api/cases/" + ref2,
+                           token=LAN_TOKEN)[1])
+    eq((case["status"], [(x["who"], x["what"]) for x in case["history"]
+                         if x["what"] in ("claim", "resolve")]),
+       ("resolved", [("lan", "claim"), ("lan", "resolve")]))
     contains(hl.log(), "lan.tran claimed case " + ref)
 
 
