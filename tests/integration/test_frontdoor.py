@@ -303,7 +303,9 @@ def test_fd_limit_no_spin(tmp):
                   config=config(tmp, header_timeout=30, timeout=30))
     hl.wait_ready()
     fd_siege(tmp, hl, 300)
-    assert "at most 128 connections" in hl.log(), hl.log()[-1000:]
+    log = hl.log()
+    assert "at most 128 connections" in log, log[-1000:]
+    assert "the cap (http.max_connections): not accepting" in log, log[-1000:]
     m = get(hl.url("/metrics"))[1]
     assert 'hotline_http_accept_paused_total{reason="cap"}' in m, m
     assert "hotline_http_max_connections 128" in m, m
