@@ -15,19 +15,17 @@
  * not take, so that evhttp's "reply sent" (and its close after
  * "Connection: close") means the bytes are in the kernel: a filter that
  * moved them to the socket bev's buffer instead would let evhttp close the
- * socket with the reply still unsent. Two libevent 2.1.12 quirks are
- * handled here: enabling EV_WRITE on a filter does not flush it (fc_kick
- * schedules the flush), and the filter must not defer its callbacks (evhttp
- * then never hears that its reply was written).
+ * socket with the reply still unsent. libevent 2.1.12 quirks handled here:
+ * enabling EV_WRITE on a filter does not flush it, and a filter that
+ * writes while evhttp is still adding a reply makes evhttp take the reply
+ * for sent (fc_kick schedules the write from the loop instead); a filter
+ * that defers its callbacks never tells evhttp its reply was written; and
+ * evhttp's own timeouts, armed on the filter, can fire after libevent freed
+ * it (valgrind), so http.timeout is kept here, on the socket.
  *
- * The framer (fc_step) accepts RFC 9112 requests and nothing laxer:
- * request line METHOD SP TARGET SP HTTP/1.x CRLF; header names are tokens,
- * values are visible characters, SP, HTAB or obs-text; every line ends in
- * CRLF; no obs-fold; one Content-Length of digits only (duplicates must be
- * equal); Transfer-Encoding only "chunked", never with Content-Length; a
- * body only on POST, PUT and PATCH; chunk sizes of hex digits without
- * extensions; no trailer fields. Sizes stay evhttp's job (max_headers,
- * max_body: 413).
+ * The framer itself is frame.c (bytes in, verdicts out); this file runs
+ * the deadlines off its phases: the head's from its first byte, the body's
+ * from the end of the head.
  */
 #include "front.h"
 
@@ -38,17 +36,16 @@
 #include <event2/http.h>
 #include <event2/listener.h>
 #include <stdarg.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "cfg.h"
+#include "frame.h"
 #include "gw.h"
 #include "log.h"
 #include "metrics.h"
@@ -56,19 +53,6 @@
 #define ACCEPT_BACKOFF_MS 250   /* listener paused after an accept error */
 #define LINGER_S 2              /* after a 400: drain input, then close */
 #define FD_SOFT_MAX 65536       /* soft fd limit raised at most to this */
-#define NAME_KEEP 24            /* header name bytes kept (for CL / TE) */
-#define VALUE_KEEP 24           /* header value bytes kept (for CL / TE) */
-
-enum fc_state {
-    S_START, S_METHOD, S_TARGET, S_VERSION, S_RL_LF, S_LINE, S_NAME,
-    S_VALUE, S_HL_LF, S_END_LF, S_BODY, S_CH_SIZE, S_CH_SIZE_LF, S_CH_DATA,
-    S_CH_DATA_CR, S_CH_DATA_LF, S_CH_END_CR, S_CH_END_LF
-};
-
-enum fc_hdr { H_OTHER, H_CL, H_TE };
-
-/* What one framer step found. */
-enum fc_ev { E_MORE, E_DONE, E_BAD };
 
 /* One connection. Lives from evhttp's bevcb to the filter's free. */
 struct fconn {
@@ -83,23 +67,7 @@ struct fconn {
     int busy;                   /* a whole request is with evhttp */
     int rejected;               /* 400 sent: input is discarded */
     int in_body;                /* the deadline running is the body's */
-    /* the framer */
-    enum fc_state st;
-    enum fc_hdr hdr;
-    char method[8];
-    size_t mlen;
-    char version[9];
-    size_t vlen;
-    size_t tlen;
-    char name[NAME_KEEP];
-    size_t nlen;
-    char value[VALUE_KEEP];
-    size_t vallen;
-    int cl_seen, te_seen;
-    uint64_t cl;
-    uint64_t left;              /* body or chunk bytes still to come */
-    int hexdigits;
-    const char *why;            /* reason of a rejection (static text) */
+    struct frame fr;            /* the framer (frame.h) */
 };
 
 /* One rate-limited kind of log line. */
@@ -213,306 +181,6 @@ static void on_accept_error(struct evconnlistener *lev, void *arg)
         event_add(F.backoff, &tv);
 }
 
-/* ---- the framer ------------------------------------------------------------ */
-
-static int is_tchar(unsigned char c)
-{
-    if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') ||
-        (c >= 'A' && c <= 'Z'))
-        return 1;
-    return c && strchr("!#$%&'*+-.^_`|~", c) != NULL;
-}
-
-static int is_value_char(unsigned char c)
-{
-    return c == '\t' || (c >= 0x20 && c != 0x7f);
-}
-
-static int hexval(unsigned char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
-static enum fc_ev bad(struct fconn *c, const char *why)
-{
-    c->why = why;
-    return E_BAD;
-}
-
-static void deadline(struct fconn *c, int seconds, int body)
-{
-    struct timeval tv = { seconds, 0 };
-
-    c->in_body = body;
-    event_add(c->timer, &tv);
-}
-
-/* The value of a Content-Length or Transfer-Encoding header, complete. */
-static enum fc_ev header_done(struct fconn *c)
-{
-    size_t n = c->vallen;
-    uint64_t v = 0;
-    size_t i;
-
-    if (c->hdr == H_OTHER)
-        return E_MORE;
-    while (n && (c->value[n - 1] == ' ' || c->value[n - 1] == '\t'))
-        n--;
-    if (n >= VALUE_KEEP)
-        return bad(c, c->hdr == H_CL ? "invalid Content-Length"
-                                     : "unsupported Transfer-Encoding");
-    if (c->hdr == H_TE) {
-        if (c->te_seen)
-            return bad(c, "repeated Transfer-Encoding");
-        c->te_seen = 1;
-        if (n != 7 || strncasecmp(c->value, "chunked", 7) != 0)
-            return bad(c, "unsupported Transfer-Encoding");
-        return E_MORE;
-    }
-    if (n == 0 || n > 18)
-        return bad(c, "invalid Content-Length");
-    for (i = 0; i < n; i++) {
-        if (c->value[i] < '0' || c->value[i] > '9')
-            return bad(c, "invalid Content-Length");
-        v = v * 10 + (uint64_t)(c->value[i] - '0');
-    }
-    if (c->cl_seen && v != c->cl)
-        return bad(c, "conflicting Content-Length");
-    c->cl_seen = 1;
-    c->cl = v;
-    return E_MORE;
-}
-
-static int method_has_body(const struct fconn *c)
-{
-    return strcmp(c->method, "POST") == 0 || strcmp(c->method, "PUT") == 0 ||
-           strcmp(c->method, "PATCH") == 0;
-}
-
-/* The blank line after the headers: what body follows, if any. */
-static enum fc_ev head_done(struct fconn *c)
-{
-    const struct cfg *cfg = F.gw->cfg;
-
-    if (c->te_seen && c->cl_seen)
-        return bad(c, "Transfer-Encoding with Content-Length");
-    if ((c->te_seen || c->cl) && !method_has_body(c))
-        return bad(c, "a body on a request without one");
-    if (c->te_seen) {
-        c->st = S_CH_SIZE;
-        c->hexdigits = 0;
-        c->left = 0;
-    } else if (c->cl) {
-        c->st = S_BODY;
-        c->left = c->cl;
-    } else {
-        return E_DONE;
-    }
-    deadline(c, cfg->body_timeout_s, 1);
-    return E_MORE;
-}
-
-static enum fc_ev step_request_line(struct fconn *c, unsigned char ch)
-{
-    switch (c->st) {
-    case S_START:
-    case S_METHOD:
-        if (c->st == S_START) {
-            deadline(c, F.gw->cfg->header_timeout_s, 0);
-            c->st = S_METHOD;
-        }
-        if (ch == ' ' && c->mlen)
-            c->st = S_TARGET;
-        else if (!is_tchar(ch) || c->mlen + 1 >= sizeof c->method)
-            return bad(c, "bad request line");
-        else
-            c->method[c->mlen++] = (char)ch;
-        c->method[c->mlen] = '\0';
-        return E_MORE;
-    case S_TARGET:
-        if (ch == ' ' && c->tlen)
-            c->st = S_VERSION;
-        else if (ch > 0x20 && ch < 0x7f)
-            c->tlen++;
-        else
-            return bad(c, "bad request target");
-        return E_MORE;
-    case S_VERSION:
-        if (ch == '\r') {
-            c->version[c->vlen] = '\0';
-            if (strcmp(c->version, "HTTP/1.1") != 0 &&
-                strcmp(c->version, "HTTP/1.0") != 0)
-                return bad(c, "bad HTTP version");
-            c->st = S_RL_LF;
-        } else if (c->vlen + 1 >= sizeof c->version) {
-            return bad(c, "bad HTTP version");
-        } else {
-            c->version[c->vlen++] = (char)ch;
-        }
-        return E_MORE;
-    default:
-        return bad(c, "bad request line");
-    }
-}
-
-static enum fc_ev step_header(struct fconn *c, unsigned char ch)
-{
-    switch (c->st) {
-    case S_LINE:
-        if (ch == '\r') {
-            c->st = S_END_LF;
-        } else if (ch == ' ' || ch == '\t') {
-            return bad(c, "folded header line");
-        } else if (!is_tchar(ch)) {
-            return bad(c, "invalid header name");
-        } else {
-            c->nlen = 0;
-            c->name[c->nlen++] = (char)ch;
-            c->st = S_NAME;
-        }
-        return E_MORE;
-    case S_NAME:
-        if (ch == ':') {
-            c->hdr = H_OTHER;
-            if (c->nlen == 14 && strncasecmp(c->name, "content-length", 14) == 0)
-                c->hdr = H_CL;
-            else if (c->nlen == 17 &&
-                     strncasecmp(c->name, "transfer-encoding", 17) == 0)
-                c->hdr = H_TE;
-            c->vallen = 0;
-            c->st = S_VALUE;
-        } else if (!is_tchar(ch)) {
-            return bad(c, "invalid header name");
-        } else if (c->nlen < NAME_KEEP) {
-            c->name[c->nlen++] = (char)ch;
-        }
-        return E_MORE;
-    case S_VALUE:
-        if (ch == '\r') {
-            c->st = S_HL_LF;
-            return header_done(c);
-        }
-        if (!is_value_char(ch))
-            return bad(c, "invalid header value");
-        if (c->hdr != H_OTHER && c->vallen < VALUE_KEEP &&
-            !(c->vallen == 0 && (ch == ' ' || ch == '\t')))
-            c->value[c->vallen++] = (char)ch;
-        return E_MORE;
-    default:
-        return bad(c, "bad header line");
-    }
-}
-
-static enum fc_ev step_chunk(struct fconn *c, unsigned char ch)
-{
-    int h = hexval(ch);
-
-    switch (c->st) {
-    case S_CH_SIZE:
-        if (ch == '\r' && c->hexdigits) {
-            c->st = S_CH_SIZE_LF;
-        } else if (h < 0 || c->hexdigits >= 15) {
-            return bad(c, "invalid chunk size");
-        } else {
-            c->left = c->left * 16 + (uint64_t)h;
-            c->hexdigits++;
-        }
-        return E_MORE;
-    case S_CH_DATA_CR:
-    case S_CH_END_CR:
-        if (ch != '\r')
-            return bad(c, c->st == S_CH_END_CR ? "trailer fields refused"
-                                               : "chunk not ended by CRLF");
-        c->st = c->st == S_CH_END_CR ? S_CH_END_LF : S_CH_DATA_LF;
-        return E_MORE;
-    default:
-        return bad(c, "bad chunk");
-    }
-}
-
-/* An LF: ends the line its CR started, or is a bare LF. */
-static enum fc_ev step_lf(struct fconn *c)
-{
-    switch (c->st) {
-    case S_RL_LF:
-    case S_HL_LF:
-        c->st = S_LINE;
-        return E_MORE;
-    case S_END_LF:
-        return head_done(c);
-    case S_CH_SIZE_LF:
-        if (c->left == 0) {
-            c->st = S_CH_END_CR;
-        } else {
-            c->st = S_CH_DATA;
-        }
-        return E_MORE;
-    case S_CH_DATA_LF:
-        c->st = S_CH_SIZE;
-        c->hexdigits = 0;
-        c->left = 0;
-        return E_MORE;
-    case S_CH_END_LF:
-        return E_DONE;
-    default:
-        return bad(c, "bare LF line end");
-    }
-}
-
-/* Feeds bytes p[0..n) to the framer. Returns how many it took (body bytes
- * in bulk, others one at a time) and sets *ev: E_DONE when the byte taken
- * last ended a request, E_BAD when p[taken] is invalid (c->why says why). */
-static size_t fc_step(struct fconn *c, const unsigned char *p, size_t n,
-                      enum fc_ev *ev)
-{
-    unsigned char ch = p[0];
-    int cr_expected = c->st == S_RL_LF || c->st == S_HL_LF ||
-                      c->st == S_END_LF || c->st == S_CH_SIZE_LF ||
-                      c->st == S_CH_DATA_LF || c->st == S_CH_END_LF;
-
-    if (c->st == S_BODY || c->st == S_CH_DATA) {
-        size_t k = c->left < n ? (size_t)c->left : n;
-
-        c->left -= k;
-        *ev = E_MORE;
-        if (c->left == 0) {
-            if (c->st == S_CH_DATA)
-                c->st = S_CH_DATA_CR;
-            else
-                *ev = E_DONE;
-        }
-        return k;
-    }
-    if (ch == '\n')
-        *ev = step_lf(c);
-    else if (cr_expected)
-        *ev = bad(c, "CR not followed by LF");
-    else if (c->st <= S_RL_LF)
-        *ev = step_request_line(c, ch);
-    else if (c->st <= S_END_LF)
-        *ev = step_header(c, ch);
-    else
-        *ev = step_chunk(c, ch);
-    return *ev == E_BAD ? 0 : 1;
-}
-
-static void framer_reset(struct fconn *c)
-{
-    c->st = S_START;
-    c->mlen = c->vlen = c->tlen = c->nlen = c->vallen = 0;
-    c->method[0] = '\0';
-    c->cl_seen = c->te_seen = 0;
-    c->cl = c->left = 0;
-    c->hexdigits = 0;
-    c->why = NULL;
-}
-
 /* ---- one connection ---------------------------------------------------------- */
 
 static void fc_register(struct fconn *c)
@@ -601,11 +269,29 @@ static void fc_reject(struct fconn *c)
     struct timeval tv = { LINGER_S, 0 };
 
     c->rejected = 1;
-    count("hotline_http_rejected_total", "reason", c->why);
-    fl_log(&F.fl_reject, "front: 400 %s: connection closed", c->why);
-    fc_say(c, 400, "Bad Request", c->why);
+    count("hotline_http_rejected_total", "reason", c->fr.why);
+    fl_log(&F.fl_reject, "front: 400 %s: connection closed", c->fr.why);
+    fc_say(c, 400, "Bad Request", c->fr.why);
     if (c->fd >= 0)
         shutdown(c->fd, SHUT_WR);
+    event_add(c->timer, &tv);
+}
+
+/* Arms the deadline for the phase the framer entered, or stops it. */
+static void fc_phase(struct fconn *c, enum frame_phase before)
+{
+    enum frame_phase now = frame_phase(&c->fr);
+    const struct cfg *cfg = F.gw->cfg;
+    struct timeval tv = { 0, 0 };
+
+    if (now == before)
+        return;
+    if (now == FRAME_IDLE) {
+        event_del(c->timer);
+        return;
+    }
+    c->in_body = now == FRAME_BODY;
+    tv.tv_sec = c->in_body ? cfg->body_timeout_s : cfg->header_timeout_s;
     event_add(c->timer, &tv);
 }
 
@@ -616,38 +302,37 @@ static size_t fc_pump(struct fconn *c, struct evbuffer *src,
                       struct evbuffer *dst)
 {
     size_t moved = 0;
-    enum fc_ev ev = E_MORE;
+    enum frame_ev ev = FRAME_MORE;
 
     fc_register(c);
     if (c->rejected) {
         evbuffer_drain(src, evbuffer_get_length(src));
         return 0;
     }
-    while (!c->busy && ev != E_BAD && evbuffer_get_length(src)) {
+    while (!c->busy && ev != FRAME_BAD && evbuffer_get_length(src)) {
         struct evbuffer_iovec v[8];
         int nv = evbuffer_peek(src, -1, NULL, v, 8);
         size_t ok = 0;
         int i;
 
-        for (i = 0; i < nv && ev == E_MORE; i++) {
-            const unsigned char *p = v[i].iov_base;
-            size_t j = 0;
+        ev = FRAME_MORE;
+        for (i = 0; i < nv && ev == FRAME_MORE; i++) {
+            enum frame_phase before = frame_phase(&c->fr);
 
-            while (j < v[i].iov_len && ev == E_MORE)
-                j += fc_step(c, p + j, v[i].iov_len - j, &ev);
-            ok += j;
+            ok += frame_feed(&c->fr, v[i].iov_base, v[i].iov_len, &ev);
+            if (ev != FRAME_DONE)
+                fc_phase(c, before);
         }
         if (ok)
             evbuffer_remove_buffer(src, dst, ok);
         moved += ok;
-        if (ev == E_DONE) {
+        if (ev == FRAME_DONE) {
             c->busy = 1;
             fc_read_timeout(c, 0);
             event_del(c->timer);
-            framer_reset(c);
         }
     }
-    if (ev == E_BAD) {
+    if (ev == FRAME_BAD) {
         evbuffer_drain(src, evbuffer_get_length(src));
         fc_reject(c);
     }
@@ -831,7 +516,7 @@ static struct bufferevent *on_new_conn(struct event_base *base, void *arg)
     if (!c)
         return NULL;
     c->fd = -1;
-    framer_reset(c);
+    frame_reset(&c->fr);
     c->sock = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
     c->timer = evtimer_new(base, on_timer, c);
     c->resume = event_new(base, -1, 0, on_resume, c);
