@@ -11,7 +11,9 @@
  * wrong, and never echo caller data.
  *
  * evhttp in libevent 2.1 defaults to unlimited headers and bodies: every
- * limit is set from the config (http.max_body, max_headers, timeout).
+ * limit is set from the config (http.max_body, max_headers). Everything
+ * about connections — the cap, deadlines, timeouts, one request at a time,
+ * strict framing — is front.c's, under evhttp.
  */
 #include "server.h"
 
