@@ -78,6 +78,9 @@ static void cfg_defaults(struct cfg *c)
     c->max_body = 16 * 1024;            /* aggregator bodies are < 2 KiB */
     c->max_headers = 8 * 1024;
     c->http_timeout_s = 10;             /* aggregators give up at ~15 s */
+    c->max_connections = 0;             /* front.c: fd limit - reserve */
+    c->header_timeout_s = 5;
+    c->body_timeout_s = 10;
     c->drain_s = 10;
     c->alert_attempts = 10;             /* then the dead-letter stream */
     c->alert_backoff_ms = 500;          /* 0.5 s, 1 s, 2 s ... */
@@ -651,6 +654,10 @@ static void settings_load(const config_setting_t *root, struct cfg *c,
         opt_int(http, "max_headers", &v, 1024, 1 << 16, e);
         c->max_headers = (size_t)v;
         opt_int(http, "timeout", &c->http_timeout_s, 1, 120, e);
+        opt_int(http, "max_connections", &c->max_connections, 0, 1 << 20,
+                e);
+        opt_int(http, "header_timeout", &c->header_timeout_s, 1, 120, e);
+        opt_int(http, "body_timeout", &c->body_timeout_s, 1, 300, e);
         opt_int(http, "drain", &c->drain_s, 0, 300, e);
         {
             const config_setting_t *tp =

@@ -121,6 +121,9 @@ struct cfg {
     size_t max_body;
     size_t max_headers;
     int http_timeout_s;
+    int max_connections;        /* open at once; 0 = from the fd limit */
+    int header_timeout_s;       /* whole request head, from its 1st byte */
+    int body_timeout_s;         /* whole body, from the end of the head */
     int drain_s;                /* SIGTERM: longest wait for in-flight */
     struct cfg_cidr *trusted;   /* proxies whose X-Real-IP is believed */
     size_t ntrusted;

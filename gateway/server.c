@@ -11,7 +11,9 @@
  * wrong, and never echo caller data.
  *
  * evhttp in libevent 2.1 defaults to unlimited headers and bodies: every
- * limit is set from the config (http.max_body, max_headers, timeout).
+ * limit is set from the config (http.max_body, max_headers). Everything
+ * about connections — the cap, deadlines, timeouts, one request at a time,
+ * strict framing — is front.c's, under evhttp.
  */
 #include "server.h"
 
@@ -35,6 +37,7 @@
 #include "cfg.h"
 #include "console.h"
 #include "dialect.h"
+#include "front.h"
 #include "gw.h"
 #include "log.h"
 #include "metrics.h"
@@ -125,6 +128,10 @@ static void ops_metrics(struct gw *gw, struct evhttp_request *req,
                 (double)spool_depth(gw->spool));
     metrics_set(gw->metrics, "hotline_inflight", gw->inflight);
     metrics_set(gw->metrics, "hotline_menus_loaded", (double)gw->cfg->nmenus);
+    metrics_set(gw->metrics, "hotline_http_connections",
+                (double)front_connections());
+    metrics_set(gw->metrics, "hotline_http_max_connections",
+                (double)front_cap());
     text = metrics_render(gw->metrics);
     if (!text) {
         reply_error(gw, req, NULL, t0, 500, "out of memory");
@@ -301,6 +308,7 @@ static void on_request(struct evhttp_request *req, void *arg)
     struct timeval t0;
 
     gettimeofday(&t0, NULL);
+    front_request(req);
     sauth_headers(req);         /* CSP etc. on every response */
     if (!path || !*path) {
         reply_error(gw, req, NULL, &t0, 400, "bad request line");
@@ -332,7 +340,11 @@ void server_apply_limits(struct gw *gw)
 {
     evhttp_set_max_body_size(gw->http, (ev_ssize_t)gw->cfg->max_body);
     evhttp_set_max_headers_size(gw->http, (ev_ssize_t)gw->cfg->max_headers);
-    evhttp_set_timeout(gw->http, gw->cfg->http_timeout_s);
+    /* http.timeout is front.c's: evhttp's own timeouts would be armed on
+     * the filter bufferevent, which libevent 2.1.12 can free with its
+     * timer still pending (a use-after-free found under valgrind). */
+    if (listener)
+        front_apply(gw);
 }
 
 /* A listening socket with SO_REUSEPORT, so several processes (workers, or
@@ -397,6 +409,8 @@ int server_start(struct gw *gw, char *err, size_t errlen)
         close(fd);
         return -1;
     }
+    if (front_start(gw, listener, err, errlen) != 0)
+        return -1;
     log_info("listening on %s:%d", gw->cfg->listen_host,
              gw->cfg->listen_port);
     return 0;
@@ -406,6 +420,7 @@ void server_stop_accepting(struct gw *gw)
 {
     /* Requests in flight keep their connections; only accepting stops. */
     if (listener) {
+        front_stop();
         evhttp_del_accept_socket(gw->http, listener);
         listener = NULL;
     }

@@ -17,7 +17,7 @@ PKGS="libconfig jansson libcrypto"
 FLAGS="-g -O1 -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE
  -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
  -Imenus -Icore -Igateway $(pkg-config --cflags $PKGS)"
-SRC="menus/menu_*.c gateway/dialect*.c core/form.c"
+SRC="menus/menu_*.c gateway/dialect*.c gateway/frame.c core/form.c"
 failed=0
 total=0
 for t in tests/fuzz/fuzz_*.c; do

@@ -211,8 +211,9 @@ class Hotlined:
     can read (and scan for phone numbers)."""
 
     def __init__(self, tmp, redis_port, config=None, env=None, port=None,
-                 menus=None, name="hotlined"):
+                 menus=None, name="hotlined", preexec_fn=None):
         self.tmp = tmp
+        self.preexec_fn = preexec_fn    # e.g. a lower RLIMIT_NOFILE
         self.port = port or free_port()
         self.redis_port = redis_port
         self.config = config or os.path.join(ROOT, "config", "hotlined.cfg")
@@ -238,7 +239,8 @@ class Hotlined:
                 "127.0.0.1:%d" % self.redis_port, "--menus", self.menus]
         self.logf = open(self.log_path, "ab")
         self.proc = subprocess.Popen(args, cwd=self.tmp, env=self.env,
-                                     stdout=self.logf, stderr=self.logf)
+                                     stdout=self.logf, stderr=self.logf,
+                                     preexec_fn=self.preexec_fn)
         _procs.append(self.proc)
 
         def up():

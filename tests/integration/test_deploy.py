@@ -25,8 +25,8 @@ import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import (ROOT, HOTLINED, Redis, RedisServer, free_port, get,  # noqa: E402
-                     eq, contains, run, wait_for, _procs)
+from harness import (ROOT, HOTLINED, Redis, RedisServer, Hotlined,  # noqa: E402
+                     free_port, get, eq, contains, run, wait_for, _procs)
 
 DEPLOY = os.path.join(ROOT, "deploy")
 SERVER_NAME = "hotline.example.org"
@@ -454,6 +454,93 @@ def test_nginx_conf(tmp):
         conn.close()
     finally:
         srv.shutdown()
+
+
+def tls_exchange(ng, data, timeout=5.0):
+    """Raw bytes to nginx over TLS; returns what came back until nginx
+    closed the connection or `timeout` passed."""
+    ctx = ssl.create_default_context(cafile=ng.cert)
+    ctx.check_hostname = False
+    raw = socket.create_connection(("127.0.0.1", ng.https_port), timeout=timeout)
+    s = ctx.wrap_socket(raw, server_hostname=SERVER_NAME)
+    buf, end = b"", time.time() + timeout
+    try:
+        s.sendall(data)
+        while time.time() < end:
+            try:
+                chunk = s.recv(65536)
+            except (socket.timeout, ssl.SSLError, ConnectionResetError):
+                break
+            if not chunk:
+                break
+            buf += chunk
+    finally:
+        s.close()
+    return buf
+
+
+def test_nginx_in_front_of_hotlined(tmp):
+    """The shipped nginx in front of a real hotlined (runbook section 3,
+    "Which limit stops what"): what nginx passes on (HTTP/1.0, one request
+    a connection) gets through hotlined's strict framing; malformed framing
+    is refused by one or the other (never answered 200, nothing filed);
+    a keep-alive client's pipelined requests are answered in order."""
+    if not shutil.which("nginx"):
+        skip("nginx is not installed: nothing to put in front of hotlined")
+        return
+    cert = make_cert(tmp)
+    if not cert:
+        skip("openssl is not installed: no test certificate, nginx not run")
+        return
+    redis = RedisServer(tmp)
+    hl = Hotlined(tmp, redis.port)
+    hl.wait_ready()
+    ng = Nginx(tmp, [(hl.port, "")], cert)
+    body = (b"sessionId=N1&serviceCode=%2A384%2A123%23&phoneNumber=%2B84900000077"
+            b"&networkCode=45204&text=")
+
+    def req(extra=b"", b=body, head=None, eol=b"\r\n"):
+        lines = head or [b"POST /ussd/africastalking HTTP/1.1",
+                         b"Host: " + SERVER_NAME.encode(),
+                         b"Content-Type: application/x-www-form-urlencoded",
+                         b"Content-Length: %d" % len(b)]
+        return eol.join(lines) + eol + extra + eol + b
+
+    st, text, _ = ng.https("POST", "/ussd/africastalking", body=body, headers={
+        "Content-Type": "application/x-www-form-urlencoded"})
+    eq(st, 200, "a walk through nginx")
+    assert text.startswith("CON "), text
+    # Keep-alive and pipelining towards nginx: answered in order.
+    out = tls_exchange(ng, b"GET /healthz HTTP/1.1\r\nHost: %s\r\n\r\n"
+                       b"GET /nope HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n\r\n"
+                       % (SERVER_NAME.encode(), SERVER_NAME.encode()))
+    statuses = [int(line.split(b" ")[1]) for line in out.split(b"\r\n")
+                if line.startswith(b"HTTP/1.1 ")]
+    eq(statuses, [200, 404], "pipelined through nginx, in order")
+    r = redis.client()
+    sessions = r.scan_all("hl:s:*")
+    shapes = [
+        ("two different Content-Length",
+         req(b"Content-Length: %d\r\n" % (len(body) + 3), body + b"&x=")),
+        ("Transfer-Encoding with Content-Length",
+         req(b"Transfer-Encoding: chunked\r\n",
+             b"%x\r\n%s\r\n0\r\n\r\n" % (len(body), body))),
+        ("Content-Length: +N", req().replace(b"Content-Length: ", b"Content-Length: +")),
+        ("space in a header name", req(b"X Bad: 1\r\n")),
+        ("NUL in a header value", req(b"X-A: a\x00b\r\n")),
+        ("malformed chunk size",
+         req(b"Transfer-Encoding: chunked\r\n", b"zz\r\nab\r\n0\r\n\r\n",
+             head=[b"POST /ussd/africastalking HTTP/1.1",
+                   b"Host: " + SERVER_NAME.encode(),
+                   b"Content-Type: application/x-www-form-urlencoded"])),
+    ]
+    for name, data in shapes:
+        out = tls_exchange(ng, data)
+        st = int(out.split(b" ")[1]) if out.startswith(b"HTTP/1.") else None
+        by = "hotlined" if b"\r\n\r\n400 " in out else "nginx"
+        print("  through nginx: %-38s -> %s (from %s)" % (name, st, by))
+        assert st is not None and 400 <= st < 500, (name, out[:200])
+    eq(r.scan_all("hl:s:*"), sessions, "no session from a malformed request")
 
 
 # ---- Redis ---------------------------------------------------------------------
