@@ -137,6 +137,8 @@ struct menu_nav {
 
 struct menu_strings {
     struct menu_text back, home, more, invalid, quit;
+    struct menu_text resume;        /* the resume question ("1. Continue
+                                       where you were\n2. Start again") */
 };
 
 struct menu {
@@ -156,6 +158,8 @@ struct menu {
     struct menu_nav nav;
     struct menu_strings strings;
     int sms_resume_s;               /* SMS: idle seconds a walk resumes after */
+    int resume_s;                   /* USSD: seconds a dropped walk may be
+                                       resumed (MENU_RESUME_S; 0 = off) */
     struct menu_node *nodes;
     size_t nnodes;
     void *priv;                     /* engine-private data (render cache) */
@@ -282,6 +286,9 @@ struct menu_state {
     int page;                       /* page of that node's screen */
     int lang;                       /* index into menu->langs */
     int ended;                      /* 1 after an end/forward/quit screen */
+    int offer;                      /* 1 while strings.resume is shown over
+                                       this (dropped) walk: "1" continues
+                                       it, "2" starts again */
     int depth;
     struct menu_frame stack[MENU_STACK_MAX]; /* screens `back` returns to */
     int nvars;
@@ -331,6 +338,31 @@ int menu_show(const struct menu_ctx *c, const struct menu_state *st,
 int menu_phone_normalize(const char *in, size_t n, const char *country,
                          char *out, size_t outsz);
 
+/* ---- resuming a dropped walk (menu_resume.c) -------------------------- */
+/* `resume_s` (top level; default MENU_RESUME_S, 0 = off, at most 86400):
+ * how long after its last step a USSD walk cut before an end may be
+ * resumed. The gateway keeps the place and measures the time. */
+#define MENU_RESUME_S 300
+/* The keys of the resume question: continue, start again. */
+#define MENU_RESUME_KEY_CONTINUE "1"
+#define MENU_RESUME_KEY_RESTART "2"
+
+/* 1 when a walk in state st is worth offering back after a drop: live (not
+ * ended, not at the question), and past its start (another node, or
+ * answers given). 0 otherwise. */
+int menu_resume_worth(const struct menu *m, const struct menu_state *st);
+/* The first screen of a new session whose number dropped the walk `saved`:
+ * st = saved with offer set, r = strings.resume in saved's language. On
+ * that state, MENU_RESUME_KEY_CONTINUE gives saved back (its screen),
+ * MENU_RESUME_KEY_RESTART starts at `start` as menu_begin does, nav.quit
+ * is the duress exit, anything else the question again headed by
+ * strings.invalid. Returns MENU_ENOENT when the menu has no
+ * strings.resume, MENU_EINVAL when saved is not worth resuming or does not
+ * fit the menu (st and r are then those of menu_begin). */
+int menu_resume_offer(const struct menu_ctx *c,
+                      const struct menu_state *saved, struct menu_state *st,
+                      struct menu_result *r);
+
 /* Value of a session variable, or NULL. */
 const char *menu_state_get(const struct menu_state *st, const char *name);
 
@@ -344,6 +376,13 @@ const char *menu_state_get(const struct menu_state *st, const char *name);
  * single field. */
 int menu_replay(const struct menu_ctx *c, const char *history,
                 struct menu_state *st, struct menu_result *r);
+
+/* The same from `base` instead of `start`: the history of a session whose
+ * first screen was not start's (a resumed walk's, which begins on the
+ * resume question). base must be a live state of the menu. */
+int menu_replay_from(const struct menu_ctx *c, const struct menu_state *base,
+                     const char *history, struct menu_state *st,
+                     struct menu_result *r);
 
 /* With the history of the previous request known, the new input is what
  * follows "prev*" in history (so free text containing '*' stays whole).

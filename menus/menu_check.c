@@ -231,6 +231,7 @@ static void check_strings(struct check *c)
         { "more", m->nav.more, &s->more },
         { "quit", m->nav.quit, &s->quit },
         { "invalid", "", &s->invalid },
+        { "resume", NULL, &s->resume },     /* none: no resume offered */
     };
 
     for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) {

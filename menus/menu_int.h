@@ -81,4 +81,17 @@ int menu_walk_show(const struct menu_ctx *c, const struct menu_state *st,
 int menu_answer_form(const struct menu *m, const struct menu_node *nd,
                      const char *in, size_t n, char *out, size_t outsz);
 
+/*
+ * The resume question (menu_resume.c), for menu_step.c: on a state with
+ * offer set, menu_offer_apply takes the caller's answer (in[0..n), blanks
+ * trimmed) — continue, start again, nav.quit, or *invalid = 1 — and
+ * menu_offer_show lays out strings.resume (headed by strings.invalid when
+ * `invalid`) into r.
+ */
+int menu_offer_apply(const struct menu_ctx *c, struct menu_state *st,
+                     const char *in, size_t n, int *invalid,
+                     enum menu_action *action);
+int menu_offer_show(const struct menu_ctx *c, const struct menu_state *st,
+                    int invalid, struct menu_result *r);
+
 #endif

@@ -402,9 +402,9 @@ static void load_strings(struct load *L, const config_setting_t *root)
     const config_setting_t *s = config_setting_get_member(root, "strings");
     struct menu_strings *st = &L->m->strings;
     static const char *const names[] = { "back", "home", "more", "invalid",
-                                         "quit" };
+                                         "quit", "resume" };
     struct menu_text *texts[] = { &st->back, &st->home, &st->more,
-                                  &st->invalid, &st->quit };
+                                  &st->invalid, &st->quit, &st->resume };
 
     if (!s)
         return;
@@ -739,6 +739,25 @@ static void load_match(struct load *L, const config_setting_t *g,
     }
 }
 
+/* `resume_s`: how long a dropped USSD walk may be resumed (seconds,
+ * 0 = off, absent = MENU_RESUME_S). At most a day. */
+static void load_resume(struct load *L, const config_setting_t *root)
+{
+    const config_setting_t *s = config_setting_get_member(root, "resume_s");
+    int v;
+
+    L->m->resume_s = MENU_RESUME_S;
+    if (!s)
+        return;
+    v = load_int(L, root, "resume_s");
+    if (v < 0 || v > 86400) {
+        report(L, MENU_SEV_ERROR, s,
+               "resume_s must be 0 to 86400 seconds, like resume_s = 300;");
+        return;
+    }
+    L->m->resume_s = v;
+}
+
 /* `fields = [ "location", ... ]` of a forward node. */
 static void load_fields(struct load *L, const config_setting_t *s,
                         struct menu_node *nd)
@@ -856,6 +875,7 @@ static void load_tree(struct load *L, const config_setting_t *root)
     L->m->country = load_country(L, root);
     load_keywords(L, root);
     load_sms_resume(L, root);
+    load_resume(L, root);
     load_nav(L, root);
     load_strings(L, root);
     load_nodes(L, root);
@@ -1474,7 +1494,7 @@ static void node_free(struct menu_node *nd)
 
 void menu_free(struct menu *m)
 {
-    struct menu_text *strs[5];
+    struct menu_text *strs[6];
 
     if (!m)
         return;
@@ -1486,7 +1506,8 @@ void menu_free(struct menu *m)
     strs[2] = &m->strings.more;
     strs[3] = &m->strings.invalid;
     strs[4] = &m->strings.quit;
-    for (size_t i = 0; i < 5; i++)
+    strs[5] = &m->strings.resume;
+    for (size_t i = 0; i < 6; i++)
         text_free(strs[i]);
     for (size_t i = 0; i < m->nkeywords; i++)
         free(m->keywords[i]);

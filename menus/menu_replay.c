@@ -19,6 +19,10 @@
  * is bounded (LOOKAHEAD_STEPS inputs tried, LOOKAHEAD_DEPTH nested input
  * nodes), and as deterministic as the rest: one history, one result.
  *
+ * menu_replay_from replays the same way from another first screen: the
+ * resume question of a resumed walk (menu_resume.c), whose session's history
+ * begins with the answer to it.
+ *
  * Pure: no I/O, no allocation.
  */
 #include <stdint.h>
@@ -76,7 +80,8 @@ static size_t take(const struct menu_ctx *c, const struct menu_state *st,
 {
     const struct menu_node *nd = &c->menu->nodes[st->node];
 
-    if (st->ended || nd->type != MENU_NODE_INPUT || i + 1 >= f->n ||
+    if (st->ended || st->offer || nd->type != MENU_NODE_INPUT ||
+        i + 1 >= f->n ||
         b->depth >= LOOKAHEAD_DEPTH)
         return 1;
     b->depth++;
@@ -156,6 +161,13 @@ static int walk_all(const struct menu_ctx *c, struct menu_state *st,
 int menu_replay(const struct menu_ctx *c, const char *history,
                 struct menu_state *st, struct menu_result *r)
 {
+    return menu_replay_from(c, NULL, history, st, r);
+}
+
+int menu_replay_from(const struct menu_ctx *c, const struct menu_state *base,
+                     const char *history, struct menu_state *st,
+                     struct menu_result *r)
+{
     struct fields f;
     enum menu_action action = MENU_ACT_NONE;
     int invalid = 0;
@@ -172,7 +184,19 @@ int menu_replay(const struct menu_ctx *c, const char *history,
     if (hlen > MENU_HISTORY_MAX)
         return MENU_EINVAL;
     rc = menu_begin(c, st, r);
-    if (rc < 0 || hlen == 0)
+    if (rc < 0)
+        return rc;
+    if (base) {
+        if (base->ended)
+            return MENU_EINVAL;
+        *st = *base;
+        rc = menu_show(c, st, r);
+        if (rc < 0) {
+            menu_begin(c, st, r);
+            return rc;
+        }
+    }
+    if (hlen == 0)
         return rc;
     split(history, hlen, &f);
     rc = walk_all(c, st, &f, &invalid, &action);
@@ -181,7 +205,7 @@ int menu_replay(const struct menu_ctx *c, const char *history,
     rc = menu_walk_show(c, st, invalid && !st->ended, r);
     r->invalid = invalid;
     r->action = action;
-    if (r->screen.pages > 0 && !st->ended)
+    if (r->screen.pages > 0 && !st->ended && !st->offer)
         st->page = r->screen.page;
     return rc;
 }

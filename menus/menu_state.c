@@ -11,6 +11,10 @@
  *   s  the back stack, oldest first (empty when there is none)
  *   v  the session variables, in order (empty when there are none)
  *
+ * followed, only while the resume question is shown over the walk
+ * (menu_resume.c), by "|o=1". Every other state encodes exactly as before,
+ * so older readers refuse only that one screen.
+ *
  * Names, not indices: a state written before a menu reload still means the
  * same screens afterwards, or is refused (MENU_ENOENT) when a node or
  * language it names is gone. Names and values are percent-escaped: every
@@ -108,8 +112,10 @@ static int encodable(const struct menu *m, const struct menu_state *st)
     if (st->node < 0 || (size_t)st->node >= m->nnodes || st->lang < 0 ||
         (size_t)st->lang >= m->nlangs || st->lang >= MENU_MAX_LANGS ||
         st->page < 0 || st->page >= SHRT_MAX || st->ended < 0 ||
-        st->ended > 2 || st->depth < 0 || st->depth > MENU_STACK_MAX ||
-        st->nvars < 0 || st->nvars > MENU_VARS_MAX)
+        st->ended > 2 || st->offer < 0 || st->offer > 1 ||
+        (st->offer && st->ended) || st->depth < 0 ||
+        st->depth > MENU_STACK_MAX || st->nvars < 0 ||
+        st->nvars > MENU_VARS_MAX)
         return 0;
     for (int i = 0; i < st->depth; i++)
         if (st->stack[i].node < 0 || (size_t)st->stack[i].node >= m->nnodes ||
@@ -163,6 +169,8 @@ int menu_state_encode(const struct menu *m, const struct menu_state *st,
         puts_(&w, "=");
         put_escaped(&w, st->vars[i].value);
     }
+    if (st->offer)
+        puts_(&w, "|o=1");
     if (w.over) {
         out[0] = '\0';
         return MENU_ENOSPC;
@@ -324,12 +332,12 @@ static int read_stack(struct reader *r, struct menu_state *st)
     return 0;
 }
 
-/* v=NAME=VALUE;... up to the end of the input. */
+/* v=NAME=VALUE;... up to the end of the input or an "|o=1" that ends it. */
 static int read_vars(struct reader *r, struct menu_state *st)
 {
     if (!expect(r, "|v="))
         return MENU_EINVAL;
-    if (r->i == r->n)
+    if (r->i == r->n || at(r, '|'))
         return 0;
     do {
         struct menu_var *v;
@@ -348,6 +356,17 @@ static int read_vars(struct reader *r, struct menu_state *st)
                 return MENU_EINVAL;
         st->nvars++;
     } while (expect(r, ";"));
+    return r->i == r->n || at(r, '|') ? 0 : MENU_EINVAL;
+}
+
+/* The optional "|o=1" (the resume question), then the end. */
+static int read_offer(struct reader *r, struct menu_state *st)
+{
+    if (r->i < r->n) {
+        if (!expect(r, "|o=1") || st->ended)
+            return MENU_EINVAL;
+        st->offer = 1;
+    }
     return r->i == r->n ? 0 : MENU_EINVAL;
 }
 
@@ -363,6 +382,8 @@ static int read_all(struct reader *r, struct menu_state *st)
         rc = read_stack(r, st);
     if (rc == 0)
         rc = read_vars(r, st);
+    if (rc == 0)
+        rc = read_offer(r, st);
     return rc;
 }
 

@@ -19,6 +19,8 @@
  * After an end or forward node (ended = 1) only the pages of that final
  * screen remain: nav.more and nav.quit work until its last page, which
  * ends the session (apply_final).
+ * A state at the resume question (offer set) takes its answer instead
+ * (menu_resume.c).
  *
  * Pure: no I/O, no allocation; every bound of menu.h is enforced.
  */
@@ -56,6 +58,7 @@ static int walk_valid(const struct menu_ctx *c, const struct menu_state *st)
     if (!node_ok(m, st->node) || st->lang < 0 ||
         (size_t)st->lang >= m->nlangs || st->page < 0 ||
         st->page >= SHRT_MAX || st->ended < 0 || st->ended > 2 ||
+        st->offer < 0 || st->offer > 1 || (st->offer && st->ended) ||
         st->depth < 0 || st->depth > MENU_STACK_MAX || st->nvars < 0 ||
         st->nvars > MENU_VARS_MAX)
         return 0;
@@ -394,6 +397,8 @@ int menu_walk_apply(const struct menu_ctx *c, struct menu_state *st,
         len--;
     if (st->ended)
         return apply_final(c, st, input, len, invalid, action);
+    if (st->offer)
+        return menu_offer_apply(c, st, input, len, invalid, action);
     if (apply_nav(c, st, input, len, action))
         return 0;
     switch (m->nodes[st->node].type) {
@@ -435,6 +440,8 @@ int menu_walk_show(const struct menu_ctx *c, const struct menu_state *st,
         return MENU_EINVAL;
     r->node = &c->menu->nodes[st->node];
     r->end = st->ended != 0;
+    if (st->offer)
+        return menu_offer_show(c, st, invalid, r);
     if (st->ended == 2)
         return menu_layout_text(
             menu_text_get(c->menu, &c->menu->strings.quit, st->lang),
@@ -500,7 +507,7 @@ int menu_step(const struct menu_ctx *c, struct menu_state *st,
     rc = menu_walk_show(c, st, invalid && !st->ended, r);
     r->invalid = invalid;
     r->action = action;
-    if (r->screen.pages > 0 && !st->ended)
+    if (r->screen.pages > 0 && !st->ended && !st->offer)
         st->page = r->screen.page;
     return rc;
 }

@@ -1221,6 +1221,146 @@ static void test_phone_forms(void **state)
     menu_free(o);
 }
 
+/* ---- resuming a dropped walk ------------------------------------------ */
+
+/* The shipped menu's walk to "danger" in English, with "Hanoi" typed. */
+static void walk_to_danger(const struct menu_ctx *c, struct menu_state *st)
+{
+    struct menu_result r;
+
+    menu_begin(c, st, &r);
+    step_ok(c, st, "2", &r);
+    step_ok(c, st, "1", &r);
+    step_ok(c, st, "Hanoi", &r);
+    assert_string_equal(c->menu->nodes[st->node].name, "danger");
+}
+
+static void test_resume_offer_continue_restart_quit(void **state)
+{
+    struct menu *m = load_file(HOTLINE);
+    struct menu_ctx c = { m, ussd_fold, NULL };
+    struct menu_state saved, st, back;
+    struct menu_result r, want;
+    char enc[MENU_STATE_ENC_MAX];
+    int n;
+
+    (void)state;
+    assert_int_equal(m->resume_s, 300);
+    walk_to_danger(&c, &saved);
+    assert_true(menu_resume_worth(m, &saved));
+    menu_show(&c, &saved, &want);
+
+    /* The question, in the walk's language; the state keeps the walk. */
+    assert_int_equal(menu_resume_offer(&c, &saved, &st, &r), 0);
+    assert_string_equal(r.screen.text,
+                        "1. Continue where you were\n2. Start again");
+    assert_int_equal(r.end, 0);
+    assert_int_equal(st.offer, 1);
+    assert_false(menu_resume_worth(m, &st));
+    n = menu_state_encode(m, &st, enc, sizeof enc);
+    assert_true(n > 0);
+    assert_non_null(strstr(enc, "|v=location=Hanoi|o=1"));
+    assert_int_equal(menu_state_decode(m, enc, (size_t)n, &back), 0);
+    assert_memory_equal(&st, &back, sizeof st);
+
+    /* A wrong key asks again; "1" gives the walk back. */
+    step_ok(&c, &st, "7", &r);
+    assert_int_equal(r.invalid, 1);
+    assert_string_equal(r.screen.text, "Invalid. Try again.\n"
+                        "1. Continue where you were\n2. Start again");
+    step_ok(&c, &st, "1", &r);
+    assert_string_equal(r.screen.text, want.screen.text);
+    assert_memory_equal(&st, &saved, sizeof st);
+    assert_string_equal(menu_state_get(&st, "location"), "Hanoi");
+
+    /* "2" starts again at the language screen. */
+    menu_resume_offer(&c, &saved, &st, &r);
+    step_ok(&c, &st, "2", &r);
+    assert_string_equal(r.screen.text, language_folded);
+    assert_int_equal(st.nvars, 0);
+    assert_int_equal(st.depth, 0);
+    assert_int_equal(st.lang, 0);
+
+    /* 99 is the duress exit here too. */
+    menu_resume_offer(&c, &saved, &st, &r);
+    step_ok(&c, &st, "99", &r);
+    assert_int_equal(r.action, MENU_ACT_QUIT);
+    assert_int_equal(r.end, 1);
+    assert_int_equal(st.ended, 2);
+    assert_string_equal(r.screen.text, "Thank you. Goodbye.");
+    menu_free(m);
+}
+
+static void test_resume_only_worthwhile_walks(void **state)
+{
+    struct menu *m = load_file(HOTLINE);
+    struct menu_ctx c = { m, ussd_fold, NULL };
+    struct menu_state st, saved;
+    struct menu_result r;
+    struct menu *bare;
+
+    (void)state;
+    /* The start screen untouched: nothing to resume. */
+    menu_begin(&c, &saved, &r);
+    assert_false(menu_resume_worth(m, &saved));
+    assert_int_equal(menu_resume_offer(&c, &saved, &st, &r), MENU_EINVAL);
+    assert_string_equal(r.screen.text, language_folded);
+    assert_int_equal(st.offer, 0);
+    /* An ended walk (an end screen, a filing, 99): never. */
+    walk_to_danger(&c, &saved);
+    step_ok(&c, &saved, "99", &r);
+    assert_false(menu_resume_worth(m, &saved));
+    assert_int_equal(menu_resume_offer(&c, &saved, &st, &r), MENU_EINVAL);
+    /* A menu without strings.resume offers nothing; resume_s defaults to
+     * 300 and 0 turns it off. */
+    bare = load_text("name = \"b\"; languages = [ \"en\" ]; start = \"a\";\n"
+                     "nodes = { a = { type = \"input\"; text = \"T\";"
+                     " save = \"x\"; next = \"b\"; };\n"
+                     " b = { type = \"input\"; text = \"U\";"
+                     " save = \"y\"; next = \"e\"; };\n"
+                     " e = { type = \"end\"; text = \"E\"; }; };\n");
+    c.menu = bare;
+    menu_begin(&c, &saved, &r);
+    step_ok(&c, &saved, "hi", &r);
+    assert_int_equal(menu_resume_offer(&c, &saved, &st, &r), MENU_ENOENT);
+    assert_int_equal(bare->resume_s, MENU_RESUME_S);
+    menu_free(bare);
+    bare = load_text("name = \"b\"; languages = [ \"en\" ]; start = \"e\";\n"
+                     "resume_s = 0;\n"
+                     "nodes = { e = { type = \"end\"; text = \"E\"; }; };\n");
+    assert_int_equal(bare->resume_s, 0);
+    menu_free(bare);
+    menu_free(m);
+}
+
+/* A resumed session's history begins with the answer to the question: it
+ * replays from the question, not from start. */
+static void test_replay_from_the_question(void **state)
+{
+    struct menu *m = load_file(HOTLINE);
+    struct menu_ctx c = { m, ussd_fold, NULL };
+    struct menu_state saved, base, st, stepped;
+    struct menu_result r, want;
+
+    (void)state;
+    walk_to_danger(&c, &saved);
+    menu_resume_offer(&c, &saved, &base, &want);
+    assert_int_equal(menu_replay_from(&c, &base, "", &st, &r), 0);
+    assert_string_equal(r.screen.text, want.screen.text);
+    assert_int_equal(st.offer, 1);
+
+    stepped = base;
+    step_ok(&c, &stepped, "5", &want);
+    step_ok(&c, &stepped, "1", &want);
+    step_ok(&c, &stepped, "2", &want);
+    assert_int_equal(menu_replay_from(&c, &base, "5*1*2", &st, &r), 0);
+    assert_string_equal(r.screen.text, want.screen.text);
+    assert_memory_equal(&st, &stepped, sizeof st);
+    assert_string_equal(m->nodes[st.node].name, "callsafe");
+    assert_string_equal(menu_state_get(&st, "in_danger"), "no");
+    menu_free(m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1255,6 +1395,9 @@ int main(void)
         cmocka_unit_test(test_home_names_the_node),
         cmocka_unit_test(test_home_defaults_to_start),
         cmocka_unit_test(test_phone_forms),
+        cmocka_unit_test(test_resume_offer_continue_restart_quit),
+        cmocka_unit_test(test_resume_only_worthwhile_walks),
+        cmocka_unit_test(test_replay_from_the_question),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
