@@ -361,6 +361,7 @@ static void channel_load(const config_setting_t *g, struct cfg_channel *ch,
 
     ch->line = line;
     ch->timeout_s = 180;
+    ch->resume_s = -1;
     ch->render.sms_parts = 1;
     opt_str(g, "name", &ch->name, e);
     opt_str(g, "dialect", &ch->dialect_name, e);
@@ -368,6 +369,8 @@ static void channel_load(const config_setting_t *g, struct cfg_channel *ch,
     opt_str(g, "menu", &ch->menu_name, e);
     opt_int(g, "timeout", &ch->timeout_s, 10, 86400 * 7, e);
     opt_int(g, "sms_parts", &ch->render.sms_parts, 1, 10, e);
+    opt_int(g, "resume_s", &ch->resume_s, 0, 86400, e);
+    opt_str(g, "service_code", &ch->service_code, e);
     if (config_setting_lookup_bool(g, "fold", &fold))
         ch->render.fold = fold;
     if (e->failed)
@@ -440,6 +443,7 @@ static void channel_free(struct cfg_channel *ch)
     free(ch->dialect_name);
     free(ch->path);
     free(ch->menu_name);
+    free(ch->service_code);
     free(ch->secret);
     free(ch->auth_token);
     free(ch->public_url);

@@ -79,6 +79,11 @@ struct cfg_channel {
     char *menu_name;
     const struct menu *menu;    /* resolved from the loaded menus */
     int timeout_s;              /* session time to live */
+    int resume_s;               /* USSD: a dropped walk is offered back this
+                                   long (-1 = the menu's resume_s, 0 = off) */
+    char *service_code;         /* USSD: the short code ("*920*55#") whose
+                                   longer dialled form carries pre-dialled
+                                   input (Nalo, Arkesel), or NULL */
     struct menu_render render;  /* channel kind, fold, sms_parts */
     char *secret;               /* required ?key= / X-Hotline-Key, or NULL */
     char *auth_token;           /* twilio-sms: signature key */

@@ -426,9 +426,10 @@ static int cmd_erase(redisContext *rc, const struct cfg *c, const char *who,
 {
     static const char *const what[] = { "cases", "queue entries",
                                         "dead letters", "sessions",
-                                        "counters", "opt-outs" };
+                                        "counters", "opt-outs",
+                                        "saved places" };
     char forms[2][IN_PHONE_MAX];
-    long long sum[6] = { 0 };
+    long long sum[7] = { 0 };
     int nf = phone_forms(typed, forms);
     char pk[33];
     redisReply *r;
@@ -443,18 +444,18 @@ static int cmd_erase(redisContext *rc, const struct cfg *c, const char *who,
         session_phone_key(c->pepper, forms[f], pk);
         r = redisCommand(rc, "EVAL %s 0 %s %s %s", cases_script_erase,
                          c->prefix, forms[f], pk);
-        if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != 6) {
+        if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != 7) {
             fprintf(stderr, "hotlinectl cases: erase failed: %s\n",
                     r && r->type == REDIS_REPLY_ERROR ? r->str : "no answer");
             freeReplyObject(r);
             return EXIT_USAGE;
         }
-        for (size_t i = 0; i < 6; i++)
+        for (size_t i = 0; i < 7; i++)
             sum[i] += r->element[i]->integer;
         freeReplyObject(r);
     }
     printf("removed:");
-    for (size_t i = 0; i < 6; i++)
+    for (size_t i = 0; i < 7; i++)
         printf("%s %lld %s", i ? "," : "", sum[i], what[i]);
     printf(" (by %s)\n", who);
     return 0;

@@ -433,3 +433,41 @@ void dialect_normalise(struct inbound *in)
     if (in->kind == IN_USSD)
         service_code(in->service, sizeof in->service);
 }
+
+/* s without a leading '*' and a trailing '#': *start, *len. */
+static void bare_code(const char *s, const char **start, size_t *len)
+{
+    size_t n;
+
+    if (*s == '*')
+        s++;
+    n = strlen(s);
+    if (n && s[n - 1] == '#')
+        n--;
+    *start = s;
+    *len = n;
+}
+
+int dialect_predialled(const char *dialled, const char *code, char *out,
+                       size_t cap)
+{
+    const char *m;
+    const char *c;
+    size_t ml;
+    size_t cl;
+
+    if (cap == 0)
+        return -1;
+    out[0] = '\0';
+    bare_code(dialled, &m, &ml);
+    bare_code(code, &c, &cl);
+    if (cl == 0 || ml < cl || memcmp(m, c, cl) != 0)
+        return -1;
+    if (ml == cl)
+        return 0;
+    if (m[cl] != '*' || ml - cl - 1 >= cap)
+        return -1;
+    memcpy(out, m + cl + 1, ml - cl - 1);
+    out[ml - cl - 1] = '\0';
+    return 0;
+}

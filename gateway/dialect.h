@@ -51,12 +51,14 @@ struct inbound {
                                     code, else as the aggregator wrote it */
     char phone_raw[IN_PHONE_MAX]; /* as the aggregator wrote it (echoed) */
     char service[IN_SERVICE_MAX]; /* USSD service code as dialled,
-                                    "*384*123#"; SMS: the "to" number */
+                                    "*384*123#" (Nalo, Arkesel: the whole
+                                    dialled string of a new session); SMS:
+                                    the "to" number */
     char text[IN_TEXT_MAX];       /* has_history ? AT's whole '*'-joined
                                     history : the latest input (SMS: body) */
     char network[IN_ID_MAX];      /* network / operator code, may be "" */
     char msg_id[IN_ID_MAX];       /* SMS: MessageSid / Kannel %I / AT id;
-                                    USSD: "" */
+                                    USSD: Hubtel's Sequence, else "" */
     char user_id[IN_ID_MAX];      /* Nalo USERID / Arkesel userID, echoed */
     char client_state[IN_ID_MAX]; /* Hubtel ClientState, echoed */
     int is_new;                   /* the aggregator says: new session */
@@ -109,5 +111,13 @@ void dialect_normalise(struct inbound *in);
 /* Shared field checks: 1 when s is valid UTF-8 without control characters
  * (allow_newlines: \n, \r and \t are allowed, for SMS bodies). */
 int dialect_text_ok(const char *s, size_t len, int allow_newlines);
+
+/* The pre-dialled input in a dialled string: dialled "*714*5*3#" with the
+ * service code code "*714#" (or "714", '*' and '#' optional on both) gives
+ * "5*3" in out (cap bytes with the NUL); the code alone gives "". Returns
+ * 0, or -1 when dialled is not code (optionally followed by "*INPUT") or
+ * out is too small (out is then ""). Pure. */
+int dialect_predialled(const char *dialled, const char *code, char *out,
+                       size_t cap);
 
 #endif

@@ -6,12 +6,16 @@
  * so the input is what follows the service code ("*714*5*3#" with
  * ServiceCode "714*5" -> "3"; "*714#" with "714" -> ""; a Message that does
  * not begin with the service code -> ""). Several pre-dialled levels
- * ("*714*5*3#" with "714") arrive as one input "5*3": Hubtel is not a
- * history dialect. Release and Timeout mean Hubtel has ended the session:
- * the gateway answers and changes nothing. ClientState is echoed back.
+ * ("*714*5*3#" with "714") arrive as one input "5*3", which the gateway
+ * replays level by level as it does an Africa's Talking history. Release
+ * and Timeout mean Hubtel has ended the session: the gateway answers and
+ * changes nothing. ClientState is echoed back. Sequence (the request's
+ * number in its session) goes to msg_id, so that a retried step is
+ * recognised (session.c).
  */
 #include "dialect_int.h"
 
+#include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
@@ -26,36 +30,16 @@ static const struct dia_field fields[] = {
 static const struct dia_field message_field =
     DIA_FIELD("Message", text, DIA_OPTIONAL);
 
-/* s without a leading '*' and a trailing '#': *start, *len. */
-static void bare_code(const char *s, const char **start, size_t *len)
-{
-    size_t n;
-
-    if (*s == '*')
-        s++;
-    n = strlen(s);
-    if (n && s[n - 1] == '#')
-        n--;
-    *start = s;
-    *len = n;
-}
-
-/* Rewrites in->text (the dialled string) to the input after in->service. */
+/* Rewrites in->text (the dialled string) to the input after in->service:
+ * every level ("5*3"), walked by the gateway like an Africa's Talking
+ * history; a Message that is not the service code gives "". */
 static void predialled(struct inbound *in)
 {
-    const char *m;
-    const char *code;
-    size_t ml;
-    size_t cl;
+    char input[IN_TEXT_MAX];
 
-    bare_code(in->text, &m, &ml);
-    bare_code(in->service, &code, &cl);
-    if (cl && ml > cl + 1 && memcmp(m, code, cl) == 0 && m[cl] == '*') {
-        memmove(in->text, m + cl + 1, ml - cl - 1);
-        in->text[ml - cl - 1] = '\0';
-    } else {
-        in->text[0] = '\0';
-    }
+    if (dialect_predialled(in->text, in->service, input, sizeof input) != 0)
+        input[0] = '\0';
+    memcpy(in->text, input, sizeof input);
 }
 
 /* Type into is_new / is_release; Message is required unless Hubtel ended. */
@@ -81,12 +65,29 @@ static int apply_type(struct dia_ctx *c, json_t *o)
     return 0;
 }
 
-static int check_sequence(struct dia_ctx *c, json_t *o)
+/* Sequence, Hubtel's number of the request in its session, into msg_id
+ * (decimal): the gateway answers a step whose number it has seen already
+ * with the same screen instead of taking it twice. */
+static int read_sequence(struct dia_ctx *c, json_t *o)
 {
     json_t *v = json_object_get(o, "Sequence");
+    const char *s;
 
-    if (v && !json_is_null(v) && !json_is_integer(v) && !json_is_string(v))
+    if (!v || json_is_null(v))
+        return 0;
+    if (json_is_integer(v)) {
+        if (json_integer_value(v) < 0)
+            return dia_fail(c, 400, "field Sequence must be a number");
+        snprintf(c->in->msg_id, sizeof c->in->msg_id, "%lld",
+                 (long long)json_integer_value(v));
+        return 0;
+    }
+    if (!json_is_string(v))
         return dia_fail(c, 400, "field Sequence must be a number");
+    s = json_string_value(v);
+    if (strlen(s) > 18 || strspn(s, "0123456789") != strlen(s))
+        return dia_fail(c, 400, "field Sequence must be a number");
+    snprintf(c->in->msg_id, sizeof c->in->msg_id, "%s", s);
     return 0;
 }
 
@@ -104,7 +105,7 @@ static int parse(const struct dialect_request *req, struct inbound *in,
     if (st == 0)
         st = dia_json_fields(&c, o, &message_field, 1);
     if (st == 0)
-        st = check_sequence(&c, o);
+        st = read_sequence(&c, o);
     if (st == 0)
         st = apply_type(&c, o);
     json_decref(o);

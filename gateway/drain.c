@@ -31,7 +31,7 @@
 #include "spool.h"
 #include "store.h"
 
-#define DRAIN_ARGS_MAX 64
+#define DRAIN_ARGS_MAX 72
 
 struct drain {
     struct gw *gw;

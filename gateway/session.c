@@ -83,9 +83,12 @@
 
 /* LOAD: KEYS 1 session, 2 opt-out key (or the session key again),
  * 3 sessions-this-hour counter, 4 requests-today counter of the number,
- * 5 per-address counter. ARGV 1: per-address window in seconds (0 = off).
- * Returns {session fields st h q r w pk, opted out, sessions, requests,
- * address count, seconds since the session's last step (-1 unknown)}.
+ * 5 per-address counter, 6 the number's saved place (resume key).
+ * ARGV 1: per-address window in seconds (0 = off); 2: '1' to read the
+ * saved place (a USSD session), else ''.
+ * Returns {session fields st h q r w pk b, opted out, sessions, requests,
+ * address count, seconds since the session's last step (-1 unknown),
+ * {saved place's menu, state, seconds since it was saved (-1 none)}}.
  * A Redis out of memory refuses the counter's INCR (pcall): the session is
  * still read, the address counts 0 (redis_full.h). */
 static const char script_load[] =
@@ -95,13 +98,19 @@ static const char script_load[] =
     "  if type(a) ~= 'number' then a = 0\n"
     "  elseif a == 1 then redis.call('EXPIRE', KEYS[5], ARGV[1]) end\n"
     "end\n"
+    "local now = tonumber(redis.call('TIME')[1])\n"
     "local t = tonumber(redis.call('HGET', KEYS[1], 't') or '')\n"
     "local idle = -1\n"
-    "if t then idle = tonumber(redis.call('TIME')[1]) - t end\n"
-    "return {redis.call('HMGET', KEYS[1], 'st', 'h', 'q', 'r', 'w', 'pk'),"
+    "if t then idle = now - t end\n"
+    "local place = {false, false, -1}\n"
+    "if ARGV[2] == '1' then\n"
+    "  place = redis.call('HMGET', KEYS[6], 'm', 'st', 't')\n"
+    "  place[3] = tonumber(place[3] or '') and now - tonumber(place[3]) or -1\n"
+    "end\n"
+    "return {redis.call('HMGET', KEYS[1], 'st', 'h', 'q', 'r', 'w', 'pk', 'b'),"
     " redis.call('EXISTS', KEYS[2]),"
     " tonumber(redis.call('GET', KEYS[3]) or '0'),"
-    " tonumber(redis.call('GET', KEYS[4]) or '0'), a, idle}";
+    " tonumber(redis.call('GET', KEYS[4]) or '0'), a, idle, place}";
 
 /* STEP: KEYS 1 session, 2-4 case keys of the candidate references,
  * 5 queue stream, 6 opt-out key, 7 the case this session filed earlier (or
@@ -111,8 +120,14 @@ static const char script_load[] =
  * then N field/value pairs of the help request, then 'high' when the caller
  * took the duress exit after filing (the case is flagged) or '', then '1'
  * when this step began a session, then the walk id (absent in records
- * spooled by older versions). KEYS 8 and 9 count the number's sessions this
- * hour and help requests today (rate limits).
+ * spooled by older versions), then — also absent in older records — the
+ * session's replay base (`b`: the resume question a resumed USSD session
+ * began on, '' for `start`), the number's saved-place key (resume key, ''
+ * for none), its op ('set' the new state there | 'del' | ''), the menu's
+ * name and resume_s (the key's TTL). KEYS 8 and 9 count the number's
+ * sessions this hour and help requests today (rate limits). The resume key
+ * is an ARGV, not a KEY, so that spooled records keep their layout (one
+ * Redis or Sentinel, as the erase script).
  * ARGV 1 blank marks a replay from the spool: its caller was told ARGV 7
  * (see "The reference told" above).
  * Returns {code, ref}: 1 filed, 0 already filed by this owner,
@@ -172,6 +187,9 @@ static const char script_step[] =
     " 't', redis.call('TIME')[1])\n"
     "  redis.call('HSETNX', KEYS[1], 'pk', string.match(KEYS[8], '([^:]+)$'))\n"
     "  if ARGV[4] ~= '' then redis.call('HSET', KEYS[1], 'q', ARGV[4]) end\n"
+    "  local b = ARGV[15 + 2 * tonumber(ARGV[11])] or ''\n"
+    "  if b ~= '' then redis.call('HSET', KEYS[1], 'b', b)\n"
+    "  else redis.call('HDEL', KEYS[1], 'b') end\n"
     "  if res[1] >= 0 and res[2] ~= '' then\n"
     "    redis.call('HSET', KEYS[1], 'r', res[2])\n"
     "  end\n"
@@ -192,6 +210,13 @@ static const char script_step[] =
     "end\n"
     "if ARGV[5] == 'set' then redis.call('SET', KEYS[6], '1')\n"
     "elseif ARGV[5] == 'clear' then redis.call('DEL', KEYS[6]) end\n"
+    "local rk, rop = ARGV[tail + 4] or '', ARGV[tail + 5] or ''\n"
+    "if rk ~= '' and rop == 'del' then redis.call('DEL', rk)\n"
+    "elseif rk ~= '' and rop == 'set' and ARGV[2] ~= '' then\n"
+    "  redis.call('HSET', rk, 'm', ARGV[tail + 6], 'st', ARGV[2], 't',"
+    " redis.call('TIME')[1])\n"
+    "  redis.call('EXPIRE', rk, ARGV[tail + 7])\n"
+    "end\n"
     "return res\n";
 
 /* Loaded on every connect; the staff API runs the case scripts. */
@@ -213,6 +238,13 @@ struct loaded {
     char ref[SESSION_REF_LEN + 1];
     char wid[WALK_ID_LEN + 1];  /* the walk id, "" before this version */
     char pk[33];                /* the number the session began with */
+    char base_enc[MENU_STATE_ENC_MAX]; /* `b`: the session's first screen
+                                   when not start's (the resume question) */
+    int have_base;
+    struct menu_state base;
+    int have_place;             /* the number dropped a walk of this menu
+                                   less than resume_s ago: its state */
+    struct menu_state place;
     long long idle;             /* seconds since its last step, -1 unknown */
     int opted_out;
     long long sessions;         /* the number's sessions this hour */
@@ -233,6 +265,9 @@ struct sreq {
     char peer[64];              /* the aggregator's address */
     int began;                  /* this step began a session */
     char okey[KEY_MAX];         /* opt-out key (SMS), else = skey */
+    char rkey[KEY_MAX];         /* the number's saved place (USSD), or "" */
+    const char *resume_op;      /* "", "set", "del": the saved place */
+    char base[MENU_STATE_ENC_MAX]; /* `b` to store (see struct loaded) */
     char refs[NREFS][SESSION_REF_LEN + 1];
     struct menu_ctx ctx;
     struct loaded L;
@@ -420,6 +455,53 @@ static void finish_fallback(struct sreq *r)
     finish(r);
 }
 
+/* ---- the saved place of a dropped USSD walk ---------------------------- */
+
+/* resume_s on this channel: its own setting, else its menu's (0 = off). */
+static int resume_seconds(const struct sreq *r)
+{
+    if (r->ch->resume_s >= 0)
+        return r->ch->resume_s;
+    return r->ctx.menu->resume_s;
+}
+
+/* The first screen of a new USSD walk: the resume question when its number
+ * dropped a walk of this menu less than resume_s ago and dialled nothing
+ * more; else `start`, with pre-dialled input ("2*1", any dialect) walked
+ * through the same replay as an Africa's Talking history. Sets the
+ * session's replay base (the question, or "" for start). */
+static void first_screen(struct sreq *r, const char *text)
+{
+    r->base[0] = '\0';
+    if (!text[0] && r->L.have_place &&
+        menu_resume_offer(&r->ctx, &r->L.place, &r->st, &r->res) == 0) {
+        if (menu_state_encode(r->ctx.menu, &r->st, r->base,
+                              sizeof r->base) < 0)
+            r->base[0] = '\0';
+        metrics_add(r->gw->metrics, "hotline_resume_offered_total",
+                    "channel", r->ch->name, 1);
+        log_info("channel %s: a dropped walk offered back", r->ch->name);
+        return;
+    }
+    menu_replay(&r->ctx, text, &r->st, &r->res);
+}
+
+/* What this step does to the number's saved place: a live walk that got
+ * somewhere is saved (with a fresh resume_s), one at the question keeps
+ * the place it offers, and anything else — an end, a filing, the duress
+ * exit, a walk back at start — removes it. */
+static void resume_decide(struct sreq *r)
+{
+    if (!r->rkey[0] || !r->save)
+        return;
+    if (r->st.ended)
+        r->resume_op = "del";
+    else if (r->st.offer)
+        r->resume_op = "";
+    else
+        r->resume_op = menu_resume_worth(r->ctx.menu, &r->st) ? "set" : "del";
+}
+
 /* ---- the help request ------------------------------------------------ */
 
 /* Fills argv for the STEP script (keys first). Strings point into r or into
@@ -491,6 +573,12 @@ static int step_args(struct sreq *r, const char **av, size_t *al,
      * key per number, most of a live session's memory otherwise. */
     av[n++] = r->began && r->cfg->limit_sessions_hour ? "1" : "";
     av[n++] = r->wid;
+    av[n++] = r->base;
+    av[n++] = r->rkey;
+    av[n++] = r->resume_op;
+    av[n++] = r->ctx.menu->name ? r->ctx.menu->name : "";
+    snprintf(scratch[11 + MENU_VARS_MAX], 64, "%d", resume_seconds(r));
+    av[n++] = scratch[11 + MENU_VARS_MAX];
     for (int i = 0; i < n; i++)
         al[i] = strlen(av[i]);
     return n;
@@ -546,8 +634,8 @@ static int spool_request(struct sreq *r, const char **av, const size_t *al,
 static void on_saved(struct redisReply *reply, void *arg);
 static void confirm_filing(struct sreq *r);
 
-#define STEP_ARGS_MAX (GW_STEP_NKEYS + 14 + 2 * (6 + MENU_VARS_MAX))
-#define NSCRATCH (11 + MENU_VARS_MAX)
+#define STEP_ARGS_MAX (GW_STEP_NKEYS + 19 + 2 * (6 + MENU_VARS_MAX))
+#define NSCRATCH (12 + MENU_VARS_MAX)
 
 /* SAVE: runs the STEP script, or spools when Redis is not there. */
 static void save(struct sreq *r)
@@ -813,23 +901,65 @@ static void decide_ussd_history(struct sreq *r)
     if (next) {
         r->st = L->st;
         menu_step(&r->ctx, &r->st, next, &r->res);
+    } else if (!L->have_state) {
+        count_session(r);
+        first_screen(r, h);
     } else {
-        if (!L->have_state)
-            count_session(r);
-        menu_replay(&r->ctx, h, &r->st, &r->res);
+        /* A resumed session's history replays from its question. */
+        menu_replay_from(&r->ctx, L->have_base ? &L->base : NULL, h, &r->st,
+                         &r->res);
     }
     after_step(r);
+}
+
+/* 1 when s is 1 to 18 decimal digits. */
+static int all_digits(const char *s)
+{
+    size_t n = strlen(s);
+
+    if (n == 0 || n > 18)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if (s[i] < '0' || s[i] > '9')
+            return 0;
+    return 1;
+}
+
+/* A step the aggregator numbered (Hubtel's Sequence, in msg_id) that is not
+ * after the last one this session took: a retry, or a late duplicate. It
+ * gets the session's current screen; nothing is stepped, saved or filed
+ * again. 1 when answered so. */
+static int ussd_repeat(struct sreq *r)
+{
+    const struct loaded *L = &r->L;
+    const char *seq = r->in.msg_id;
+
+    if (!L->have_state || !seq[0] || !L->marker[0])
+        return 0;
+    if (all_digits(seq) && all_digits(L->marker) ?
+            strtoll(seq, NULL, 10) > strtoll(L->marker, NULL, 10) :
+            strcmp(seq, L->marker) != 0)
+        return 0;
+    r->st = L->st;
+    r->ctx.ref = L->ref;
+    menu_show(&r->ctx, &r->st, &r->res);
+    metrics_add(r->gw->metrics, "hotline_repeats_total", "channel",
+                r->ch->name, 1);
+    return 1;
 }
 
 static void decide_ussd(struct sreq *r)
 {
     struct loaded *L = &r->L;
 
+    memcpy(r->base, L->base_enc, sizeof r->base);
     if (r->in.is_release) {
         r->text = "";
         r->end = 1;
         return;
     }
+    if (ussd_repeat(r))
+        return;
     if (r->in.has_history) {
         decide_ussd_history(r);
         return;
@@ -854,9 +984,7 @@ static void decide_ussd(struct sreq *r)
         menu_step(&r->ctx, &r->st, r->in.text, &r->res);
     } else {
         count_session(r);
-        menu_begin(&r->ctx, &r->st, &r->res);
-        if (r->in.text[0])
-            menu_step(&r->ctx, &r->st, r->in.text, &r->res);
+        first_screen(r, r->in.text);
     }
     after_step(r);
 }
@@ -974,14 +1102,34 @@ static void copy_str(char *dst, size_t cap, const redisReply *e)
     }
 }
 
+/* The saved place LOAD read ({menu, state, age}): usable when it is this
+ * menu's, decodes, and was saved less than resume_s ago. */
+static void parse_place(struct sreq *r, const redisReply *p)
+{
+    struct loaded *L = &r->L;
+    const char *name = r->ctx.menu->name;
+
+    if (!p || p->type != REDIS_REPLY_ARRAY || p->elements != 3 ||
+        p->element[0]->type != REDIS_REPLY_STRING ||
+        p->element[1]->type != REDIS_REPLY_STRING ||
+        p->element[2]->type != REDIS_REPLY_INTEGER || !name ||
+        strcmp(p->element[0]->str, name) != 0 ||
+        p->element[2]->integer < 0 ||
+        p->element[2]->integer > resume_seconds(r))
+        return;
+    if (menu_state_decode(r->ctx.menu, p->element[1]->str,
+                          p->element[1]->len, &L->place) == 0)
+        L->have_place = 1;
+}
+
 static void parse_loaded(struct sreq *r, const redisReply *reply)
 {
     struct loaded *L = &r->L;
     const redisReply *h;
 
-    if (!reply || reply->type != REDIS_REPLY_ARRAY || reply->elements != 6 ||
+    if (!reply || reply->type != REDIS_REPLY_ARRAY || reply->elements != 7 ||
         reply->element[0]->type != REDIS_REPLY_ARRAY ||
-        reply->element[0]->elements != 6)
+        reply->element[0]->elements != 7)
         return;
     L->ok = 1;
     h = reply->element[0];
@@ -1000,6 +1148,14 @@ static void parse_loaded(struct sreq *r, const redisReply *reply)
     copy_str(L->ref, sizeof L->ref, h->element[3]);
     copy_str(L->wid, sizeof L->wid, h->element[4]);
     copy_str(L->pk, sizeof L->pk, h->element[5]);
+    copy_str(L->base_enc, sizeof L->base_enc, h->element[6]);
+    if (L->base_enc[0] &&
+        menu_state_decode(r->ctx.menu, L->base_enc, strlen(L->base_enc),
+                          &L->base) == 0 && !L->base.ended)
+        L->have_base = 1;
+    else
+        L->base_enc[0] = '\0';
+    parse_place(r, reply->element[6]);
 }
 
 /* Abuse limits, applied to what the step decided. A number over a limit
@@ -1078,6 +1234,7 @@ static void decide_and_save(struct sreq *r)
         decide_ussd(r);
     if (r->L.ok)
         apply_limits(r);
+    resume_decide(r);
     if (r->end == -1) {
         finish_fallback(r);
         return;
@@ -1101,6 +1258,22 @@ static void on_loaded(struct redisReply *reply, void *arg)
     decide_and_save(r);
 }
 
+/* Nalo and Arkesel send the whole dialled string ("*920*55*2*1#") as the
+ * first message: with the channel's service_code ("*920*55#") known, what
+ * follows it is pre-dialled input ("2*1"), and the service is the code. */
+static void dialled_input(struct sreq *r)
+{
+    const char *code = r->ch->service_code;
+    char input[IN_TEXT_MAX];
+
+    if (!code || !code[0] || r->in.text[0] ||
+        dialect_predialled(r->in.service, code, input, sizeof input) != 0 ||
+        !input[0])
+        return;
+    memcpy(r->in.text, input, sizeof input);
+    snprintf(r->in.service, sizeof r->in.service, "%s", code);
+}
+
 void session_handle(struct gw *gw, struct cfg *cfg,
                     const struct cfg_channel *ch, const struct inbound *in,
                     const char *peer, session_done_cb done, void *arg)
@@ -1108,8 +1281,8 @@ void session_handle(struct gw *gw, struct cfg *cfg,
     struct sreq *r = calloc(1, sizeof *r);
     char keys[3][KEY_MAX];
     char window[16];
-    const char *av[6];
-    size_t al[6];
+    const char *av[8];
+    size_t al[8];
 
     if (!r) {
         done(503, "", 0, "text/plain", arg);
@@ -1138,6 +1311,11 @@ void session_handle(struct gw *gw, struct cfg *cfg,
                  ch->name, in->session);
         snprintf(r->okey, sizeof r->okey, "%s", r->skey);
     }
+    r->resume_op = "";
+    if (in->kind == IN_USSD && resume_seconds(r) > 0)
+        snprintf(r->rkey, sizeof r->rkey, "%sr:%s", cfg->prefix, r->pkey);
+    if (in->kind == IN_USSD && in->is_new && !in->has_history)
+        dialled_input(r);
     r->L.idle = -1;
     snprintf(keys[0], KEY_MAX, "%srl:s:%s", cfg->prefix, r->pkey);
     snprintf(keys[1], KEY_MAX, "%srl:f:%s", cfg->prefix, r->pkey);
@@ -1148,10 +1326,12 @@ void session_handle(struct gw *gw, struct cfg *cfg,
     av[2] = keys[0];
     av[3] = keys[1];
     av[4] = keys[2];
-    av[5] = window;
-    for (int i = 0; i < 6; i++)
+    av[5] = r->rkey[0] ? r->rkey : r->skey;
+    av[6] = window;
+    av[7] = r->rkey[0] ? "1" : "";
+    for (int i = 0; i < 8; i++)
         al[i] = strlen(av[i]);
-    if (store_eval(gw->store, GW_SCRIPT_LOAD, on_loaded, r, 5, 6, av, al) !=
+    if (store_eval(gw->store, GW_SCRIPT_LOAD, on_loaded, r, 6, 8, av, al) !=
         0)
         on_loaded(NULL, r);     /* Redis not there: decide without it */
 }

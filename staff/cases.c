@@ -285,7 +285,7 @@ const char cases_script_reindex[] =
 
 const char cases_script_erase[] =
     "local P, phone, pk = ARGV[1], ARGV[2], ARGV[3]\n"
-    "local c = {0, 0, 0, 0, 0, 0}\n"
+    "local c = {0, 0, 0, 0, 0, 0, 0}\n"
     "local function scan(pattern, kind, fn)\n"
     "  local cursor = '0'\n"
     "  repeat\n"
@@ -342,6 +342,7 @@ const char cases_script_erase[] =
     "end)\n"
     "c[5] = redis.call('DEL', P .. 'rl:s:' .. pk, P .. 'rl:f:' .. pk)\n"
     "c[6] = redis.call('DEL', P .. 'o:' .. pk)\n"
+    "c[7] = redis.call('DEL', P .. 'r:' .. pk)\n"
     "return c\n";
 
 int cases_ref_ok(const char *ref)

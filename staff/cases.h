@@ -79,7 +79,8 @@
  * History holds 500 entries; the oldest read/list entries go first.
  * erase: KEYS none; ARGV prefix, phone, phone key (HMAC, session.h).
  * Returns {cases, queue entries, dead letters, sessions, counters,
- * opt-outs} removed. */
+ * opt-outs, saved places (P r:PHONEKEY: a dropped walk, session.c)}
+ * removed. */
 extern const char cases_script_claim[];
 extern const char cases_script_note[];
 extern const char cases_script_resolve[];

@@ -329,6 +329,58 @@ static void test_hubtel(void **state)
     assert_string_equal(err, "field Sequence must be a number");
 }
 
+/* Several pre-dialled levels, and Sequence kept for the retry check. */
+static void test_hubtel_levels_and_sequence(void **state)
+{
+    (void)state;
+    assert_int_equal(post("hubtel-ussd",
+        "{\"SessionId\":\"hub-2\",\"Mobile\":\"233\",\"ServiceCode\":\"714\","
+        "\"Type\":\"Initiation\",\"Message\":\"*714*2*1#\",\"Sequence\":1}"),
+        0);
+    assert_string_equal(in.text, "2*1");
+    assert_string_equal(in.msg_id, "1");
+    assert_int_equal(post("hubtel-ussd",
+        "{\"SessionId\":\"hub-2\",\"Mobile\":\"233\",\"Type\":\"Response\","
+        "\"Message\":\"Hanoi\",\"Sequence\":\"12\"}"), 0);
+    assert_string_equal(in.msg_id, "12");
+    assert_int_equal(post("hubtel-ussd",
+        "{\"SessionId\":\"hub-2\",\"Mobile\":\"233\",\"Type\":\"Response\","
+        "\"Message\":\"1\"}"), 0);
+    assert_string_equal(in.msg_id, "");
+    assert_int_equal(post("hubtel-ussd",
+        "{\"SessionId\":\"h\",\"Mobile\":\"233\",\"Type\":\"Response\","
+        "\"Message\":\"1\",\"Sequence\":\"3x\"}"), 400);
+    assert_string_equal(err, "field Sequence must be a number");
+    assert_int_equal(post("hubtel-ussd",
+        "{\"SessionId\":\"h\",\"Mobile\":\"233\",\"Type\":\"Response\","
+        "\"Message\":\"1\",\"Sequence\":-1}"), 400);
+}
+
+static void test_predialled_split(void **state)
+{
+    char out[16];
+
+    (void)state;
+    assert_int_equal(dialect_predialled("*920*55*2*1#", "*920*55#", out,
+                                        sizeof out), 0);
+    assert_string_equal(out, "2*1");
+    assert_int_equal(dialect_predialled("*920*55#", "920*55", out,
+                                        sizeof out), 0);
+    assert_string_equal(out, "");
+    assert_int_equal(dialect_predialled("*920*56*2#", "*920*55#", out,
+                                        sizeof out), -1);
+    assert_int_equal(dialect_predialled("*920*551#", "*920*55#", out,
+                                        sizeof out), -1);
+    assert_int_equal(dialect_predialled("*920#", "*920*55#", out,
+                                        sizeof out), -1);
+    assert_int_equal(dialect_predialled("*920*55*2*1#", "", out,
+                                        sizeof out), -1);
+    /* Too long for out: refused, out empty. */
+    assert_int_equal(dialect_predialled("*1*0123456789012345#", "*1#", out,
+                                        sizeof out), -1);
+    assert_string_equal(out, "");
+}
+
 static json_t *load_reply(const char *buf)
 {
     json_error_t je;
@@ -772,6 +824,8 @@ int main(void)
         cmocka_unit_test(test_at_render),
         cmocka_unit_test(test_at_sms),
         cmocka_unit_test(test_hubtel),
+        cmocka_unit_test(test_hubtel_levels_and_sequence),
+        cmocka_unit_test(test_predialled_split),
         cmocka_unit_test(test_hubtel_render),
         cmocka_unit_test(test_nalo),
         cmocka_unit_test(test_arkesel),
