@@ -1262,6 +1262,13 @@ static void test_resume_offer_continue_restart_quit(void **state)
     assert_non_null(strstr(enc, "|v=location=Hanoi|o=1"));
     assert_int_equal(menu_state_decode(m, enc, (size_t)n, &back), 0);
     assert_memory_equal(&st, &back, sizeof st);
+    /* The flag is strict: only "|o=1", last, on a live walk. */
+    decode_fails(m, "1|n=danger|p=0|l=en|e=1|s=|v=|o=1", 33, MENU_EINVAL);
+    decode_fails(m, "1|n=danger|p=0|l=en|e=0|s=|v=|o=2", 33, MENU_EINVAL);
+    decode_fails(m, "1|n=danger|p=0|l=en|e=0|s=|v=|o=1|", 34, MENU_EINVAL);
+    assert_int_equal(menu_state_decode(m, "1|n=danger|p=0|l=en|e=0|s=|v=|o=1",
+                                       33, &back), 0);
+    assert_int_equal(back.offer, 1);
 
     /* A wrong key asks again; "1" gives the walk back. */
     step_ok(&c, &st, "7", &r);
