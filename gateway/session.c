@@ -19,13 +19,26 @@
  *   P s:{CHANNEL:ID}   session hash: st (state), h (AT history),
  *                      q (last SMS message id), r (reference filed),
  *                      w (walk id), pk (the number's HMAC, fixed when the
- *                      session began), t (last step, Redis clock, seconds)
+ *                      session began), t (last step, Redis clock, seconds),
+ *                      b (the first screen of a resumed USSD session: the
+ *                      resume question its history replays from)
  *   P o:PHONEKEY       SMS opt-out marker (STOP / START)
+ *   P r:PHONEKEY       the place of the number's last USSD walk while it is
+ *                      live and past its start: m (menu), st (state), t;
+ *                      TTL resume_s. Written by the STEP script with each
+ *                      such step, deleted by the step that ends, files,
+ *                      quits or starts again; a new session of the number
+ *                      finding it opens on the resume question (issue 13)
  *   P case:REF         case hash (owner = the walk, status, fields)
  *   P q:QUEUE          help-request stream
  *   P cx:new, P cx:new:QUEUE   the case index (cases.h)
  * ID is the aggregator's session id for USSD, and PHONEKEY (an HMAC of the
  * number) for SMS and Nalo: no key ever contains a phone number.
+ *
+ * Retries without a history. Africa's Talking's history tells a retried
+ * step (same history) from a new one; Hubtel numbers its steps (Sequence,
+ * kept in `q`): a step numbered no later than the last one taken gets the
+ * current screen and changes nothing. Nalo and Arkesel number nothing.
  *
  * Walks. One session key can carry many walks (an SMS or Nalo number asks
  * for help twice), so a help request belongs to a walk, not to a session:
