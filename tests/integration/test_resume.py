@@ -134,7 +134,10 @@ def arkesel(hl, sid, data, new, phone):
 
 
 def requests_of(r, phone):
-    return [f for _id, f in r.xrange("hl:q:urgent") if f["phone"] == phone]
+    """The help requests of a number (stored in E.164: Hubtel, Nalo and
+    Arkesel send it without the "+")."""
+    e164 = phone if phone.startswith("+") else "+" + phone
+    return [f for _id, f in r.xrange("hl:q:urgent") if f["phone"] == e164]
 
 
 def assert_filed_once(r, phone, ref, channel):
