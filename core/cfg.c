@@ -349,6 +349,17 @@ static void sms_out_free(struct cfg_sms_out *o)
     free(o->from);
 }
 
+/* 1 when s is a USSD short code as dialled: "*920*55#" (digits and '*',
+ * a leading '*' and a trailing '#', 3 to 40 bytes). */
+static int service_code_ok(const char *s)
+{
+    size_t n = strlen(s);
+
+    if (n < 3 || n > 40 || s[0] != '*' || s[n - 1] != '#' || s[1] == '*')
+        return 0;
+    return strspn(s + 1, "0123456789*") == n - 2 && s[n - 2] != '*';
+}
+
 /* Reads one channel group. */
 static void channel_load(const config_setting_t *g, struct cfg_channel *ch,
                          struct cfg_err *e)
@@ -399,6 +410,11 @@ static void channel_load(const config_setting_t *g, struct cfg_channel *ch,
     if (ch->secret && !*ch->secret) {
         free(ch->secret);
         ch->secret = NULL;
+    }
+    if (ch->service_code && !service_code_ok(ch->service_code)) {
+        fail(e, line, "channel %s: service_code must be a short code as "
+             "dialled, like \"*920*55#\"", ch->name);
+        return;
     }
     /* A Twilio channel without its token is disabled, never open. */
     if (get_str(g, "auth_token", &ch->auth_token, &envname) != 1 &&

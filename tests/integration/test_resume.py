@@ -26,7 +26,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(__file__))
 from harness import (RedisServer, Hotlined, at_ussd, post_json, eq,  # noqa: E402
-                     contains, run, ROOT, HOTLINECTL, PEPPER)
+                     contains, run, ROOT, HOTLINECTL, HOTLINED, PEPPER)
 
 REF_RE = re.compile(r"reference is ([346789ABCDEFGHJKMNPQRTWXY]{6})")
 QUESTION_EN = "1. Continue where you were\n2. Start again"
@@ -39,13 +39,13 @@ MAIN = "What do you need?"
 STAFF = "lan-token-0123456789abcdef"
 
 
-def resume_config(tmp, at_resume_s=None):
+def resume_config(tmp, at_resume_s=None, nalo_code="*920*55#"):
     """The shipped config with the Nalo and Arkesel service codes, a staff
     member, and optionally the at-ussd channel's own resume_s."""
     with open(os.path.join(ROOT, "config", "hotlined.cfg")) as f:
         text = f.read()
     text, n = re.subn(r'(path = "/ussd/nalo";)',
-                      r'\1 service_code = "*920*55#";', text)
+                      r'\1 service_code = "%s";' % nalo_code, text)
     assert n == 1, "nalo channel"
     text, n = re.subn(r'(path = "/ussd/arkesel";)',
                       r'\1 service_code = "*920*56#";', text)
@@ -294,6 +294,28 @@ def test_resume_expires(tmp):
     time.sleep(3.2)
     contains(at(hl, "at-q", "", phone), "CON " + LANGUAGE,
              "past resume_s: a new walk")
+
+
+def test_channel_resume_off(tmp):
+    """A channel's resume_s = 0 overrides the menu's 300: nothing kept,
+    nothing offered."""
+    redis, hl, r = setup(tmp, at_resume_s=0)
+    phone = "+84901000007"
+    at_walk(hl, "at-u", ["2", "1", "Hanoi"], phone)
+    eq(r.scan_all("hl:r:*"), [], "no saved place with resume_s = 0")
+    contains(at(hl, "at-v", "", phone), "CON " + LANGUAGE, "nothing offered")
+
+
+def test_bad_service_code_refused(tmp):
+    cfg = resume_config(tmp, nalo_code="920-55")
+    p = subprocess.run([HOTLINED, "-c", cfg, "--check", "--menus",
+                        os.path.join(ROOT, "config", "menus")],
+                       capture_output=True, text=True, timeout=10,
+                       env=dict(os.environ, HOTLINE_PEPPER=PEPPER,
+                                STAFF_TOKEN_LAN=STAFF))
+    eq(p.returncode, 1, "--check refuses a service_code that is no code")
+    contains(p.stderr, "channel nalo: service_code must be a short code as "
+             "dialled, like \"*920*55#\"")
 
 
 def test_erase_removes_the_saved_place(tmp):

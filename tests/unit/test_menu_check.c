@@ -481,6 +481,44 @@ static void test_sms_resume(void **state)
                 "like sms_resume_s = 300;");
 }
 
+/* resume_s: default, 0, range; strings.resume: optional, translated when
+ * given. */
+static void test_resume_settings(void **state)
+{
+    struct menu_diags d;
+    struct menu *m = NULL;
+    char text[1024];
+
+    (void)state;
+    menu_diags_init(&d);
+    snprintf(text, sizeof text, "%sresume_s = 0;\nnodes = {\n"
+             "  main = { type = \"end\"; text = \"Bye\"; };\n};\n",
+             TOP("\"en\""));
+    assert_int_equal(menu_load_string(text, "t.cfg", &m, &d), 0);
+    assert_int_equal(m->resume_s, 0);
+    assert_int_equal(d.warnings, 0);
+    menu_free(m);
+    menu_diags_free(&d);
+    EXPECT_TEXT(TOP("\"en\"")
+                "resume_s = 86401;\n"
+                "nodes = {\n"
+                "  main = { type = \"end\"; text = \"Bye\"; };\n"
+                "};\n",
+                MENU_EINVAL,
+                "t.cfg:6: resume_s must be 0 to 86400 seconds, like "
+                "resume_s = 300;");
+    EXPECT_TEXT("name = \"t\";\n"
+                "languages = [ \"vi\", \"en\" ];\n"
+                "start = \"main\";\n"
+                "strings = { invalid = \"Invalid.\";\n"
+                "  resume = { en = \"1. Continue\\n2. Start again\"; }; };\n"
+                "nodes = {\n"
+                "  main = { type = \"end\"; text = \"Bye\"; };\n"
+                "};\n",
+                0,
+                "t.cfg:5: warning: strings.resume: missing translation: vi");
+}
+
 /* ---- values of the wrong kind, hostile input ------------------------------ */
 
 static void test_wrong_kinds(void **state)
@@ -965,6 +1003,7 @@ int main(void)
         cmocka_unit_test(test_field_saved_on_one_path_is_enough),
         cmocka_unit_test(test_warn_unreachable),
         cmocka_unit_test(test_warn_missing_translation),
+        cmocka_unit_test(test_resume_settings),
         cmocka_unit_test(test_warn_ucs2_after_folding),
         cmocka_unit_test(test_warn_no_way_out),
         cmocka_unit_test(test_warn_keyword_and_strings),
