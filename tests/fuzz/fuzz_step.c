@@ -3,7 +3,9 @@
  * shipped menus (hotline.cfg, or disguised.cfg when bit 4 of the first byte
  * is set). Invariants: every screen fits its page (or says it cannot),
  * the state always encodes and decodes back to the same screen, and at most
- * one forward is ever reported per session.
+ * one forward is ever reported per session. A line "~" is a dropped call
+ * and a redial: the walk so far is offered back (menu_resume_offer), as
+ * the gateway does, when it is worth it.
  */
 #include "fuzz_common.h"
 
@@ -47,7 +49,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         abort();
     for (line = strtok_r(text, "\n", &save); line;
          line = strtok_r(NULL, "\n", &save)) {
-        int rc = menu_step(&c, &st, line, &r);
+        int rc;
+
+        if (strcmp(line, "~") == 0) {
+            struct menu_state saved = st;
+
+            if (menu_resume_offer(&c, &saved, &st, &r) == 0 &&
+                (!st.offer || !menu_resume_worth(c.menu, &saved)))
+                abort();
+            forwards = 0;               /* a new session: a walk anew */
+            check_roundtrip(&c, &st, &r);
+            continue;
+        }
+        rc = menu_step(&c, &st, line, &r);
 
         if (rc == MENU_EENDED)
             break;
