@@ -22,6 +22,8 @@ from harness import (RedisServer, Hotlined, post_json, get, eq, contains,  # noq
 
 REF_RE = re.compile(r"reference is ([346789ABCDEFGHJKMNPQRTWXY]{6})")
 HUB_PHONE = "233200000555"
+QUIT_PHONE = "233200000556"     # another caller: the same number redialling
+                                # would be offered HUB_PHONE's walk back
 SMS_PHONE = "+84933000555"
 
 
@@ -53,9 +55,9 @@ def free(r, names):
     r("CONFIG", "SET", "maxmemory", "0")
 
 
-def hub(hl, session, typ, msg, seq):
+def hub(hl, session, typ, msg, seq, phone=HUB_PHONE):
     st, body, _ = post_json(hl.url("/ussd/hubtel"), {
-        "SessionId": session, "Mobile": HUB_PHONE, "ServiceCode": "714",
+        "SessionId": session, "Mobile": phone, "ServiceCode": "714",
         "Type": typ, "Message": msg, "Operator": "mtn", "ClientState": "",
         "Sequence": seq})
     eq(st, 200, "hubtel status")
@@ -119,14 +121,14 @@ def full_redis_walks(tmp, config):
     contains(sms(hl, "HELP", "m0"), "Choose language")
     for i, s in enumerate(["2", "1", "Hanoi", "1"]):
         assert sms(hl, s, "m%d" % (i + 1)), "a screen for %r" % s
-    hub(hl, "hub-quit", "Initiation", "*714#", 1)
-    hub(hl, "hub-quit", "Response", "2", 2)
+    hub(hl, "hub-quit", "Initiation", "*714#", 1, QUIT_PHONE)
+    hub(hl, "hub-quit", "Response", "2", 2, QUIT_PHONE)
 
     fillers = fill(r)
 
     # The duress exit keeps its neutral screen: the fallback names the
     # hotline, which a watcher must not see.
-    out = hub(hl, "hub-quit", "Response", "99", 3)
+    out = hub(hl, "hub-quit", "Response", "99", 3, QUIT_PHONE)
     eq((out["Type"], out["Message"]), ("Release", "Thank you. Goodbye."),
        "the duress exit while Redis is full")
 
