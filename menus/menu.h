@@ -401,4 +401,27 @@ int menu_state_encode(const struct menu *m, const struct menu_state *st,
 int menu_state_decode(const struct menu *m, const char *in, size_t len,
                       struct menu_state *st);
 
+/* ---- diff of two versions (menu_diff.c) --------------------------------- */
+/*
+ * What an operator needs to know before publishing b over a (or rolling
+ * back): one line per difference, in node order of a then of b:
+ *   languages: en vi -> en vi th        (and start, home, nav, strings.*)
+ *   + node NAME (TYPE)                  a node only b has
+ *   - node NAME (TYPE)                  a node only a has
+ *   ~ node NAME: type menu -> input
+ *   ~ node NAME: text [LANG]: "old" -> "new"   (newlines shown as \n)
+ *   ~ node NAME: option KEY: label [LANG]: "old" -> "new"
+ *   ~ node NAME: option KEY: next a -> b
+ *   ~ node NAME: + option KEY "LABEL" -> NEXT  /  - option KEY
+ *   ~ node NAME: next a -> b  (and save, accept, queue, fields)
+ * Texts compare as each language's caller sees them (menu_text_get, with
+ * the default language's fallback), in every language both menus offer (a
+ * language added or dropped is the `languages:` line).
+ * Writes NUL-terminated lines into out. Returns the number of differences
+ * (0 = the same screens and walks), or MENU_ENOSPC when out is too small
+ * (out then holds the lines that fit).
+ */
+int menu_diff(const struct menu *a, const struct menu *b, char *out,
+              size_t outsz);
+
 #endif
