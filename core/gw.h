@@ -17,6 +17,7 @@ struct metrics;
 struct hc;
 struct alert;
 struct confirm;
+struct mpub;
 
 struct gw {
     struct event_base *base;
@@ -30,6 +31,7 @@ struct gw {
     struct hc *hc;              /* outbound HTTP: SMS replies, alerts */
     struct alert *alert;        /* alert delivery worker (alert.h) */
     struct evhttp *http;
+    struct mpub *mpub;          /* published menus followed (menu_pub.h) */
     int inflight;               /* requests accepted, not yet answered */
     int draining;               /* SIGTERM received */
     int spool_busy;             /* a spool drain is under way */

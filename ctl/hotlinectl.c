@@ -53,6 +53,21 @@ static const char usage_top[] =
     "  menu graph FILE\n"
     "        the menu tree as a Graphviz graph: hotlinectl menu graph F | dot -Tpng > menu.png\n"
     "\n"
+    "  menu publish [OPTS] FILE [--note TEXT]\n"
+    "        check FILE on every channel of the config serving it; refuse on\n"
+    "        any error; else store it in Redis as the menu's next version,\n"
+    "        which every gateway serves to new sessions within a second\n"
+    "  menu versions NAME | show NAME[@V] | diff NAME A B\n"
+    "        the published versions (who, when, note), one's text, and what\n"
+    "        changed between two (nodes, texts, options)\n"
+    "  menu rollback NAME [V] [--note TEXT]\n"
+    "        publish version V's text again (default: the one before)\n"
+    "  menu funnel NAME[@V]\n"
+    "        per node and language: visits, invalid answers, back, home,\n"
+    "        duress exits and drop-offs of a version (default the current)\n"
+    "        OPTS: -c HOTLINED.CFG (default config/hotlined.cfg), --redis H:P,\n"
+    "        --as NAME (an operator account) or --token T / HOTLINE_STAFF_TOKEN\n"
+    "\n"
     "  cases [-c CONFIG] [--redis H:P] [--token T] [--json] list|show|claim|\n"
     "        note|resolve|erase ...   hotline staff work help requests\n"
     "        (hotlinectl cases --help)\n"
@@ -682,6 +697,12 @@ static const struct ctl_cmd menu_cmds[] = {
     { "simulate", cmd_menu_simulate,
       "menu simulate FILE [--lang L] [--channel ussd|sms] [--fold]" },
     { "graph", cmd_menu_graph, "menu graph FILE" },
+    { "publish", hotlinectl_menu_pub, "menu publish FILE [--note TEXT]" },
+    { "versions", hotlinectl_menu_pub, "menu versions NAME" },
+    { "show", hotlinectl_menu_pub, "menu show NAME[@V]" },
+    { "diff", hotlinectl_menu_pub, "menu diff NAME A B" },
+    { "rollback", hotlinectl_menu_pub, "menu rollback NAME [V]" },
+    { "funnel", hotlinectl_menu_pub, "menu funnel NAME[@V]" },
 };
 
 /* Runs argv[0] of a group's table; argv[-1] is the group's name. */

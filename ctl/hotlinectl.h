@@ -16,6 +16,19 @@ int hotlinectl_cases(int argc, char **argv);
  * "staff". Same exit statuses. */
 int hotlinectl_staff(int argc, char **argv);
 
+/* `hotlinectl menu publish|versions|show|diff|rollback|funnel ...`
+ * (hotlinectl_publish.c); argv[0] is the subcommand. Exit status as above. */
+int hotlinectl_menu_pub(int argc, char **argv);
+
+struct redisContext;
+struct cfg;
+/* Who may publish (hotlinectl_publish.c, the one place that decides):
+ * `as` naming a staff account (P staff:NAME) with role operator or
+ * supervisor, else a staff token of the config. Writes the name into who;
+ * returns 0, or -1 after saying why on stderr. */
+int ctl_operator(struct redisContext *rc, const struct cfg *c,
+                 const char *as, const char *token, char *who, size_t whosz);
+
 /* One channel of hotlined.cfg as `menu check -c` judges it. */
 struct ctl_channel {
     char name[64];

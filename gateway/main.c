@@ -29,6 +29,7 @@
 #include "gw.h"
 #include "http_client.h"
 #include "log.h"
+#include "menu_pub.h"
 #include "metrics.h"
 #include "sentinel.h"
 #include "server.h"
@@ -131,6 +132,7 @@ static void on_store_ready(struct store *s, void *arg)
     (void)s;
     if (store_ready(gw.store) && store_ready(gw.fstore))
         start_listening();
+    mpub_check(gw.mpub);
     gw_spool_drain(arg);
 }
 
@@ -140,6 +142,7 @@ static void on_master(const char *host, int port, void *arg)
     store_retarget(gw.store, host, port);
     store_retarget(gw.fstore, host, port);
     alert_retarget(gw.alert, host, port);
+    mpub_retarget(gw.mpub, host, port);
 }
 
 static void on_drain_timer(evutil_socket_t fd, short ev, void *arg)
@@ -167,6 +170,7 @@ static void on_sighup(evutil_socket_t fd, short ev, void *arg)
     cfg_release(gw.cfg);
     gw.cfg = next;
     server_apply_limits(&gw);
+    mpub_check(gw.mpub);
     log_set_level((enum log_level)log_level_parse(gw.cfg->log_level));
     log_info("reloaded %s: %zu channels, %zu menus", gw.cfg->file,
              gw.cfg->nchannels, gw.cfg->nmenus);
@@ -260,7 +264,8 @@ static int start(char *err, size_t errlen)
     }
     gw.alert = alert_new(&gw);
     caseev = caseev_new(&gw);
-    if (!gw.alert || !caseev) {
+    gw.mpub = mpub_new(&gw);
+    if (!gw.alert || !caseev || !gw.mpub) {
         snprintf(err, errlen, "out of memory");
         return -1;
     }
@@ -350,6 +355,7 @@ out:
     store_free(gw.store);
     store_free(gw.fstore);      /* settles a WAIT in flight first */
     confirm_free(gw.confirm);
+    mpub_free(gw.mpub);         /* after the stores: their callbacks ran */
     spool_close(gw.spool);
     metrics_free(gw.metrics);
     cfg_release(gw.cfg);

@@ -40,6 +40,7 @@
 #include "front.h"
 #include "gw.h"
 #include "log.h"
+#include "menu_pub.h"
 #include "metrics.h"
 #include "session.h"
 #include "session_auth.h"
@@ -116,7 +117,7 @@ static void ops_metrics(struct gw *gw, struct evhttp_request *req,
                         const struct timeval *t0)
 {
     struct store_stats st = { 0 };
-    char *text;
+    char *text, *menus, *all;
 
     if (gw->store)
         store_stats(gw->store, &st);
@@ -133,13 +134,33 @@ static void ops_metrics(struct gw *gw, struct evhttp_request *req,
     metrics_set(gw->metrics, "hotline_http_max_connections",
                 (double)front_cap());
     text = metrics_render(gw->metrics);
-    if (!text) {
+    menus = mpub_metrics(gw->mpub);     /* versions served, funnels */
+    all = text && menus ? malloc(strlen(text) + strlen(menus) + 1) : NULL;
+    if (!all) {
+        free(text);
+        free(menus);
         reply_error(gw, req, NULL, t0, 500, "out of memory");
         return;
     }
-    reply(gw, req, NULL, t0, 200, "text/plain; version=0.0.4", text,
-          strlen(text));
+    strcpy(all, text);
+    strcat(all, menus);
+    reply(gw, req, NULL, t0, 200, "text/plain; version=0.0.4", all,
+          strlen(all));
+    free(all);
     free(text);
+    free(menus);
+}
+
+/* Ready: "ready", then a line per menu whose published version this
+ * gateway refused (it serves the last good one; menu_pub.h). */
+static void ready(struct gw *gw, struct evhttp_request *req,
+                  const struct timeval *t0)
+{
+    char body[2048] = "ready\n";
+    size_t n = strlen(body);
+
+    n += mpub_trouble(gw->mpub, body + n, sizeof body - n);
+    reply(gw, req, NULL, t0, 200, "text/plain", body, n);
 }
 
 /* GET /healthz, /readyz, /metrics. Returns 1 when path was one of them. */
@@ -165,8 +186,11 @@ static int ops(struct gw *gw, struct evhttp_request *req, const char *path,
                         "refuses writes; help requests go to the spool");
         else if (gw->cfg->nmenus == 0)
             reply_error(gw, req, NULL, t0, 503, "no menus loaded");
+        else if (!mpub_synced(gw->mpub))
+            reply_error(gw, req, NULL, t0, 503, "published menus not read "
+                        "from Redis yet");
         else
-            reply(gw, req, NULL, t0, 200, "text/plain", "ready\n", 6);
+            ready(gw, req, t0);
     } else {
         ops_metrics(gw, req, t0);
     }

@@ -83,6 +83,7 @@
 #include "log.h"
 #include "mask.h"
 #include "menu.h"
+#include "menu_pub.h"
 #include "metrics.h"
 #include "redis_full.h"
 #include "sms_reply.h"
@@ -93,13 +94,14 @@
 #define NREFS 3
 #define REPLY_MAX (MENU_SCREEN_MAX * 2 + 512)
 #define WALK_ID_LEN 32          /* hex digits: 128 bits */
+#define FUNNEL_MAX 6            /* funnel fields one step counts at most */
 
 /* LOAD: KEYS 1 session, 2 opt-out key (or the session key again),
  * 3 sessions-this-hour counter, 4 requests-today counter of the number,
  * 5 per-address counter, 6 the number's saved place (resume key).
  * ARGV 1: per-address window in seconds (0 = off); 2: '1' to read the
  * saved place (a USSD session), else ''.
- * Returns {session fields st h q r w pk b, opted out, sessions, requests,
+ * Returns {session fields st h q r w pk b mv, opted out, sessions, requests,
  * address count, seconds since the session's last step (-1 unknown),
  * {saved place's menu, state, seconds since it was saved (-1 none)}}.
  * A Redis out of memory refuses the counter's INCR (pcall): the session is
@@ -120,7 +122,8 @@ static const char script_load[] =
     "  place = redis.call('HMGET', KEYS[6], 'm', 'st', 't')\n"
     "  place[3] = tonumber(place[3] or '') and now - tonumber(place[3]) or -1\n"
     "end\n"
-    "return {redis.call('HMGET', KEYS[1], 'st', 'h', 'q', 'r', 'w', 'pk', 'b'),"
+    "return {redis.call('HMGET', KEYS[1], 'st', 'h', 'q', 'r', 'w', 'pk',"
+    " 'b', 'mv'),"
     " redis.call('EXISTS', KEYS[2]),"
     " tonumber(redis.call('GET', KEYS[3]) or '0'),"
     " tonumber(redis.call('GET', KEYS[4]) or '0'), a, idle, place}";
@@ -137,10 +140,14 @@ static const char script_load[] =
  * session's replay base (`b`: the resume question a resumed USSD session
  * began on, '' for `start`), the number's saved-place key (resume key, ''
  * for none), its op ('set' the new state there | 'del' | ''), the menu's
- * name and resume_s (the key's TTL). KEYS 8 and 9 count the number's
- * sessions this hour and help requests today (rate limits). The resume key
- * is an ARGV, not a KEY, so that spooled records keep their layout (one
- * Redis or Sentinel, as the erase script).
+ * name and resume_s (the key's TTL), then the menu version the session is
+ * pinned to (`mv`, 0 = the file; menu_pub.h), the funnel hash of that
+ * version and the funnel fields this step counts ("NODE|LANG|EVENT", one
+ * HINCRBY each; not on a replay from the spool, so nothing is counted
+ * twice). KEYS 8 and 9 count the number's sessions this hour and help
+ * requests today (rate limits). The resume and funnel keys are ARGVs, not
+ * KEYS, so that spooled records keep their layout (one Redis or Sentinel,
+ * as the erase script; not Redis Cluster).
  * ARGV 1 blank marks a replay from the spool: its caller was told ARGV 7
  * (see "The reference told" above).
  * Returns {code, ref}: 1 filed, 0 already filed by this owner,
@@ -197,6 +204,7 @@ static const char script_step[] =
     "elseif ARGV[2] ~= '' then\n"
     "  redis.call('HSET', KEYS[1], 'st', ARGV[2], 'h', ARGV[3],"
     " 'w', ARGV[14 + 2 * tonumber(ARGV[11])] or '',"
+    " 'mv', ARGV[20 + 2 * tonumber(ARGV[11])] or '0',"
     " 't', redis.call('TIME')[1])\n"
     "  redis.call('HSETNX', KEYS[1], 'pk', string.match(KEYS[8], '([^:]+)$'))\n"
     "  if ARGV[4] ~= '' then redis.call('HSET', KEYS[1], 'q', ARGV[4]) end\n"
@@ -229,6 +237,11 @@ static const char script_step[] =
     "  redis.call('HSET', rk, 'm', ARGV[tail + 6], 'st', ARGV[2], 't',"
     " redis.call('TIME')[1])\n"
     "  redis.call('EXPIRE', rk, ARGV[tail + 7])\n"
+    "end\n"
+    "if ARGV[1] ~= '' and ARGV[tail + 9] then\n"
+    "  for k = tail + 10, #ARGV do\n"
+    "    redis.call('HINCRBY', ARGV[tail + 9], ARGV[k], 1)\n"
+    "  end\n"
     "end\n"
     "return res\n";
 
@@ -283,6 +296,14 @@ struct sreq {
     char base[MENU_STATE_ENC_MAX]; /* `b` to store (see struct loaded) */
     char refs[NREFS][SESSION_REF_LEN + 1];
     struct menu_ctx ctx;
+    long long mv;               /* the menu version served (0 = the file) */
+    struct mpub_ver *hold;      /* keeps that version loaded (menu_pub.h) */
+    int restart;                /* its pinned version is gone: start over */
+    const char *fin;            /* the input applied to a live walk */
+    char mvs[24];               /* STEP arguments: mv, funnel key, fields */
+    char fkey[KEY_MAX];
+    char ff[FUNNEL_MAX][2 * MENU_NAME_MAX + 16];
+    int nff;
     struct loaded L;
     struct menu_state st;
     struct menu_result res;
@@ -307,6 +328,8 @@ struct sreq {
     session_done_cb done;
     void *arg;
 };
+
+static void serve_current(struct sreq *r);
 
 static void hmac256(const char *key, const char *data, unsigned char out[32])
 {
@@ -430,6 +453,7 @@ static void finish(struct sreq *r)
     if (r->status) {
         n = snprintf(body, sizeof body, "%d too many requests\n", r->status);
         r->done(r->status, body, (size_t)n, ctype, r->arg);
+        mpub_put(r->hold);
         cfg_release(r->cfg);
         free(r);
         return;
@@ -453,6 +477,7 @@ static void finish(struct sreq *r)
     } else {
         r->done(200, body, (size_t)n, ctype, r->arg);
     }
+    mpub_put(r->hold);
     cfg_release(r->cfg);
     free(r);
 }
@@ -592,6 +617,13 @@ static int step_args(struct sreq *r, const char **av, size_t *al,
     av[n++] = r->ctx.menu->name ? r->ctx.menu->name : "";
     snprintf(scratch[11 + MENU_VARS_MAX], 64, "%d", resume_seconds(r));
     av[n++] = scratch[11 + MENU_VARS_MAX];
+    snprintf(r->mvs, sizeof r->mvs, "%lld", r->mv);
+    snprintf(r->fkey, sizeof r->fkey, "%smenu:%s:f:%lld", r->cfg->prefix,
+             r->ctx.menu->name, r->mv);
+    av[n++] = r->mvs;
+    av[n++] = r->fkey;
+    for (int i = 0; i < r->nff; i++)
+        av[n++] = r->ff[i];
     for (int i = 0; i < n; i++)
         al[i] = strlen(av[i]);
     return n;
@@ -647,7 +679,9 @@ static int spool_request(struct sreq *r, const char **av, const size_t *al,
 static void on_saved(struct redisReply *reply, void *arg);
 static void confirm_filing(struct sreq *r);
 
-#define STEP_ARGS_MAX (GW_STEP_NKEYS + 19 + 2 * (6 + MENU_VARS_MAX))
+/* ... then the menu version, the funnel key and its fields */
+#define STEP_ARGS_MAX \
+    (GW_STEP_NKEYS + 21 + FUNNEL_MAX + 2 * (6 + MENU_VARS_MAX))
 #define NSCRATCH (12 + MENU_VARS_MAX)
 
 /* SAVE: runs the STEP script, or spools when Redis is not there. */
@@ -866,6 +900,7 @@ static int is_keyword(const struct menu *m, const char *word)
 
 static void count_session(struct sreq *r)
 {
+    serve_current(r);
     r->began = 1;
     walk_begin(r);
     metrics_add(r->gw->metrics, "hotline_sessions_total", "channel",
@@ -913,10 +948,14 @@ static void decide_ussd_history(struct sreq *r)
         next = NULL;
     if (next) {
         r->st = L->st;
+        r->fin = next;
         menu_step(&r->ctx, &r->st, next, &r->res);
     } else if (!L->have_state) {
         count_session(r);
-        first_screen(r, h);
+        /* A walk whose menu version is gone starts at the first screen of
+         * the current one; the history saved with it lets the next input
+         * extend it. */
+        first_screen(r, r->restart ? "" : h);
     } else {
         /* A resumed session's history replays from its question. */
         menu_replay_from(&r->ctx, L->have_base ? &L->base : NULL, h, &r->st,
@@ -994,10 +1033,11 @@ static void decide_ussd(struct sreq *r)
                 after_step(r);
             return;
         }
+        r->fin = r->in.text;
         menu_step(&r->ctx, &r->st, r->in.text, &r->res);
     } else {
         count_session(r);
-        first_screen(r, r->in.text);
+        first_screen(r, r->restart ? "" : r->in.text);
     }
     after_step(r);
 }
@@ -1065,8 +1105,12 @@ static void decide_sms(struct sreq *r)
         r->silent = 1;
         return;
     }
-    if (kw) {
-        /* Texting a keyword is an explicit request: it opts back in. */
+    if (kw || (r->restart && !L->opted_out &&
+               menu_sms_resumes(r->ctx.menu, L->idle))) {
+        /* Texting a keyword is an explicit request: it opts back in. A
+         * walk whose menu version is gone starts again — only while it
+         * would have resumed (sms_resume_s): after that, silence, as for
+         * any walk left idle (threat model T18). */
         if (L->opted_out)
             r->optout_op = "clear";
         count_session(r);
@@ -1085,6 +1129,7 @@ static void decide_sms(struct sreq *r)
     if (L->have_state && !L->st.ended &&
         menu_sms_resumes(r->ctx.menu, L->idle)) {
         r->st = L->st;
+        r->fin = r->in.text;
         menu_step(&r->ctx, &r->st, r->in.text, &r->res);
         after_step(r);
         return;
@@ -1135,6 +1180,53 @@ static void parse_place(struct sreq *r, const redisReply *p)
         L->have_place = 1;
 }
 
+/* The session began on menu version mv (absent: the file, 0): serve it that
+ * one, so a publish never changes the screen under a caller. A version no
+ * longer loaded here: the session starts again on the current one. */
+static void pin_version(struct sreq *r, const redisReply *mv)
+{
+    long long want = mv->type == REDIS_REPLY_STRING ? atoll(mv->str) : 0;
+    struct mpub_ver *h;
+    const struct menu *m;
+    long long v;
+
+    if (want == r->mv)
+        return;
+    m = mpub_get(r->gw->mpub, r->ch, want, &v, &h);
+    if (!m) {
+        log_info("channel %s: a session on menu %s version %lld, no longer "
+                 "loaded, starts again on version %lld", r->ch->name,
+                 r->ch->menu_name, want, r->mv);
+        r->restart = 1;
+        return;
+    }
+    mpub_put(r->hold);
+    r->hold = h;
+    r->mv = v;
+    r->ctx.menu = m;
+}
+
+/* A walk begins: on the menu version new sessions get. The saved place of
+ * a dropped walk was read against the session's version: when that is not
+ * the current one, it is not offered (its nodes may differ). */
+static void serve_current(struct sreq *r)
+{
+    struct mpub_ver *h;
+    long long v;
+    const struct menu *m = mpub_get(r->gw->mpub, r->ch, -1, &v, &h);
+
+    if (!m) {
+        m = r->ch->menu;
+        v = 0;
+    }
+    if (r->ctx.menu && m != r->ctx.menu)
+        r->L.have_place = 0;
+    mpub_put(r->hold);
+    r->hold = h;
+    r->mv = v;
+    r->ctx.menu = m;
+}
+
 static void parse_loaded(struct sreq *r, const redisReply *reply)
 {
     struct loaded *L = &r->L;
@@ -1142,17 +1234,19 @@ static void parse_loaded(struct sreq *r, const redisReply *reply)
 
     if (!reply || reply->type != REDIS_REPLY_ARRAY || reply->elements != 7 ||
         reply->element[0]->type != REDIS_REPLY_ARRAY ||
-        reply->element[0]->elements != 7)
+        reply->element[0]->elements != 8)
         return;
     L->ok = 1;
     h = reply->element[0];
+    if (h->element[0]->type == REDIS_REPLY_STRING)
+        pin_version(r, h->element[7]);
     L->opted_out = reply->element[1]->type == REDIS_REPLY_INTEGER &&
                    reply->element[1]->integer == 1;
     L->sessions = reply->element[2]->integer;
     L->requests = reply->element[3]->integer;
     L->from_addr = reply->element[4]->integer;
     L->idle = reply->element[5]->integer;
-    if (h->element[0]->type == REDIS_REPLY_STRING &&
+    if (h->element[0]->type == REDIS_REPLY_STRING && !r->restart &&
         menu_state_decode(r->ctx.menu, h->element[0]->str,
                           h->element[0]->len, &L->st) == 0)
         L->have_state = 1;
@@ -1162,7 +1256,7 @@ static void parse_loaded(struct sreq *r, const redisReply *reply)
     copy_str(L->wid, sizeof L->wid, h->element[4]);
     copy_str(L->pk, sizeof L->pk, h->element[5]);
     copy_str(L->base_enc, sizeof L->base_enc, h->element[6]);
-    if (L->base_enc[0] &&
+    if (L->base_enc[0] && !r->restart &&
         menu_state_decode(r->ctx.menu, L->base_enc, strlen(L->base_enc),
                           &L->base) == 0 && !L->base.ended)
         L->have_base = 1;
@@ -1228,6 +1322,61 @@ static int refuse_other_number(struct sreq *r)
     return 1;
 }
 
+/* One funnel field of this step (node, lang: indices of r's menu). */
+static void funnel_note(struct sreq *r, int node, int lang, int ev)
+{
+    const struct menu *m = r->ctx.menu;
+
+    if (r->nff >= FUNNEL_MAX || node < 0 || (size_t)node >= m->nnodes ||
+        lang < 0 || (size_t)lang >= m->nlangs)
+        return;
+    if (mpub_funnel_field(m->nodes[node].name, m->langs[lang], ev,
+                          r->ff[r->nff], sizeof r->ff[0]) == 0)
+        r->nff++;
+}
+
+/*
+ * Where callers go and where they give up (menu_pub.h): a visit when a
+ * screen of another node is shown, `left` when a walk leaves a node (to
+ * another, to a final screen it then ends on, or by the duress exit),
+ * invalid answers, back and home presses and duress exits at the node they
+ * were given on. A walk that stops anywhere else never leaves its node:
+ * dropped = visit - left, with no keyspace notification and no session id.
+ * Only a new walk's first screen and one input applied to a live walk
+ * count: page turns, retries and whole-history replays count nothing.
+ */
+static void funnel_count(struct sreq *r)
+{
+    const struct menu_state *b = r->fin ? &r->L.st : NULL;
+    const struct menu_nav *nav = &r->ctx.menu->nav;
+
+    if (!r->save || r->text || (b && b->ended) || (!b && !r->began))
+        return;
+    if (r->res.action == MENU_ACT_QUIT) {
+        if (b) {
+            funnel_note(r, b->node, b->lang, MPUB_EV_QUIT);
+            funnel_note(r, b->node, b->lang, MPUB_EV_LEFT);
+        }
+        return;
+    }
+    if (r->res.invalid) {
+        if (b)
+            funnel_note(r, b->node, b->lang, MPUB_EV_INVALID);
+        return;
+    }
+    if (b && nav->back && strcmp(r->fin, nav->back) == 0)
+        funnel_note(r, b->node, b->lang, MPUB_EV_BACK);
+    if (b && nav->home && strcmp(r->fin, nav->home) == 0)
+        funnel_note(r, b->node, b->lang, MPUB_EV_HOME);
+    if (b && r->st.node == b->node)
+        return;
+    if (b)
+        funnel_note(r, b->node, b->lang, MPUB_EV_LEFT);
+    funnel_note(r, r->st.node, r->st.lang, MPUB_EV_VISIT);
+    if (r->st.ended)
+        funnel_note(r, r->st.node, r->st.lang, MPUB_EV_LEFT);
+}
+
 static void decide_and_save(struct sreq *r)
 {
     if (r->L.ok && r->cfg->limit_addr_minute &&
@@ -1256,6 +1405,7 @@ static void decide_and_save(struct sreq *r)
         log_info("channel %s: duress exit", r->ch->name);
         flag_risk(r);
     }
+    funnel_count(r);
     if (r->save || r->del || r->optout_op[0] || r->file || r->risk) {
         save(r);
         return;
@@ -1308,7 +1458,7 @@ void session_handle(struct gw *gw, struct cfg *cfg,
     r->done = done;
     r->arg = arg;
     r->optout_op = "";
-    r->ctx.menu = ch->menu;
+    serve_current(r);
     r->ctx.render = ch->render;
     snprintf(r->peer, sizeof r->peer, "%s", peer ? peer : "");
     session_phone_key(cfg->pepper, in->phone, r->pkey);

@@ -1,0 +1,619 @@
+/*
+ * hotlinectl_publish.c — `hotlinectl menu publish|versions|show|diff|
+ * rollback|funnel`: menus published to Redis, which every gateway follows
+ * within a second (gateway/menu_pub.c), with their history.
+ *
+ *   hotlinectl menu publish [OPTIONS] FILE [--note TEXT]
+ *   hotlinectl menu versions [OPTIONS] NAME
+ *   hotlinectl menu show [OPTIONS] NAME[@V]
+ *   hotlinectl menu diff [OPTIONS] NAME A B
+ *   hotlinectl menu rollback [OPTIONS] NAME [V] [--note TEXT]
+ *   hotlinectl menu funnel [OPTIONS] NAME[@V]
+ *   OPTIONS: -c CONFIG (default config/hotlined.cfg), --redis HOST:PORT,
+ *            --token TOKEN ($HOTLINE_STAFF_TOKEN), --as NAME
+ *
+ * A version is immutable: publishing a file, or rolling back, adds one
+ * (menu_pub.h lists the keys). Publishing runs the checker first, on every
+ * channel of the config that serves the menu, and refuses on any error
+ * without touching Redis; warnings are shown. Who publishes is decided in
+ * one place, ctl_operator().
+ */
+#include <hiredis/hiredis.h>
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+#include <time.h>
+
+#include "cfg.h"
+#include "hotlinectl.h"
+#include "hotlinectl.h"
+#include "menu.h"
+#include "menu_pub.h"
+
+#define EXIT_FAILED 1
+#define EXIT_USAGE 2
+#define VERSIONS_LISTED 100
+#define DIFF_OUT_MAX (256 * 1024)
+
+struct popts {
+    const char *config;
+    const char *token;
+    const char *as;
+    const char *note;
+    struct cfg_overrides ov;
+    int npos;
+    char *pos[4];               /* positional arguments */
+};
+
+/* One place that says who may publish. With staff accounts (hl:staff:NAME
+ * hashes with a `role`), --as NAME must name an operator or a supervisor;
+ * without one, a staff token of the config (--token or
+ * $HOTLINE_STAFF_TOKEN) names who publishes. Writes the name into who.
+ * Returns 0, or -1 after saying why on stderr. */
+int ctl_operator(struct redisContext *rc, const struct cfg *c, const char *as,
+                 const char *token, char *who, size_t whosz)
+{
+    const struct cfg_staff *st;
+
+    if (as) {
+        redisReply *r = redisCommand(rc, "HGET %sstaff:%s role", c->prefix,
+                                     as);
+
+        if (r && r->type == REDIS_REPLY_STRING) {
+            int ok = strcmp(r->str, "operator") == 0 ||
+                     strcmp(r->str, "supervisor") == 0;
+
+            if (!ok)
+                fprintf(stderr, "hotlinectl menu: %s is %s; publishing "
+                                "needs the operator role\n", as, r->str);
+            else
+                snprintf(who, whosz, "%s", as);
+            freeReplyObject(r);
+            return ok ? 0 : -1;
+        }
+        freeReplyObject(r);
+    }
+    st = token ? cfg_staff_by_token(c, token) : NULL;
+    if (!st || (as && strcmp(as, st->name) != 0)) {
+        fprintf(stderr, "hotlinectl menu: publishing needs an operator: "
+                        "--as NAME of an operator account, or a staff token "
+                        "(--token or HOTLINE_STAFF_TOKEN)\n");
+        return -1;
+    }
+    snprintf(who, whosz, "%s", st->name);
+    return 0;
+}
+
+static int bad_usage(const char *what)
+{
+    fprintf(stderr, "hotlinectl menu: %s (hotlinectl --help)\n", what);
+    return EXIT_USAGE;
+}
+
+static int parse(int argc, char **argv, struct popts *o)
+{
+    o->config = "config/hotlined.cfg";
+    o->token = getenv("HOTLINE_STAFF_TOKEN");
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        int more = i + 1 < argc;
+
+        if ((strcmp(a, "-c") == 0 || strcmp(a, "--config") == 0) && more)
+            o->config = argv[++i];
+        else if (strcmp(a, "--redis") == 0 && more)
+            o->ov.redis = argv[++i];
+        else if (strcmp(a, "--token") == 0 && more)
+            o->token = argv[++i];
+        else if (strcmp(a, "--as") == 0 && more)
+            o->as = argv[++i];
+        else if (strcmp(a, "--note") == 0 && more)
+            o->note = argv[++i];
+        else if (a[0] == '-' && a[1])
+            return bad_usage("unknown option or missing value");
+        else if (o->npos < 4)
+            o->pos[o->npos++] = argv[i];
+        else
+            return bad_usage("too many arguments");
+    }
+    return 0;
+}
+
+static redisContext *connect_redis(const struct cfg *c)
+{
+    struct timeval tv = { 2, 0 };
+    redisContext *rc = redisConnectWithTimeout(c->redis_host, c->redis_port,
+                                               tv);
+
+    if (!rc || rc->err) {
+        fprintf(stderr, "hotlinectl menu: Redis %s:%d: %s\n", c->redis_host,
+                c->redis_port, rc ? rc->errstr : "out of memory");
+        redisFree(rc);
+        return NULL;
+    }
+    redisSetTimeout(rc, tv);
+    if (c->redis_password) {
+        redisReply *r = redisCommand(rc, "AUTH %s", c->redis_password);
+        int bad = !r || r->type == REDIS_REPLY_ERROR;
+
+        freeReplyObject(r);
+        if (bad) {
+            fprintf(stderr, "hotlinectl menu: Redis refused the password\n");
+            redisFree(rc);
+            return NULL;
+        }
+    }
+    return rc;
+}
+
+/* ---- reading and storing versions ------------------------------------ */
+
+/* The current version of name (0 = none published), or -1 on error. */
+static long long current_of(redisContext *rc, const struct cfg *c,
+                            const char *name)
+{
+    redisReply *r = redisCommand(rc, "GET %smenu:%s:current", c->prefix,
+                                 name);
+    long long v = -1;
+
+    if (r && r->type == REDIS_REPLY_NIL)
+        v = 0;
+    else if (r && r->type == REDIS_REPLY_STRING)
+        v = atoll(r->str);
+    freeReplyObject(r);
+    return v;
+}
+
+/* The text of version v of name (malloc'd), or NULL after saying why. */
+static char *version_text(redisContext *rc, const struct cfg *c,
+                          const char *name, long long v)
+{
+    redisReply *r = redisCommand(rc, "HGET %smenu:%s:v:%lld text", c->prefix,
+                                 name, v);
+    char *t = NULL;
+
+    if (r && r->type == REDIS_REPLY_STRING)
+        t = strdup(r->str);
+    else
+        fprintf(stderr, "hotlinectl menu: %s has no version %lld\n", name, v);
+    freeReplyObject(r);
+    return t;
+}
+
+/* Stores text as the next version of name (MPUB_SCRIPT_PUBLISH) and tells
+ * the gateways. from: the version a rollback restores, or "". Returns the
+ * new version, or -1. */
+static long long store_version(redisContext *rc, const struct cfg *c,
+                               const char *name, const char *text,
+                               const char *who, const char *note,
+                               const char *from)
+{
+    char k[3][256], base[256], chan[256], sum[65];
+    const char *av[14];
+    size_t al[14];
+    redisReply *r;
+    long long v = -1;
+
+    mpub_sha256_hex(text, strlen(text), sum);
+    snprintf(k[0], sizeof k[0], "%smenu:%s:n", c->prefix, name);
+    snprintf(k[1], sizeof k[1], "%smenu:%s:current", c->prefix, name);
+    snprintf(k[2], sizeof k[2], "%smenus", c->prefix);
+    snprintf(base, sizeof base, "%smenu:%s:v:", c->prefix, name);
+    snprintf(chan, sizeof chan, "%s%s", c->prefix, MPUB_CHANNEL);
+    av[0] = "EVAL"; av[1] = mpub_script_publish; av[2] = "3";
+    av[3] = k[0]; av[4] = k[1]; av[5] = k[2];
+    av[6] = base; av[7] = text; av[8] = sum; av[9] = who;
+    av[10] = note ? note : ""; av[11] = from;
+    av[12] = name; av[13] = chan;
+    for (int i = 0; i < 14; i++)
+        al[i] = strlen(av[i]);
+    r = redisCommandArgv(rc, 14, av, al);
+    if (r && r->type == REDIS_REPLY_INTEGER)
+        v = r->integer;
+    else
+        fprintf(stderr, "hotlinectl menu: not stored: %s\n",
+                r && r->type == REDIS_REPLY_ERROR ? r->str : "no answer");
+    freeReplyObject(r);
+    return v;
+}
+
+/* ---- the checker, as on the gateways ------------------------------ */
+
+static void print_diags(const char *file, const struct menu_diags *d)
+{
+    for (size_t i = 0; i < d->n; i++) {
+        char line[512];
+
+        menu_diag_format(file, &d->v[i], line, sizeof line);
+        fprintf(stderr, "%s\n", line);
+    }
+}
+
+/* Loads path and judges it on every channel of the config serving it.
+ * Returns the menu (caller frees) or NULL when it has any error. */
+static struct menu *check_file(const char *path, const char *config)
+{
+    struct ctl_channel *chs = NULL;
+    struct menu_diags d;
+    struct menu *m = NULL;
+    char dir[1024], err[1024];
+    size_t n = 0, served = 0;
+
+    menu_diags_init(&d);
+    if (menu_load_file(path, &m, &d) == 0 &&
+        ctl_channels_read(config, &chs, &n, dir, sizeof dir, err,
+                          sizeof err) == 0) {
+        for (size_t i = 0; i < n; i++) {
+            if (strcmp(chs[i].menu, m->name) != 0)
+                continue;
+            served++;
+            menu_check_channel(m, chs[i].name, &chs[i].render, &d);
+        }
+        if (!served)
+            fprintf(stderr, "%s: warning: no channel of %s serves menu "
+                            "\"%s\"\n", path, config, m->name);
+    } else if (m) {
+        fprintf(stderr, "hotlinectl menu: %s\n", err);
+        d.errors++;
+    }
+    print_diags(path, &d);
+    free(chs);
+    if (d.errors) {
+        fprintf(stderr, "%s: %zu errors: not published\n", path, d.errors);
+        menu_free(m);
+        m = NULL;
+    }
+    menu_diags_free(&d);
+    return m;
+}
+
+static char *read_file(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    char *buf;
+    size_t n;
+
+    if (!f)
+        return NULL;
+    buf = malloc(MENU_FILE_MAX + 1);
+    n = buf ? fread(buf, 1, MENU_FILE_MAX + 1, f) : 0;
+    fclose(f);
+    if (!buf || n > MENU_FILE_MAX) {
+        free(buf);
+        return NULL;
+    }
+    buf[n] = '\0';
+    return buf;
+}
+
+/* ---- commands -------------------------------------------------------- */
+
+static int cmd_publish(redisContext *rc, const struct cfg *c,
+                       const struct popts *o, const char *who)
+{
+    struct menu *m = check_file(o->pos[0], o->config);
+    char *text;
+    char sum[65];
+    long long cur, v;
+    int rc_exit = EXIT_FAILED;
+
+    if (!m)
+        return EXIT_FAILED;
+    text = read_file(o->pos[0]);
+    cur = current_of(rc, c, m->name);
+    if (text && cur > 0) {
+        redisReply *r = redisCommand(rc, "HGET %smenu:%s:v:%lld sum",
+                                     c->prefix, m->name, cur);
+
+        mpub_sha256_hex(text, strlen(text), sum);
+        if (r && r->type == REDIS_REPLY_STRING && strcmp(r->str, sum) == 0) {
+            printf("%s: unchanged: version %lld is this file\n", m->name,
+                   cur);
+            rc_exit = 0;
+            cur = -2;
+        }
+        freeReplyObject(r);
+    }
+    if (text && cur != -2) {
+        v = store_version(rc, c, m->name, text, who, o->note, "");
+        if (v > 0) {
+            printf("published %s version %lld by %s\n", m->name, v, who);
+            rc_exit = 0;
+        }
+    }
+    free(text);
+    menu_free(m);
+    return rc_exit;
+}
+
+/* NAME[@V] into name and v (0 = the current). */
+static int name_at(const char *arg, char *name, size_t sz, long long *v)
+{
+    const char *at = strchr(arg, '@');
+    size_t n = at ? (size_t)(at - arg) : strlen(arg);
+
+    if (n == 0 || n >= sz || n >= MENU_NAME_MAX)
+        return -1;
+    memcpy(name, arg, n);
+    name[n] = '\0';
+    for (size_t i = 0; i < n; i++)
+        if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                    "0123456789_-", name[i]))
+            return -1;
+    *v = at ? atoll(at + 1) : 0;
+    return at && *v <= 0 ? -1 : 0;
+}
+
+static int cmd_versions(redisContext *rc, const struct cfg *c,
+                        const char *name)
+{
+    long long cur = current_of(rc, c, name);
+    redisReply *n = redisCommand(rc, "GET %smenu:%s:n", c->prefix, name);
+    long long last = n && n->type == REDIS_REPLY_STRING ? atoll(n->str) : 0;
+
+    freeReplyObject(n);
+    if (last <= 0) {
+        printf("%s: no published version: gateways serve the menus "
+               "directory's file\n", name);
+        return 0;
+    }
+    printf("  %-4s %-20s %-12s %-12s %s\n", "V", "PUBLISHED (UTC)", "BY",
+           "SHA256", "NOTE");
+    for (long long v = last; v > 0 && v > last - VERSIONS_LISTED; v--) {
+        redisReply *r = redisCommand(rc, "HMGET %smenu:%s:v:%lld at by sum "
+                                     "note from", c->prefix, name, v);
+        char when[32] = "?";
+        const char *f[5] = { "", "", "", "", "" };
+
+        if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != 5) {
+            freeReplyObject(r);
+            continue;
+        }
+        for (int i = 0; i < 5; i++)
+            if (r->element[i]->type == REDIS_REPLY_STRING)
+                f[i] = r->element[i]->str;
+        if (f[0][0]) {
+            time_t t = (time_t)atoll(f[0]);
+            struct tm tm;
+
+            gmtime_r(&t, &tm);
+            strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S", &tm);
+        }
+        printf("%s %-4lld %-20s %-12s %-12.12s %s%s%s%s\n",
+               v == cur ? "*" : " ", v, when, f[1], f[2], f[3],
+               f[4][0] ? (f[3][0] ? " (rollback to v" : "(rollback to v")
+                       : "",
+               f[4], f[4][0] ? ")" : "");
+        freeReplyObject(r);
+    }
+    printf("* = served to new sessions\n");
+    return 0;
+}
+
+static int cmd_show(redisContext *rc, const struct cfg *c, const char *arg)
+{
+    char name[MENU_NAME_MAX];
+    long long v;
+    char *t;
+
+    if (name_at(arg, name, sizeof name, &v) != 0)
+        return bad_usage("show NAME[@VERSION]");
+    if (!v)
+        v = current_of(rc, c, name);
+    if (v <= 0) {
+        fprintf(stderr, "hotlinectl menu: %s: no published version\n", name);
+        return EXIT_FAILED;
+    }
+    t = version_text(rc, c, name, v);
+    if (!t)
+        return EXIT_FAILED;
+    fputs(t, stdout);
+    free(t);
+    return 0;
+}
+
+static struct menu *load_version(redisContext *rc, const struct cfg *c,
+                                 const char *name, long long v)
+{
+    char *t = version_text(rc, c, name, v);
+    char label[MENU_NAME_MAX + 32];
+    struct menu_diags d;
+    struct menu *m = NULL;
+
+    if (!t)
+        return NULL;
+    snprintf(label, sizeof label, "%s@%lld", name, v);
+    menu_diags_init(&d);
+    if (menu_load_string(t, label, &m, &d) != 0)
+        print_diags(label, &d);
+    menu_diags_free(&d);
+    free(t);
+    return m;
+}
+
+static int cmd_diff(redisContext *rc, const struct cfg *c,
+                    const struct popts *o)
+{
+    long long va = atoll(o->pos[1]), vb = atoll(o->pos[2]);
+    struct menu *a, *b;
+    char *out;
+    int n;
+
+    if (va <= 0 || vb <= 0)
+        return bad_usage("diff NAME A B (version numbers)");
+    a = load_version(rc, c, o->pos[0], va);
+    b = a ? load_version(rc, c, o->pos[0], vb) : NULL;
+    out = malloc(DIFF_OUT_MAX);
+    if (!a || !b || !out) {
+        menu_free(a);
+        menu_free(b);
+        free(out);
+        return EXIT_FAILED;
+    }
+    n = menu_diff(a, b, out, DIFF_OUT_MAX);
+    printf("%s v%lld -> v%lld: ", o->pos[0], va, vb);
+    if (n == 0)
+        printf("the same screens\n");
+    else
+        printf("%d difference%s\n%s%s", n < 0 ? 0 : n, n == 1 ? "" : "s",
+               out, n < 0 ? "(more differences not shown)\n" : "");
+    menu_free(a);
+    menu_free(b);
+    free(out);
+    return 0;
+}
+
+static int cmd_rollback(redisContext *rc, const struct cfg *c,
+                        const struct popts *o, const char *who)
+{
+    const char *name = o->pos[0];
+    long long cur = current_of(rc, c, name);
+    long long to = o->npos > 1 ? atoll(o->pos[1]) : cur - 1;
+    char from[32], note[600];
+    struct menu *m;
+    char *t;
+    long long v;
+
+    if (cur <= 0 || to <= 0 || to == cur) {
+        fprintf(stderr, "hotlinectl menu: %s: nothing to roll back to "
+                        "(current version %lld)\n", name, cur);
+        return EXIT_FAILED;
+    }
+    m = load_version(rc, c, name, to);   /* it must still load */
+    t = m ? version_text(rc, c, name, to) : NULL;
+    menu_free(m);
+    if (!t)
+        return EXIT_FAILED;
+    snprintf(from, sizeof from, "%lld", to);
+    snprintf(note, sizeof note, "%s", o->note ? o->note : "");
+    v = store_version(rc, c, name, t, who, note, from);
+    free(t);
+    if (v <= 0)
+        return EXIT_FAILED;
+    printf("rolled %s back to version %lld: now version %lld by %s\n", name,
+           to, v, who);
+    return 0;
+}
+
+/* ---- the funnel -------------------------------------------------------- */
+
+struct frow {
+    char node[MENU_NAME_MAX];
+    char lang[MENU_NAME_MAX];
+    long long n[MPUB_EV_COUNT];
+};
+
+static struct frow *frow_get(struct frow *rows, size_t *n, size_t cap,
+                             const char *node, const char *lang)
+{
+    for (size_t i = 0; i < *n; i++)
+        if (strcmp(rows[i].node, node) == 0 && strcmp(rows[i].lang, lang) == 0)
+            return &rows[i];
+    if (*n >= cap)
+        return NULL;
+    memset(&rows[*n], 0, sizeof rows[*n]);
+    snprintf(rows[*n].node, sizeof rows[*n].node, "%s", node);
+    snprintf(rows[*n].lang, sizeof rows[*n].lang, "%s", lang);
+    return &rows[(*n)++];
+}
+
+static int cmd_funnel(redisContext *rc, const struct cfg *c, const char *arg)
+{
+    enum { ROWS = 2048 };
+    char name[MENU_NAME_MAX];
+    struct frow *rows;
+    size_t n = 0;
+    long long v;
+    redisReply *r;
+
+    if (name_at(arg, name, sizeof name, &v) != 0)
+        return bad_usage("funnel NAME[@VERSION]");
+    if (!v && strchr(arg, '@') == NULL)
+        v = current_of(rc, c, name);
+    if (v < 0)
+        v = 0;
+    r = redisCommand(rc, "HGETALL %smenu:%s:f:%lld", c->prefix, name, v);
+    rows = calloc(ROWS, sizeof *rows);
+    if (!r || r->type != REDIS_REPLY_ARRAY || !rows) {
+        freeReplyObject(r);
+        free(rows);
+        return EXIT_FAILED;
+    }
+    for (size_t i = 0; i + 1 < r->elements; i += 2) {
+        char node[MENU_NAME_MAX], lang[MENU_NAME_MAX];
+        int ev;
+        struct frow *fr;
+
+        if (mpub_funnel_field_parse(r->element[i]->str, node, lang, &ev) != 0)
+            continue;
+        fr = frow_get(rows, &n, ROWS, node, lang);
+        if (fr)
+            fr->n[ev] += atoll(r->element[i + 1]->str);
+    }
+    freeReplyObject(r);
+    printf("%s version %lld%s: where callers go and where they give up\n",
+           name, v, v ? "" : " (the menus directory's file)");
+    printf("%-16s %-4s %7s %7s %7s %7s %7s %7s\n", "NODE", "LANG", "VISITS",
+           "INVALID", "BACK", "HOME", "DURESS", "DROPPED");
+    for (size_t i = 0; i < n; i++) {
+        const long long *k = rows[i].n;
+        long long drop = k[MPUB_EV_VISIT] - k[MPUB_EV_LEFT];
+
+        printf("%-16s %-4s %7lld %7lld %7lld %7lld %7lld %7lld\n",
+               rows[i].node, rows[i].lang, k[MPUB_EV_VISIT],
+               k[MPUB_EV_INVALID], k[MPUB_EV_BACK], k[MPUB_EV_HOME],
+               k[MPUB_EV_QUIT], drop < 0 ? 0 : drop);
+    }
+    if (!n)
+        printf("(no caller yet)\n");
+    free(rows);
+    return 0;
+}
+
+/* ---- entry ------------------------------------------------------------ */
+
+static int run(redisContext *rc, const struct cfg *c, const char *cmd,
+               const struct popts *o)
+{
+    char who[MENU_NAME_MAX + 64];
+    int writes = strcmp(cmd, "publish") == 0 || strcmp(cmd, "rollback") == 0;
+
+    if (writes && ctl_operator(rc, c, o->as, o->token, who, sizeof who) != 0)
+        return EXIT_FAILED;
+    if (strcmp(cmd, "publish") == 0 && o->npos == 1)
+        return cmd_publish(rc, c, o, who);
+    if (strcmp(cmd, "rollback") == 0 && (o->npos == 1 || o->npos == 2))
+        return cmd_rollback(rc, c, o, who);
+    if (strcmp(cmd, "versions") == 0 && o->npos == 1)
+        return cmd_versions(rc, c, o->pos[0]);
+    if (strcmp(cmd, "show") == 0 && o->npos == 1)
+        return cmd_show(rc, c, o->pos[0]);
+    if (strcmp(cmd, "diff") == 0 && o->npos == 3)
+        return cmd_diff(rc, c, o);
+    if (strcmp(cmd, "funnel") == 0 && o->npos == 1)
+        return cmd_funnel(rc, c, o->pos[0]);
+    return bad_usage("wrong arguments");
+}
+
+int hotlinectl_menu_pub(int argc, char **argv)
+{
+    struct popts o = { 0 };
+    struct cfg *c = NULL;
+    redisContext *rc;
+    char err[4096];
+    int status;
+
+    status = parse(argc, argv, &o);
+    if (status)
+        return status;
+    if (cfg_load(o.config, &o.ov, &c, err, sizeof err) != 0) {
+        fprintf(stderr, "hotlinectl menu: %s\n", err);
+        return EXIT_USAGE;
+    }
+    rc = connect_redis(c);
+    status = rc ? run(rc, c, argv[0], &o) : EXIT_USAGE;
+    redisFree(rc);
+    cfg_release(c);
+    return status;
+}
