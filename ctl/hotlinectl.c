@@ -53,9 +53,10 @@ static const char usage_top[] =
     "  menu graph FILE\n"
     "        the menu tree as a Graphviz graph: hotlinectl menu graph F | dot -Tpng > menu.png\n"
     "\n"
-    "  menu publish [OPTS] FILE [--note TEXT]\n"
-    "        check FILE on every channel of the config serving it; refuse on\n"
-    "        any error; else store it in Redis as the menu's next version,\n"
+    "  menu publish [OPTS] FILE... [--note TEXT]\n"
+    "        check each FILE on every channel of the config serving it; on\n"
+    "        any error publish none; else store each in Redis as its menu's\n"
+    "        next version (a file equal to the current one is skipped),\n"
     "        which every gateway serves to new sessions within a second\n"
     "  menu versions NAME | show NAME[@V] | diff NAME A B\n"
     "        the published versions (who, when, note), one's text, and what\n"
@@ -697,7 +698,7 @@ static const struct ctl_cmd menu_cmds[] = {
     { "simulate", cmd_menu_simulate,
       "menu simulate FILE [--lang L] [--channel ussd|sms] [--fold]" },
     { "graph", cmd_menu_graph, "menu graph FILE" },
-    { "publish", hotlinectl_menu_pub, "menu publish FILE [--note TEXT]" },
+    { "publish", hotlinectl_menu_pub, "menu publish FILE... [--note TEXT]" },
     { "versions", hotlinectl_menu_pub, "menu versions NAME" },
     { "show", hotlinectl_menu_pub, "menu show NAME[@V]" },
     { "diff", hotlinectl_menu_pub, "menu diff NAME A B" },

@@ -3,7 +3,7 @@
  * rollback|funnel`: menus published to Redis, which every gateway follows
  * within a second (gateway/menu_pub.c), with their history.
  *
- *   hotlinectl menu publish [OPTIONS] FILE [--note TEXT]
+ *   hotlinectl menu publish [OPTIONS] FILE... [--note TEXT]
  *   hotlinectl menu versions [OPTIONS] NAME
  *   hotlinectl menu show [OPTIONS] NAME[@V]
  *   hotlinectl menu diff [OPTIONS] NAME A B
@@ -36,6 +36,7 @@
 #define EXIT_USAGE 2
 #define VERSIONS_LISTED 100
 #define DIFF_OUT_MAX (256 * 1024)
+#define POS_MAX 16              /* files one publish takes */
 
 struct popts {
     const char *config;
@@ -44,7 +45,7 @@ struct popts {
     const char *note;
     struct cfg_overrides ov;
     int npos;
-    char *pos[4];               /* positional arguments */
+    char *pos[POS_MAX];         /* positional arguments */
 };
 
 /* One place that says who may publish. With staff accounts (hl:staff:NAME
@@ -112,7 +113,7 @@ static int parse(int argc, char **argv, struct popts *o)
             o->note = argv[++i];
         else if (a[0] == '-' && a[1])
             return bad_usage("unknown option or missing value");
-        else if (o->npos < 4)
+        else if (o->npos < POS_MAX)
             o->pos[o->npos++] = argv[i];
         else
             return bad_usage("too many arguments");
@@ -289,42 +290,65 @@ static char *read_file(const char *path)
 
 /* ---- commands -------------------------------------------------------- */
 
+/* Stores the file at path (menu m, checked) unless it is the current
+ * version already. Returns 0 or EXIT_FAILED. */
+static int publish_one(redisContext *rc, const struct cfg *c,
+                       const char *path, const struct menu *m,
+                       const char *note, const char *who)
+{
+    char *text = read_file(path);
+    char sum[65];
+    long long cur, v;
+
+    if (!text) {
+        fprintf(stderr, "hotlinectl menu: %s: cannot read it again\n", path);
+        return EXIT_FAILED;
+    }
+    cur = current_of(rc, c, m->name);
+    if (cur > 0) {
+        redisReply *r = redisCommand(rc, "HGET %smenu:%s:v:%lld sum",
+                                     c->prefix, m->name, cur);
+        int same_text;
+
+        mpub_sha256_hex(text, strlen(text), sum);
+        same_text = r && r->type == REDIS_REPLY_STRING &&
+                    strcmp(r->str, sum) == 0;
+        freeReplyObject(r);
+        if (same_text) {
+            printf("%s: unchanged: version %lld is this file\n", m->name,
+                   cur);
+            free(text);
+            return 0;
+        }
+    }
+    v = store_version(rc, c, m->name, text, who, note, "");
+    free(text);
+    if (v <= 0)
+        return EXIT_FAILED;
+    printf("published %s version %lld by %s\n", m->name, v, who);
+    return 0;
+}
+
+/* Every file is checked first; one with an error publishes none. */
 static int cmd_publish(redisContext *rc, const struct cfg *c,
                        const struct popts *o, const char *who)
 {
-    struct menu *m = check_file(o->pos[0], o->config);
-    char *text;
-    char sum[65];
-    long long cur, v;
-    int rc_exit = EXIT_FAILED;
+    struct menu *ms[POS_MAX] = { 0 };
+    int bad = 0, status = 0;
 
-    if (!m)
-        return EXIT_FAILED;
-    text = read_file(o->pos[0]);
-    cur = current_of(rc, c, m->name);
-    if (text && cur > 0) {
-        redisReply *r = redisCommand(rc, "HGET %smenu:%s:v:%lld sum",
-                                     c->prefix, m->name, cur);
-
-        mpub_sha256_hex(text, strlen(text), sum);
-        if (r && r->type == REDIS_REPLY_STRING && strcmp(r->str, sum) == 0) {
-            printf("%s: unchanged: version %lld is this file\n", m->name,
-                   cur);
-            rc_exit = 0;
-            cur = -2;
-        }
-        freeReplyObject(r);
+    for (int i = 0; i < o->npos; i++) {
+        ms[i] = check_file(o->pos[i], o->config);
+        if (!ms[i])
+            bad = 1;
     }
-    if (text && cur != -2) {
-        v = store_version(rc, c, m->name, text, who, o->note, "");
-        if (v > 0) {
-            printf("published %s version %lld by %s\n", m->name, v, who);
-            rc_exit = 0;
-        }
-    }
-    free(text);
-    menu_free(m);
-    return rc_exit;
+    if (bad && o->npos > 1)
+        fprintf(stderr, "hotlinectl menu: nothing published\n");
+    for (int i = 0; i < o->npos && !bad; i++)
+        if (publish_one(rc, c, o->pos[i], ms[i], o->note, who) != 0)
+            status = EXIT_FAILED;
+    for (int i = 0; i < o->npos; i++)
+        menu_free(ms[i]);
+    return bad ? EXIT_FAILED : status;
 }
 
 /* NAME[@V] into name and v (0 = the current). */
@@ -581,7 +605,7 @@ static int run(redisContext *rc, const struct cfg *c, const char *cmd,
 
     if (writes && ctl_operator(rc, c, o->as, o->token, who, sizeof who) != 0)
         return EXIT_FAILED;
-    if (strcmp(cmd, "publish") == 0 && o->npos == 1)
+    if (strcmp(cmd, "publish") == 0 && o->npos >= 1)
         return cmd_publish(rc, c, o, who);
     if (strcmp(cmd, "rollback") == 0 && (o->npos == 1 || o->npos == 2))
         return cmd_rollback(rc, c, o, who);

@@ -223,6 +223,17 @@ def test_who_may_publish(tmp):
     rc, out, err = s.ctl("publish", v1, "--as", "thu", token=None)
     contains(out, "unchanged: version 1 is this file")
     eq(s.r("GET", "hl:menu:hotline:n"), "1")
+    # The README's one command: every shipped menu, each its next version.
+    rc, out, err = s.ctl("publish", os.path.join(ROOT, "config", "menus",
+                                                 "disguised.cfg"), SHIPPED,
+                         "--as", "thu", token=None)
+    eq(rc, 0, err)
+    eq(out, "published disguised version 1 by thu\n"
+            "published hotline version 2 by thu\n")
+    wait_for(lambda: re.search(r'^hotline_menu_version\{menu="disguised"\} 1$',
+                               get(s.b.url("/metrics"))[1], re.M), 2,
+             what="disguised version 1 on gateway b")
+    contains(main_screen(s, s.b), OLD_MAIN, "the shipped file again")
 
 
 # The scripted walks of the funnel test (AT histories), and what each
@@ -345,6 +356,46 @@ def test_bad_version_keeps_last_good(tmp):
                         "serving version 1")
 
 
+def test_evicted_version_restarts_cleanly_and_backstop(tmp):
+    """A session on a version no longer loaded (MPUB_KEEP newer ones were
+    published since) starts again on the start screen of the current one,
+    and its next answer goes on from there. A version made current without
+    a pub/sub message (a lost message) is followed by the periodic check."""
+    s = Setup(tmp)
+    v1 = variant(tmp, "v1", ("What do you need? Press 99", "How can we help? Press 99"))
+    eq(s.ctl("publish", v1)[0], 0)
+    wait_for(lambda: s.version(s.a) == 1, 2, what="version 1")
+    sid = "ATUid_evicted"
+    at_ussd(s.a, sid, "")
+    contains(at_ussd(s.a, sid, "2")[1], NEW_MAIN)
+    for i in range(2, 6):   # versions 2..5: version 1 is unloaded
+        vi = variant(tmp, "v%d" % i, ("What do you need? Press 99",
+                                       "Need %d? Press 99" % i))
+        eq(s.ctl("publish", vi)[0], 0)
+        wait_for(lambda: s.version(s.a) == i, 2, what="version %d" % i)
+    contains(s.a.log(), "menu hotline: version 1 unloaded")
+    st, body = at_ussd(s.a, sid, "2*1")
+    eq(st, 200)
+    assert body.startswith("CON Chon ngon ngu"), body
+    st, body = at_ussd(s.a, sid, "2*1*2")
+    assert body.startswith("CON Need 5? Press 99"), body
+    eq(s.r("HGET", "hl:s:{at-ussd:%s}" % sid, "mv"), "5")
+
+    # The backstop: version 6 stored and made current with no message.
+    v6 = variant(tmp, "v6", ("What do you need? Press 99", "Six? Press 99"))
+    text = open(v6, encoding="utf-8").read()
+    import hashlib
+    s.r("HSET", "hl:menu:hotline:v:6", "text", text, "sum",
+        hashlib.sha256(text.encode()).hexdigest(), "by", "lan")
+    s.r("SET", "hl:menu:hotline:n", "6")
+    s.r("SET", "hl:menu:hotline:current", "6")
+    t0 = time.time()
+    wait_for(lambda: s.version(s.a) == 6 and s.version(s.b) == 6, 15,
+             step=0.2, what="the periodic check")
+    print("    without a message: followed after %.1f s" % (time.time() - t0))
+    contains(main_screen(s, s.b), "Six? Press 99")
+
+
 if __name__ == "__main__":
     run([
         ("test_publish_follow_pin_refuse_rollback_restart",
@@ -352,4 +403,6 @@ if __name__ == "__main__":
         ("test_who_may_publish", test_who_may_publish),
         ("test_funnel_counts_exactly", test_funnel_counts_exactly),
         ("test_bad_version_keeps_last_good", test_bad_version_keeps_last_good),
+        ("test_evicted_version_restarts_cleanly_and_backstop",
+         test_evicted_version_restarts_cleanly_and_backstop),
     ])
