@@ -34,6 +34,11 @@
 #define WHY_MAX 240
 #define FUNNEL_TEXT_MAX (256 * 1024)
 
+/* The series this file adds to /metrics. */
+#define M_VERSION "hotline_menu_version"
+#define M_REFUSED "hotline_menu_refused_version"
+#define M_FUNNEL "hotline_menu_funnel_total"
+
 const char *const mpub_ev_names[MPUB_EV_COUNT] = {
     "visit", "left", "invalid", "back", "home", "duress"
 };
@@ -576,8 +581,8 @@ static void on_funnel(struct redisReply *reply, void *arg)
                                     &ev) != 0)
             continue;
         k = snprintf(text + len, FUNNEL_TEXT_MAX - len,
-                     "hotline_menu_funnel_total{menu=\"%s\",version=\"%lld\","
-                     "node=\"%s\",lang=\"%s\",event=\"%s\"} %s\n", e->name,
+                     "%s{menu=\"%s\",version=\"%lld\","
+                     "node=\"%s\",lang=\"%s\",event=\"%s\"} %s\n", M_FUNNEL, e->name,
                      r->v, node, lang, mpub_ev_names[ev],
                      reply->element[i + 1]->str);
         if (k < 0 || (size_t)k >= FUNNEL_TEXT_MAX - len)
@@ -619,18 +624,21 @@ char *mpub_metrics(struct mpub *mp)
     if (!mp)
         return strdup("");
     for (size_t i = 0; i < mp->n; i++)
-        cap += 128 + (mp->menus[i].funnel ? strlen(mp->menus[i].funnel) : 0);
+        cap += 256 + (mp->menus[i].funnel ? strlen(mp->menus[i].funnel) : 0);
     out = malloc(cap);
     if (!out)
         return NULL;
     out[0] = '\0';
     if (mp->n)
-        len += (size_t)snprintf(out, cap, "# TYPE hotline_menu_version gauge\n"
-                                "# TYPE hotline_menu_funnel_total counter\n");
+        len += (size_t)snprintf(out, cap, "# TYPE %s gauge\n# TYPE %s gauge\n"
+                                "# TYPE %s counter\n", M_VERSION, M_REFUSED,
+                                M_FUNNEL);
     for (size_t i = 0; i < mp->n; i++)
         len += (size_t)snprintf(out + len, cap - len,
-                                "hotline_menu_version{menu=\"%s\"} %lld\n",
-                                mp->menus[i].name, mp->menus[i].cur);
+                                "%s{menu=\"%s\"} %lld\n%s{menu=\"%s\"} %lld\n",
+                                M_VERSION, mp->menus[i].name, mp->menus[i].cur,
+                                M_REFUSED, mp->menus[i].name,
+                                mp->menus[i].bad);
     for (size_t i = 0; i < mp->n; i++) {
         if (mp->menus[i].funnel)
             len += (size_t)snprintf(out + len, cap - len, "%s",

@@ -90,7 +90,8 @@ int mpub_synced(const struct mpub *mp);
 /* /readyz detail: one line per menu whose published version is not served
  * ("" when every one is). Returns the length. */
 size_t mpub_trouble(const struct mpub *mp, char *out, size_t outsz);
-/* /metrics lines: hotline_menu_version{menu} and the funnel of each
+/* /metrics lines: hotline_menu_version{menu}, hotline_menu_refused_version
+ * {menu} (the published version not served, 0 = none) and the funnel of each
  * current version (as last read from Redis; each call reads it again for
  * the next). malloc'd, "" when none; NULL on no memory. */
 char *mpub_metrics(struct mpub *mp);

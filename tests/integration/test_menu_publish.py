@@ -344,14 +344,17 @@ def test_bad_version_keeps_last_good(tmp):
     s.r("EXEC")
     s.r("PUBLISH", "hl:menu:published", "hotline 2")
 
-    def says():
-        st, body = get(s.a.url("/readyz"))[:2]
+    def says(hl):
+        st, body = get(hl.url("/readyz"))[:2]
         return st == 200 and "menu hotline: version 2 not served" in body
-    wait_for(says, 2, what="/readyz detail")
+    for hl in (s.a, s.b):
+        wait_for(lambda: says(hl), 2, what="/readyz detail")
     st, body = get(s.b.url("/readyz"))[:2]
     contains(body, "(its text does not match its checksum); serving version 1")
     contains(main_screen(s, s.a), NEW_MAIN)
     eq(s.version(s.a), 1)
+    contains(get(s.b.url("/metrics"))[1],
+             'hotline_menu_refused_version{menu="hotline"} 2\n')
     contains(s.a.log(), "menu hotline: published version 2 not served, still "
                         "serving version 1")
 
