@@ -23,11 +23,13 @@ int hotlinectl_menu_pub(int argc, char **argv);
 struct redisContext;
 struct cfg;
 /* Who may publish (hotlinectl_publish.c, the one place that decides):
- * `as` naming a staff account (P staff:NAME) with role operator or
- * supervisor, else a staff token of the config. Writes the name into who;
- * returns 0, or -1 after saying why on stderr. */
+ * `as` naming an enabled staff account (staff/accounts.h) with role
+ * operator or supervisor and its password (pw_stdin: read from stdin, else
+ * asked on the terminal), else a staff token of the config. Writes the
+ * name into who; returns 0, or -1 after saying why on stderr. */
 int ctl_operator(struct redisContext *rc, const struct cfg *c,
-                 const char *as, const char *token, char *who, size_t whosz);
+                 const char *as, const char *token, int pw_stdin, char *who,
+                 size_t whosz);
 
 /* One channel of hotlined.cfg as `menu check -c` judges it. */
 struct ctl_channel {

@@ -11,6 +11,7 @@
  *   hotlinectl menu funnel [OPTIONS] NAME[@V]
  *   OPTIONS: -c CONFIG (default config/hotlined.cfg), --redis HOST:PORT,
  *            --token TOKEN ($HOTLINE_STAFF_TOKEN), --as NAME
+ *            [--password-stdin]
  *
  * A version is immutable: publishing a file, or rolling back, adds one
  * (menu_pub.h lists the keys). Publishing runs the checker first, on every
@@ -19,13 +20,16 @@
  * one place, ctl_operator().
  */
 #include <hiredis/hiredis.h>
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/time.h>
+#include <termios.h>
 #include <time.h>
 
+#include "accounts.h"
 #include "cfg.h"
 #include "hotlinectl.h"
 #include "hotlinectl.h"
@@ -43,43 +47,102 @@ struct popts {
     const char *token;
     const char *as;
     const char *note;
+    int pw_stdin;               /* --password-stdin */
     struct cfg_overrides ov;
     int npos;
     char *pos[POS_MAX];         /* positional arguments */
 };
 
-/* One place that says who may publish. With staff accounts (hl:staff:NAME
- * hashes with a `role`), --as NAME must name an operator or a supervisor;
- * without one, a staff token of the config (--token or
- * $HOTLINE_STAFF_TOKEN) names who publishes. Writes the name into who.
- * Returns 0, or -1 after saying why on stderr. */
+/* The account's password: one line of stdin (--password-stdin) or asked
+ * on the terminal without echo. Returns its length, or -1. */
+static int read_password(int from_stdin, char *buf, size_t cap)
+{
+    FILE *f = from_stdin ? stdin : fopen("/dev/tty", "r+");
+    struct termios old, quiet;
+    int fd, echo_off = 0;
+    size_t n;
+
+    if (!f)
+        return -1;
+    fd = fileno(f);
+    if (!from_stdin && tcgetattr(fd, &old) == 0) {
+        quiet = old;
+        quiet.c_lflag &= ~(tcflag_t)ECHO;
+        echo_off = tcsetattr(fd, TCSANOW, &quiet) == 0;
+        fputs("Password: ", f);
+        fflush(f);
+    }
+    buf[0] = '\0';
+    if (!fgets(buf, (int)cap, f))
+        buf[0] = '\0';
+    if (echo_off) {
+        tcsetattr(fd, TCSAFLUSH, &old);
+        fputs("\n", f);
+    }
+    if (!from_stdin)
+        fclose(f);
+    n = strcspn(buf, "\r\n");
+    buf[n] = '\0';
+    return n ? (int)n : -1;
+}
+
+/*
+ * One place that says who may publish (and roll back).
+ * --as NAME of a staff account (staff/accounts.h: P staff:NAME): the
+ * account must be enabled, its role operator or supervisor, and the
+ * password (pw_stdin: from standard input, else asked on the terminal) its
+ * own. Without --as, or for a NAME with no account: a staff token of the
+ * config (--token or $HOTLINE_STAFF_TOKEN), whose name must be NAME if
+ * given. Writes who publishes into who. Returns 0, or -1 after saying why
+ * on stderr.
+ */
 int ctl_operator(struct redisContext *rc, const struct cfg *c, const char *as,
-                 const char *token, char *who, size_t whosz)
+                 const char *token, int pw_stdin, char *who, size_t whosz)
 {
     const struct cfg_staff *st;
 
-    if (as) {
-        redisReply *r = redisCommand(rc, "HGET %sstaff:%s role", c->prefix,
-                                     as);
+    if (as && acct_name_ok(as)) {
+        redisReply *r = redisCommand(rc, "HMGET %sstaff:%s role pw disabled",
+                                     c->prefix, as);
+        int rcode = 1;          /* 1: no account, 0 ok, -1 refused */
 
-        if (r && r->type == REDIS_REPLY_STRING) {
-            int ok = strcmp(r->str, "operator") == 0 ||
-                     strcmp(r->str, "supervisor") == 0;
+        if (r && r->type == REDIS_REPLY_ARRAY && r->elements == 3 &&
+            r->element[0]->type == REDIS_REPLY_STRING) {
+            const char *role = r->element[0]->str;
+            const char *pw = r->element[1]->type == REDIS_REPLY_STRING
+                                 ? r->element[1]->str : "";
+            int off = r->element[2]->type == REDIS_REPLY_STRING &&
+                      strcmp(r->element[2]->str, "1") == 0;
+            char typed[ACCT_PW_MAX + 2];
+            int n;
 
-            if (!ok)
-                fprintf(stderr, "hotlinectl menu: %s is %s; publishing "
-                                "needs the operator role\n", as, r->str);
-            else
+            rcode = -1;
+            if (off) {
+                fprintf(stderr, "hotlinectl menu: account %s is disabled\n",
+                        as);
+            } else if (strcmp(role, "operator") != 0 &&
+                       strcmp(role, "supervisor") != 0) {
+                fprintf(stderr, "hotlinectl menu: %s is %s; publishing needs "
+                                "the operator role\n", as, role);
+            } else if ((n = read_password(pw_stdin, typed, sizeof typed)) < 0 ||
+                       acct_verify(typed, (size_t)n, pw) != 1) {
+                fprintf(stderr, "hotlinectl menu: wrong password for %s\n",
+                        as);
+            } else {
                 snprintf(who, whosz, "%s", as);
-            freeReplyObject(r);
-            return ok ? 0 : -1;
+                rcode = 0;
+            }
+            OPENSSL_cleanse(typed, sizeof typed);
         }
         freeReplyObject(r);
+        if (rcode <= 0)
+            return rcode;
     }
     st = token ? cfg_staff_by_token(c, token) : NULL;
     if (!st || (as && strcmp(as, st->name) != 0)) {
         fprintf(stderr, "hotlinectl menu: publishing needs an operator: "
-                        "--as NAME of an operator account, or a staff token "
+                        "--as NAME of an operator account (its password on "
+                        "the terminal or --password-stdin), or a staff token "
                         "(--token or HOTLINE_STAFF_TOKEN)\n");
         return -1;
     }
@@ -109,6 +172,8 @@ static int parse(int argc, char **argv, struct popts *o)
             o->token = argv[++i];
         else if (strcmp(a, "--as") == 0 && more)
             o->as = argv[++i];
+        else if (strcmp(a, "--password-stdin") == 0)
+            o->pw_stdin = 1;
         else if (strcmp(a, "--note") == 0 && more)
             o->note = argv[++i];
         else if (a[0] == '-' && a[1])
@@ -603,7 +668,8 @@ static int run(redisContext *rc, const struct cfg *c, const char *cmd,
     char who[MENU_NAME_MAX + 64];
     int writes = strcmp(cmd, "publish") == 0 || strcmp(cmd, "rollback") == 0;
 
-    if (writes && ctl_operator(rc, c, o->as, o->token, who, sizeof who) != 0)
+    if (writes && ctl_operator(rc, c, o->as, o->token, o->pw_stdin, who,
+                               sizeof who) != 0)
         return EXIT_FAILED;
     if (strcmp(cmd, "publish") == 0 && o->npos >= 1)
         return cmd_publish(rc, c, o, who);

@@ -77,17 +77,20 @@ class Setup:
         self.r = self.redis.client()
         self.n = 0
 
-    def ctl(self, *args, token=LAN):
+    def ctl(self, *args, token=LAN, stdin="", group="menu"):
         env = dict(os.environ, HOTLINE_PEPPER=PEPPER, STAFF_TOKEN_LAN=LAN)
         env.pop("HOTLINE_STAFF_TOKEN", None)
         if token:
             env["HOTLINE_STAFF_TOKEN"] = token
-        p = subprocess.run([HOTLINECTL, "menu"] + [args[0]] +
-                           ["-c", self.cfg, "--redis",
-                            "127.0.0.1:%d" % self.redis.port] + list(args[1:]),
-                           cwd=ROOT, env=env, stdout=subprocess.PIPE,
-                           stderr=subprocess.PIPE, timeout=30,
-                           encoding="utf-8")
+        if group == "menu":
+            argv = [HOTLINECTL, "menu", args[0], "-c", self.cfg, "--redis",
+                    "127.0.0.1:%d" % self.redis.port] + list(args[1:])
+        else:
+            argv = [HOTLINECTL, group, "-c", self.cfg, "--redis",
+                    "127.0.0.1:%d" % self.redis.port] + list(args)
+        p = subprocess.run(argv, cwd=ROOT, env=env, input=stdin,
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                           timeout=60, encoding="utf-8")
         return p.returncode, p.stdout, p.stderr
 
     def walk(self, hl, steps, sid=None):
@@ -210,26 +213,46 @@ def test_who_may_publish(tmp):
     contains(err, "publishing needs an operator")
     rc, out, err = s.ctl("publish", v1, token="not-a-staff-token-000")
     eq(rc, 1)
-    s.r("HSET", "hl:staff:minh", "role", "staff")
-    rc, out, err = s.ctl("publish", v1, "--as", "minh", token=None)
+    # Staff accounts (hotlinectl staff): the role decides, the password
+    # proves it is them.
+    for name, role, pw in (("minh", "staff", "minh-password-1"),
+                           ("thu", "operator", "thu-password-12")):
+        rc, out, err = s.ctl("add", name, "--role", role, "--password-stdin",
+                             "--scrypt-ln", "10", stdin=pw + "\n",
+                             group="staff", token=None)
+        eq(rc, 0, err)
+    rc, out, err = s.ctl("publish", v1, "--as", "minh", "--password-stdin",
+                         token=None, stdin="minh-password-1\n")
     eq(rc, 1)
     contains(err, "minh is staff; publishing needs the operator role")
+    rc, out, err = s.ctl("publish", v1, "--as", "thu", "--password-stdin",
+                         token=None, stdin="not-her-password\n")
+    eq(rc, 1)
+    contains(err, "wrong password for thu")
     eq(s.r("GET", "hl:menu:hotline:current"), None, "nothing published")
-    s.r("HSET", "hl:staff:thu", "role", "operator")
-    rc, out, err = s.ctl("publish", v1, "--as", "thu", token=None)
+    rc, out, err = s.ctl("publish", v1, "--as", "thu", "--password-stdin",
+                         token=None, stdin="thu-password-12\n")
     eq(rc, 0, err)
     contains(out, "published hotline version 1 by thu")
     eq(s.r("HGET", "hl:menu:hotline:v:1", "by"), "thu")
-    rc, out, err = s.ctl("publish", v1, "--as", "thu", token=None)
+    rc, out, err = s.ctl("publish", v1, token=LAN)
     contains(out, "unchanged: version 1 is this file")
     eq(s.r("GET", "hl:menu:hotline:n"), "1")
     # The README's one command: every shipped menu, each its next version.
     rc, out, err = s.ctl("publish", os.path.join(ROOT, "config", "menus",
                                                  "disguised.cfg"), SHIPPED,
-                         "--as", "thu", token=None)
+                         "--as", "thu", "--password-stdin", token=None,
+                         stdin="thu-password-12\n")
     eq(rc, 0, err)
     eq(out, "published disguised version 1 by thu\n"
             "published hotline version 2 by thu\n")
+    # A disabled account publishes nothing.
+    eq(s.ctl("disable", "thu", group="staff", token=None)[0], 0)
+    rc, out, err = s.ctl("rollback", "hotline", "--as", "thu",
+                         "--password-stdin", token=None,
+                         stdin="thu-password-12\n")
+    eq(rc, 1)
+    contains(err, "account thu is disabled")
     wait_for(lambda: re.search(r'^hotline_menu_version\{menu="disguised"\} 1$',
                                get(s.b.url("/metrics"))[1], re.M), 2,
              what="disguised version 1 on gateway b")
