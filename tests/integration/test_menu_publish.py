@@ -24,6 +24,14 @@ import time
 sys.path.insert(0, os.path.dirname(__file__))
 from harness import (RedisServer, Hotlined, at_ussd, get, eq, contains, run,  # noqa: E402
                      wait_for, HOTLINECTL, ROOT, PEPPER)
+from test_gateway import kannel_get  # noqa: E402
+
+
+def sms_key(s):
+    """The SMS session key of kannel_get's default number."""
+    keys = [k for k in s.r("KEYS", "hl:s:{kannel:*") if ":" in k]
+    assert len(keys) == 1, keys
+    return keys[0]
 
 LAN = "lan-token-0123456789abcdef"
 SHIPPED = os.path.join(ROOT, "config", "menus", "hotline.cfg")
@@ -406,6 +414,18 @@ def test_evicted_version_restarts_cleanly_and_backstop(tmp):
     st, body = at_ussd(s.a, sid, "2*1*2")
     assert body.startswith("CON Need 5? Press 99"), body
     eq(s.r("HGET", "hl:s:{at-ussd:%s}" % sid, "mv"), "5")
+
+    # By SMS: a walk on an unloaded version starts again while it would
+    # have resumed; once idle past sms_resume_s, silence (threat model T18).
+    eq(kannel_get(s.a, "HELP", "e1")[1].startswith("Chon ngon ngu"), True)
+    eq(s.r("HGET", sms_key(s), "mv"), "5")
+    s.r("HSET", sms_key(s), "mv", "1")      # as if begun on version 1
+    st, body, _ = kannel_get(s.b, "2", "e2")
+    assert body.startswith("Chon ngon ngu"), body
+    eq(s.r("HGET", sms_key(s), "mv"), "5")
+    contains(kannel_get(s.b, "2", "e3")[1], "Need 5? Press 99")
+    s.r("HSET", sms_key(s), "mv", "1", "t", "1000")   # idle for years
+    eq(kannel_get(s.a, "1", "e4")[:2], (200, ""), "idle: nothing sent")
 
     # The backstop: version 6 stored and made current with no message.
     v6 = variant(tmp, "v6", ("What do you need? Press 99", "Six? Press 99"))
