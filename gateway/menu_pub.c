@@ -582,8 +582,8 @@ static void on_funnel(struct redisReply *reply, void *arg)
             continue;
         k = snprintf(text + len, FUNNEL_TEXT_MAX - len,
                      "%s{menu=\"%s\",version=\"%lld\","
-                     "node=\"%s\",lang=\"%s\",event=\"%s\"} %s\n", M_FUNNEL, e->name,
-                     r->v, node, lang, mpub_ev_names[ev],
+                     "node=\"%s\",lang=\"%s\",event=\"%s\"} %s\n",
+                     M_FUNNEL, e->name, r->v, node, lang, mpub_ev_names[ev],
                      reply->element[i + 1]->str);
         if (k < 0 || (size_t)k >= FUNNEL_TEXT_MAX - len)
             break;
