@@ -39,6 +39,7 @@ OLD_MAIN = "What do you need? Press 99"
 NEW_MAIN = "How can we help? Press 99"
 OLD_WHERE = "Where are you now?"
 NEW_WHERE = "Which town are you in?"
+PINNED = "+84907770001"
 
 
 def staff_config(tmp):
@@ -107,7 +108,10 @@ class Setup:
         sid = sid or "ATUid_pub_%d" % self.n
         body = None
         for i in range(len(steps) + 1):
-            st, body = at_ussd(hl, sid, "*".join(steps[:i]))
+            # Each walk from its own number: a number that dropped a walk
+            # is offered it back on its next call (resume_s).
+            st, body = at_ussd(hl, sid, "*".join(steps[:i]),
+                               phone="+8490555%04d" % self.n)
             eq(st, 200)
         return body
 
@@ -128,7 +132,7 @@ def test_publish_follow_pin_refuse_rollback_restart(tmp):
     # A caller begins on the file's menu, before any publish.
     old = "ATUid_pinned"
     for h in ["", "2"]:
-        st, body = at_ussd(s.a, old, h)
+        st, body = at_ussd(s.a, old, h, phone=PINNED)
     contains(body, OLD_MAIN)
 
     v1 = variant(tmp, "v1", ("What do you need? Press 99", "How can we help? Press 99"),
@@ -152,9 +156,9 @@ def test_publish_follow_pin_refuse_rollback_restart(tmp):
     eq((s.version(s.a), s.version(s.b)), (1, 1), "hotline_menu_version agrees")
 
     # The caller who began before it goes on on the old screens, on both.
-    st, body = at_ussd(s.b, old, "2*1")
+    st, body = at_ussd(s.b, old, "2*1", phone=PINNED)
     contains(body, OLD_WHERE, "pinned session on gateway b")
-    st, body = at_ussd(s.a, old, "2*1*Phnom Penh")
+    st, body = at_ussd(s.a, old, "2*1*Phnom Penh", phone=PINNED)
     contains(body, "Are you in danger", "pinned session on gateway a")
     eq(s.r("HGET", "hl:s:{at-ussd:%s}" % old, "mv"), "0")
     # A new caller meets the new screens on both.
@@ -315,12 +319,13 @@ def test_funnel_counts_exactly(tmp):
     for i, steps in enumerate(WALKS):
         sid = "ATUid_funnel_%d" % i
         for k in range(len(steps) + 1):
-            st, body = at_ussd((s.a, s.b)[k % 2], sid, "*".join(steps[:k]))
+            st, body = at_ussd((s.a, s.b)[k % 2], sid, "*".join(steps[:k]),
+                               phone="+8490666%04d" % i)
             eq(st, 200)
         if steps == ["2", "99"]:
             assert body.startswith("END"), body
         # a retry of the last step counts nothing
-        at_ussd(s.a, sid, "*".join(steps))
+        at_ussd(s.a, sid, "*".join(steps), phone="+8490666%04d" % i)
     want = expected_funnel()
     got = {}
     for f, n in s.r.hgetall("hl:menu:hotline:f:1").items():
@@ -400,18 +405,20 @@ def test_evicted_version_restarts_cleanly_and_backstop(tmp):
     eq(s.ctl("publish", v1)[0], 0)
     wait_for(lambda: s.version(s.a) == 1, 2, what="version 1")
     sid = "ATUid_evicted"
-    at_ussd(s.a, sid, "")
-    contains(at_ussd(s.a, sid, "2")[1], NEW_MAIN)
+    at_ussd(s.a, sid, "", phone=PINNED)
+    contains(at_ussd(s.a, sid, "2", phone=PINNED)[1], NEW_MAIN)
     for i in range(2, 6):   # versions 2..5: version 1 is unloaded
         vi = variant(tmp, "v%d" % i, ("What do you need? Press 99",
                                        "Need %d? Press 99" % i))
         eq(s.ctl("publish", vi)[0], 0)
         wait_for(lambda: s.version(s.a) == i, 2, what="version %d" % i)
     contains(s.a.log(), "menu hotline: version 1 unloaded")
-    st, body = at_ussd(s.a, sid, "2*1")
+    st, body = at_ussd(s.a, sid, "2*1", phone=PINNED)
     eq(st, 200)
-    assert body.startswith("CON Chon ngon ngu"), body
-    st, body = at_ussd(s.a, sid, "2*1*2")
+    # The first screen of a new walk on version 5: as for any number that
+    # dropped a walk, its place is offered back (resume_s).
+    assert body.startswith("CON 1. Continue where you were"), body
+    st, body = at_ussd(s.a, sid, "2*1*1", phone=PINNED)
     assert body.startswith("CON Need 5? Press 99"), body
     eq(s.r("HGET", "hl:s:{at-ussd:%s}" % sid, "mv"), "5")
 
