@@ -528,6 +528,11 @@ static int sim_walk(const struct menu_ctx *c, struct menu_state *st,
             return 0;
         }
         int rc = menu_step(c, st, buf, r);
+        if (rc == 0 && r->action == MENU_ACT_LOOKUP) {
+            /* No Redis here: every lookup is simulated as not found. */
+            printf("[lookup %s: simulated as unknown]\n", r->lookup.key);
+            rc = menu_lookup_result(c, st, MENU_OUT_UNKNOWN, NULL, 0, r);
+        }
         if (rc < 0) {
             fprintf(stderr, "hotlinectl: the engine refused the step "
                     "(error %d)\n", rc);
@@ -583,6 +588,7 @@ static const char *node_type_name(enum menu_node_type t)
     case MENU_NODE_INPUT: return "input";
     case MENU_NODE_END: return "end";
     case MENU_NODE_FORWARD: return "forward";
+    case MENU_NODE_LOOKUP: return "lookup";
     }
     return "?";
 }
@@ -596,6 +602,7 @@ static const char *node_attrs(enum menu_node_type t)
     case MENU_NODE_END: return "shape=octagon";
     case MENU_NODE_FORWARD:
         return "shape=doubleoctagon, style=filled, fillcolor=\"#f4a261\"";
+    case MENU_NODE_LOOKUP: return "shape=hexagon";
     }
     return "shape=box";
 }
@@ -675,6 +682,11 @@ static int cmd_menu_graph(int argc, char **argv)
         }
         if (nd->type == MENU_NODE_INPUT && nd->next)
             graph_edge(nd->name, nd->next, "input");
+        for (size_t k = 0; nd->type == MENU_NODE_LOOKUP &&
+                           k < MENU_OUT_COUNT; k++)
+            if (nd->on[k])
+                graph_edge(nd->name, nd->on[k],
+                           menu_outcome_name((enum menu_outcome)k));
         for (size_t k = 0; nd->type == MENU_NODE_INPUT && k < nd->nmatch;
              k++) {
             char label[MENU_VAR_VALUE_MAX + 8];

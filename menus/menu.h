@@ -69,7 +69,13 @@ size_t menu_sms_segments(const struct menu_measure *m);
 
 /* ---- the menu tree (built by menu_load.c, read-only afterwards) --------- */
 enum menu_node_type { MENU_NODE_MENU, MENU_NODE_INPUT, MENU_NODE_END,
-                      MENU_NODE_FORWARD };
+                      MENU_NODE_FORWARD, MENU_NODE_LOOKUP };
+
+/* Outcomes of a `lookup` node (menu_lookup.c), in the order its settings
+ * are named: found, reported, unknown, near, error. */
+enum menu_outcome { MENU_OUT_FOUND = 0, MENU_OUT_REPORTED, MENU_OUT_UNKNOWN,
+                    MENU_OUT_NEAR, MENU_OUT_ERROR, MENU_OUT_COUNT };
+#define MENU_LOOKUP_LISTS_MAX 4   /* lists one lookup node may name */
 enum menu_accept { MENU_ACCEPT_TEXT, MENU_ACCEPT_DIGITS, MENU_ACCEPT_PHONE };
 
 /* A text: one string for all languages, or one per language. */
@@ -128,6 +134,13 @@ struct menu_node {
     char *queue;
     char **fields;
     size_t nfields;
+    /* lookup: lists searched in order; the node each outcome leads to
+     * (NULL = near and error lead where unknown does) */
+    char *lists[MENU_LOOKUP_LISTS_MAX];
+    size_t nlists;
+    char *on[MENU_OUT_COUNT];
+    int on_idx[MENU_OUT_COUNT];     /* resolved by the checker (fallbacks
+                                       applied), -1 = none */
     int line;
 };
 
@@ -295,7 +308,66 @@ struct menu_state {
     struct menu_var vars[MENU_VARS_MAX];
 };
 
-enum menu_action { MENU_ACT_NONE = 0, MENU_ACT_FORWARD, MENU_ACT_QUIT };
+enum menu_action { MENU_ACT_NONE = 0, MENU_ACT_FORWARD, MENU_ACT_QUIT,
+                   MENU_ACT_LOOKUP };
+
+/* ---- lookups (menu_lookup.c) -------------------------------------------- */
+#define MENU_LOOKUP_KEY_MAX 96    /* bytes of one normalised key + NUL */
+#define MENU_LOOKUP_NEAR_MAX 48   /* near keys of one key */
+#define MENU_LOOKUP_NEAR_LEN 40   /* keys longer than this get no near keys */
+
+enum menu_lookup_kind { MENU_LK_NAME = 0, MENU_LK_PHONE, MENU_LK_WEB,
+                        MENU_LK_HANDLE };
+
+/* What a lookup asks for: the exact key and the near keys ("did you mean"
+ * candidates), every one looked up directly (no scan, no pattern). */
+struct menu_lookup {
+    enum menu_lookup_kind kind;
+    char key[MENU_LOOKUP_KEY_MAX];                 /* "id:abc", "tel:+84..." */
+    size_t nnear;
+    char near[MENU_LOOKUP_NEAR_MAX][MENU_LOOKUP_KEY_MAX]; /* "~..." */
+    size_t nlists;
+    const char *lists[MENU_LOOKUP_LISTS_MAX];      /* the node's lists */
+};
+
+/*
+ * Normalises what a caller typed (in[0..n), UTF-8) into a lookup key, by
+ * the rules of docs/menus.md "Lookups":
+ *   "@name"                      -> "at:name" (a chat handle, lower case)
+ *   a web address (scheme, www., or a dotted host without spaces)
+ *                                -> "web:HOST" (lower case, no www., port,
+ *                                   user or path; for chat and social hosts
+ *                                   such as t.me or facebook.com,
+ *                                   "web:HOST/FIRST-PATH-PART")
+ *   only digits, + ( ) - . and spaces, 7 digits or more
+ *                                -> "tel:+E164" (country for a national 0)
+ *   anything else (a company name or a licence number)
+ *                                -> "id:" + its words: accents folded,
+ *                                   lower case, every character that is not
+ *                                   a letter or digit a word break, legal-form
+ *                                   words (cong ty, tnhh, jsc, pt, ltd ...)
+ *                                   dropped, the rest joined without spaces.
+ * Writes out->kind and out->key, and out->near (menu_lookup_near). Returns
+ * the key's length, MENU_EINVAL when nothing is left to look up (empty,
+ * only legal-form words, invalid UTF-8, control characters).
+ */
+int menu_lookup_keys(const char *in, size_t n, const char *country,
+                     struct menu_lookup *out);
+
+/*
+ * The near keys of a name key ("id:..."; other kinds have none): "~" + the
+ * key itself, "~" + each form with one character deleted (when the key has
+ * 6 to MENU_LOOKUP_NEAR_LEN characters after "id:"), and "~#" + its digits
+ * (when it has 3 or more). An entry and a typed key one edit apart (one
+ * character added, dropped or changed) share a near key, and so do two
+ * licences with the same number written differently. A near key never
+ * answers "found": it is a "did you mean" for the caller to confirm.
+ * Returns how many were written into out->near.
+ */
+size_t menu_lookup_near(struct menu_lookup *out);
+
+/* "found", "reported", ... (metrics, logs); "?" for anything else. */
+const char *menu_outcome_name(enum menu_outcome o);
 
 struct menu_result {
     struct menu_screen screen;
@@ -303,6 +375,7 @@ struct menu_result {
     int invalid;                    /* 1: the input was refused */
     enum menu_action action;        /* at most one per step */
     const struct menu_node *node;   /* node shown (the forward node on FORWARD) */
+    struct menu_lookup lookup;      /* on LOOKUP: what to look up */
 };
 
 struct menu_ctx {
@@ -324,6 +397,27 @@ int menu_step(const struct menu_ctx *c, struct menu_state *st,
 /* Renders the current screen of st again (no change). */
 int menu_show(const struct menu_ctx *c, const struct menu_state *st,
               struct menu_result *r);
+
+/* What the gateway found for a lookup (menu_lookup_result). */
+struct menu_lookup_field {
+    const char *name;               /* a variable name: company, licence... */
+    const char *value;
+};
+
+/*
+ * Finishes a lookup step: st is at the lookup node menu_step left it on
+ * (r->action was MENU_ACT_LOOKUP). Sets the variables `reports`, `since`
+ * and `list` and every field given (a field whose name or value cannot be
+ * stored is skipped; company, licence, reports, since and list are cleared
+ * first), then moves to the node of `outcome` and renders it into r
+ * (r->action is FORWARD when that node is a forward node). Returns 0, or
+ * MENU_EINVAL when st is not waiting at a lookup node.
+ */
+int menu_lookup_result(const struct menu_ctx *c, struct menu_state *st,
+                       enum menu_outcome outcome,
+                       const struct menu_lookup_field *fields, size_t nfields,
+                       struct menu_result *r);
+
 
 /*
  * A phone number as people type it (in[0..n)), in E.164 when it can be:

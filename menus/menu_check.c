@@ -447,6 +447,46 @@ static void check_forward_node(struct check *c, struct menu_node *nd)
         check_var(c, nd->line, nd->name, "field", nd->fields[i]);
 }
 
+/* A lookup node: its lists named well, found / reported / unknown
+ * present; near and error lead where unknown does unless given. */
+static void check_lookup_node(struct check *c, struct menu_node *nd)
+{
+    static const char *const outs[MENU_OUT_COUNT] = {
+        "found", "reported", "unknown", "near", "error"
+    };
+    struct clip k;
+
+    for (size_t i = 0; i < nd->nlists; i++) {
+        const char *why = name_problem(nd->lists[i], 1);
+
+        if (why)
+            menu_diag_add(c->d, MENU_SEV_ERROR, nd->line, nd->name,
+                          "list \"%s\" %s", clip(nd->lists[i], &k), why);
+    }
+    if (nd->save || nd->next || nd->nopts)
+        menu_diag_add(c->d, MENU_SEV_ERROR, nd->line, nd->name,
+                      "a lookup has no save, next or options: it goes to "
+                      "found, reported, unknown (near, error)");
+    for (size_t i = 0; i < MENU_OUT_COUNT; i++) {
+        if (!nd->on[i] && i >= MENU_OUT_NEAR)
+            continue;
+        if (!nd->on[i] || !nd->on[i][0]) {
+            menu_diag_add(c->d, MENU_SEV_ERROR, nd->line, nd->name,
+                          "lookup has no %s: add %s = \"NODE\";", outs[i],
+                          outs[i]);
+            continue;
+        }
+        nd->on_idx[i] = menu_node_index(c->m, nd->on[i]);
+        if (nd->on_idx[i] < 0)
+            menu_diag_add(c->d, MENU_SEV_ERROR, nd->line, nd->name,
+                          "%s \"%s\" is not a node", outs[i],
+                          clip(nd->on[i], &k));
+    }
+    for (size_t i = MENU_OUT_NEAR; i < MENU_OUT_COUNT; i++)
+        if (!nd->on[i])
+            nd->on_idx[i] = nd->on_idx[MENU_OUT_UNKNOWN];
+}
+
 /* Name, text and the settings its type needs; resolves next_idx. */
 static void check_node(struct check *c, struct menu_node *nd)
 {
@@ -458,6 +498,8 @@ static void check_node(struct check *c, struct menu_node *nd)
         nd->opts[k].next_idx = -1;
     for (size_t k = 0; k < nd->nmatch; k++)
         nd->match[k].next_idx = -1;
+    for (size_t k = 0; k < MENU_OUT_COUNT; k++)
+        nd->on_idx[k] = -1;
     if (why)
         menu_diag_add(c->d, MENU_SEV_ERROR, nd->line, nd->name,
                       "node name \"%s\" %s", clip(nd->name, &cn), why);
@@ -472,6 +514,8 @@ static void check_node(struct check *c, struct menu_node *nd)
         check_input_node(c, nd);
     else if (nd->type == MENU_NODE_FORWARD)
         check_forward_node(c, nd);
+    else if (nd->type == MENU_NODE_LOOKUP)
+        check_lookup_node(c, nd);
 }
 
 /* ---- the graph ---------------------------------------------------------- */
@@ -482,6 +526,8 @@ static size_t edge_count(const struct menu_node *nd)
 {
     if (nd->type == MENU_NODE_MENU)
         return nd->nopts;
+    if (nd->type == MENU_NODE_LOOKUP)
+        return MENU_OUT_COUNT;
     return nd->type == MENU_NODE_INPUT ? 1 + nd->nmatch : 0;
 }
 
@@ -490,6 +536,8 @@ static int edge_to(const struct menu_node *nd, size_t k)
 {
     if (nd->type == MENU_NODE_MENU)
         return nd->opts[k].next_idx;
+    if (nd->type == MENU_NODE_LOOKUP)
+        return nd->on_idx[k];
     return k == 0 ? nd->next_idx : nd->match[k - 1].next_idx;
 }
 
@@ -662,6 +710,14 @@ static void edge_out(const struct menu *m, struct vars *v, size_t u, size_t k)
     const struct menu_node *nd = &m->nodes[u];
 
     memcpy(v->tmp, v->in + u * v->words, v->words * sizeof *v->tmp);
+    if (nd->type == MENU_NODE_LOOKUP) {
+        static const char *const set[] = { "query", "company", "licence",
+                                           "reports", "since", "list" };
+
+        for (size_t i = 0; i < sizeof set / sizeof set[0]; i++)
+            bit_set(v->tmp, var_bit(v, set[i]));
+        return;
+    }
     if (nd->type == MENU_NODE_INPUT) {
         if (k == 0 || nd->match[k - 1].save)
             bit_set(v->tmp, var_bit(v, nd->save));

@@ -68,6 +68,17 @@ int menu_walk_apply(const struct menu_ctx *c, struct menu_state *st,
                     enum menu_action *action);
 int menu_walk_show(const struct menu_ctx *c, const struct menu_state *st,
                    int invalid, struct menu_result *r);
+/* menu_walk_apply that also writes, on a LOOKUP action, what to look up
+ * into *lookup (when not NULL). */
+int menu_walk_apply_lk(const struct menu_ctx *c, struct menu_state *st,
+                       const char *input, size_t len, int *invalid,
+                       enum menu_action *action, struct menu_lookup *lookup);
+/* menu_lookup_result without rendering (the replay resolves a lookup that
+ * is not its last input as MENU_OUT_ERROR: it cannot ask Redis). */
+int menu_lookup_apply(const struct menu_ctx *c, struct menu_state *st,
+                      enum menu_outcome outcome,
+                      const struct menu_lookup_field *fields, size_t nfields,
+                      enum menu_action *action);
 
 /*
  * The form an answer to input node nd is stored in: in[0..n) checked

@@ -598,7 +598,8 @@ static void load_options(struct load *L, const config_setting_t *s,
 static void load_type(struct load *L, const config_setting_t *g,
                       struct menu_node *nd)
 {
-    static const char *const names[] = { "menu", "input", "end", "forward" };
+    static const char *const names[] = { "menu", "input", "end", "forward",
+                                         "lookup" };
     const config_setting_t *s = config_setting_get_member(g, "type");
     struct clip c;
     char *t;
@@ -607,7 +608,7 @@ static void load_type(struct load *L, const config_setting_t *g,
     if (!s) {
         report(L, MENU_SEV_ERROR, g,
                "type is missing: add type = \"menu\"; (or input, end, "
-               "forward)");
+               "forward, lookup)");
         return;
     }
     t = string_of(L, s, "type", LOAD_TEXT_MAX);
@@ -621,7 +622,7 @@ static void load_type(struct load *L, const config_setting_t *g,
         }
     }
     report(L, MENU_SEV_ERROR, s,
-           "unknown type \"%s\": use menu, input, end or forward",
+           "unknown type \"%s\": use menu, input, end, forward or lookup",
            clip(t, &c));
     free(t);
 }
@@ -788,6 +789,43 @@ static void load_fields(struct load *L, const config_setting_t *s,
     }
 }
 
+/* `lists = [ "licensed" ];` and the outcome nodes of a lookup node. */
+static void load_lookup(struct load *L, const config_setting_t *g,
+                        struct menu_node *nd)
+{
+    static const char *const outs[MENU_OUT_COUNT] = {
+        "found", "reported", "unknown", "near", "error"
+    };
+    const config_setting_t *s = config_setting_get_member(g, "lists");
+    int n;
+
+    for (size_t i = 0; i < MENU_OUT_COUNT; i++) {
+        nd->on[i] = member_string(L, g, outs[i], LOAD_TEXT_MAX);
+        nd->on_idx[i] = -1;
+    }
+    if (!s)
+        return;
+    n = list_length(s);
+    if (n < 0) {
+        report(L, MENU_SEV_ERROR, s,
+               "lists must be a list of list names, like "
+               "lists = [ \"licensed\" ];");
+        return;
+    }
+    if (n > MENU_LOOKUP_LISTS_MAX) {
+        report(L, MENU_SEV_ERROR, s, "more than %d lists",
+               MENU_LOOKUP_LISTS_MAX);
+        n = MENU_LOOKUP_LISTS_MAX;
+    }
+    for (int i = 0; i < n; i++) {
+        char *v = string_of(L, config_setting_get_elem(s, (unsigned)i),
+                            "a list", LOAD_TEXT_MAX);
+
+        if (v)
+            nd->lists[nd->nlists++] = v;
+    }
+}
+
 /*
  * One node. Every setting any type may have is read whatever the type, so
  * a node with an unknown type still has its other problems reported; the
@@ -820,6 +858,7 @@ static void load_node(struct load *L, const config_setting_t *g,
     s = config_setting_get_member(g, "fields");
     if (s)
         load_fields(L, s, nd);
+    load_lookup(L, g, nd);
     L->node = NULL;
 }
 
@@ -1490,6 +1529,10 @@ static void node_free(struct menu_node *nd)
     for (size_t i = 0; i < nd->nfields; i++)
         free(nd->fields[i]);
     free(nd->fields);
+    for (size_t i = 0; i < nd->nlists; i++)
+        free(nd->lists[i]);
+    for (size_t i = 0; i < MENU_OUT_COUNT; i++)
+        free(nd->on[i]);
 }
 
 void menu_free(struct menu *m)

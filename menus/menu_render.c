@@ -240,7 +240,8 @@ static int build_lines(struct parts *p, struct sbuf *raw,
                     &p->opt[p->nopt++]);
     }
     if (rc == 0 && q->node != m->start_idx &&
-        (nd->type == MENU_NODE_MENU || nd->type == MENU_NODE_INPUT)) {
+        (nd->type == MENU_NODE_MENU || nd->type == MENU_NODE_INPUT ||
+         nd->type == MENU_NODE_LOOKUP)) {
         if (m->nav.back)
             rc = store_line(p, raw, m->nav.back,
                             menu_text_get(m, &m->strings.back, q->lang), q,

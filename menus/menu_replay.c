@@ -73,6 +73,17 @@ static size_t span_len(const struct fields *f, size_t i, size_t k)
 static int rest_ok(const struct menu_ctx *c, const struct menu_state *st,
                    const struct fields *f, size_t i, struct budget *b);
 
+/* A lookup the replay cannot ask Redis about (it is not the last input,
+ * or it is being tried ahead) ends as MENU_OUT_ERROR: deterministic, and
+ * never a "found". */
+static void settle(const struct menu_ctx *c, struct menu_state *st,
+                   enum menu_action *action)
+{
+    if (*action == MENU_ACT_LOOKUP &&
+        menu_lookup_apply(c, st, MENU_OUT_ERROR, NULL, 0, action) < 0)
+        *action = MENU_ACT_NONE;
+}
+
 /* Fields the input at i takes from state st: 1, except at an input node
  * with fields after it (see the top of this file). */
 static size_t take(const struct menu_ctx *c, const struct menu_state *st,
@@ -94,6 +105,8 @@ static size_t take(const struct menu_ctx *c, const struct menu_state *st,
         b->steps--;
         rc = menu_walk_apply(c, &s, f->h + f->off[i], span_len(f, i, k),
                              &invalid, &act);
+        if (rc == 0)
+            settle(c, &s, &act);
         if (rc == 0 && !invalid && rest_ok(c, &s, f, i + k, b)) {
             b->depth--;
             return k;
@@ -126,6 +139,7 @@ static int rest_ok(const struct menu_ctx *c, const struct menu_state *st,
             return 1;   /* what follows the end is ignored, as in replay */
         if (rc != 0 || invalid)
             return 0;
+        settle(c, &s, &act);
         i += k;
     }
     return 1;
@@ -134,15 +148,18 @@ static int rest_ok(const struct menu_ctx *c, const struct menu_state *st,
 /* Replays every field into st; *invalid and *action are the last input's. */
 static int walk_all(const struct menu_ctx *c, struct menu_state *st,
                     const struct fields *f, int *invalid,
-                    enum menu_action *action)
+                    enum menu_action *action, struct menu_lookup *lk)
 {
     struct budget b = { LOOKAHEAD_STEPS, 0 };
     size_t i = 0;
 
     while (i < f->n) {
         size_t k = take(c, st, f, i, &b);
-        int rc = menu_walk_apply(c, st, f->h + f->off[i], span_len(f, i, k),
-                                 invalid, action);
+        int rc = menu_walk_apply_lk(c, st, f->h + f->off[i],
+                                    span_len(f, i, k), invalid, action, lk);
+
+        if (rc == 0 && i + k < f->n)
+            settle(c, st, action);
 
         if (rc == MENU_EENDED) {
             /* The history goes on after the end: the end screen again,
@@ -168,6 +185,7 @@ int menu_replay_from(const struct menu_ctx *c, const struct menu_state *base,
                      const char *history, struct menu_state *st,
                      struct menu_result *r)
 {
+    struct menu_lookup lk;
     struct fields f;
     enum menu_action action = MENU_ACT_NONE;
     int invalid = 0;
@@ -199,12 +217,15 @@ int menu_replay_from(const struct menu_ctx *c, const struct menu_state *base,
     if (hlen == 0)
         return rc;
     split(history, hlen, &f);
-    rc = walk_all(c, st, &f, &invalid, &action);
+    memset(&lk, 0, sizeof lk);
+    rc = walk_all(c, st, &f, &invalid, &action, &lk);
     if (rc < 0)
         return rc;
     rc = menu_walk_show(c, st, invalid && !st->ended, r);
     r->invalid = invalid;
     r->action = action;
+    if (action == MENU_ACT_LOOKUP)
+        r->lookup = lk;
     if (r->screen.pages > 0 && !st->ended && !st->offer)
         st->page = r->screen.page;
     return rc;

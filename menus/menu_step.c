@@ -372,6 +372,32 @@ static int apply_answer(const struct menu *m, struct menu_state *st,
     return 1;
 }
 
+/* A lookup node: a query that normalises to a key is kept as `query` and
+ * handed to the gateway (action LOOKUP, out = the keys); the state stays on
+ * the node until menu_lookup_result. Returns 1 when applied, 0 when
+ * refused. */
+static int apply_lookup(const struct menu *m, struct menu_state *st,
+                        const char *in, size_t n, enum menu_action *action,
+                        struct menu_lookup *out)
+{
+    const struct menu_node *nd = &m->nodes[st->node];
+    struct menu_lookup lk;
+
+    if (menu_lookup_keys(in, n, nd->country ? nd->country : m->country,
+                         &lk) < 0 ||
+        !var_storable("query", in, n) ||
+        (var_find(st, "query") < 0 && st->nvars >= MENU_VARS_MAX))
+        return 0;
+    var_set(st, "query", in, n);
+    lk.nlists = nd->nlists;
+    for (size_t i = 0; i < nd->nlists; i++)
+        lk.lists[i] = nd->lists[i];
+    if (out)
+        *out = lk;
+    *action = MENU_ACT_LOOKUP;
+    return 1;
+}
+
 static int is_blank(char ch)
 {
     return ch == ' ' || ch == '\t' || ch == '\r' || ch == '\n';
@@ -380,6 +406,13 @@ static int is_blank(char ch)
 int menu_walk_apply(const struct menu_ctx *c, struct menu_state *st,
                     const char *input, size_t len, int *invalid,
                     enum menu_action *action)
+{
+    return menu_walk_apply_lk(c, st, input, len, invalid, action, NULL);
+}
+
+int menu_walk_apply_lk(const struct menu_ctx *c, struct menu_state *st,
+                       const char *input, size_t len, int *invalid,
+                       enum menu_action *action, struct menu_lookup *lookup)
 {
     const struct menu *m;
     int rc;
@@ -407,6 +440,9 @@ int menu_walk_apply(const struct menu_ctx *c, struct menu_state *st,
         break;
     case MENU_NODE_INPUT:
         rc = apply_answer(m, st, input, len, action);
+        break;
+    case MENU_NODE_LOOKUP:
+        rc = apply_lookup(m, st, input, len, action, lookup);
         break;
     default:
         /* An end or forward node not yet marked ended (a state written
@@ -482,6 +518,7 @@ int menu_begin(const struct menu_ctx *c, struct menu_state *st,
 int menu_step(const struct menu_ctx *c, struct menu_state *st,
               const char *input, struct menu_result *r)
 {
+    struct menu_lookup lk;
     enum menu_action action;
     int invalid;
     size_t len;
@@ -496,7 +533,7 @@ int menu_step(const struct menu_ctx *c, struct menu_state *st,
     len = strnlen(input, MENU_INPUT_MAX + 1);
     if (len > MENU_INPUT_MAX)
         return MENU_EINVAL;
-    rc = menu_walk_apply(c, st, input, len, &invalid, &action);
+    rc = menu_walk_apply_lk(c, st, input, len, &invalid, &action, &lk);
     if (rc == MENU_EENDED) {
         menu_walk_show(c, st, 0, r);
         return rc;
@@ -507,7 +544,85 @@ int menu_step(const struct menu_ctx *c, struct menu_state *st,
     rc = menu_walk_show(c, st, invalid && !st->ended, r);
     r->invalid = invalid;
     r->action = action;
+    if (action == MENU_ACT_LOOKUP)
+        r->lookup = lk;
     if (r->screen.pages > 0 && !st->ended && !st->offer)
         st->page = r->screen.page;
+    return rc;
+}
+
+/* ---- the end of a lookup ------------------------------------------------ */
+
+/* The variables a lookup sets; cleared before each result. */
+static const char *const lookup_vars[] = { "company", "licence", "reports",
+                                           "since", "list" };
+
+static void var_clear(struct menu_state *st, const char *name)
+{
+    int i = var_find(st, name);
+
+    if (i < 0)
+        return;
+    memmove(&st->vars[i], &st->vars[i + 1],
+            (size_t)(st->nvars - i - 1) * sizeof st->vars[0]);
+    st->nvars--;
+    memset(&st->vars[st->nvars], 0, sizeof st->vars[0]);
+}
+
+int menu_lookup_apply(const struct menu_ctx *c, struct menu_state *st,
+                      enum menu_outcome outcome,
+                      const struct menu_lookup_field *fields, size_t nfields,
+                      enum menu_action *action)
+{
+    const struct menu *m;
+    const struct menu_node *nd;
+    int to;
+
+    *action = MENU_ACT_NONE;
+    if (!walk_valid(c, st) || st->ended || outcome < 0 ||
+        outcome >= MENU_OUT_COUNT || (nfields > 0 && !fields))
+        return MENU_EINVAL;
+    m = c->menu;
+    nd = &m->nodes[st->node];
+    if (nd->type != MENU_NODE_LOOKUP)
+        return MENU_EINVAL;
+    to = nd->on_idx[outcome];
+    if (!node_ok(m, to))
+        to = nd->on_idx[MENU_OUT_UNKNOWN];
+    if (!node_ok(m, to))
+        return MENU_EINVAL;
+    for (size_t i = 0; i < sizeof lookup_vars / sizeof lookup_vars[0]; i++)
+        var_clear(st, lookup_vars[i]);
+    for (size_t i = 0; i < nfields; i++) {
+        const char *name = fields[i].name, *value = fields[i].value;
+
+        if (!name || !value || strcmp(name, "query") == 0 ||
+            !var_storable(name, value, strlen(value)) ||
+            (var_find(st, name) < 0 && st->nvars >= MENU_VARS_MAX))
+            continue;
+        var_set(st, name, value, strlen(value));
+    }
+    push(st);
+    arrive(m, st, to, action);
+    return 0;
+}
+
+int menu_lookup_result(const struct menu_ctx *c, struct menu_state *st,
+                       enum menu_outcome outcome,
+                       const struct menu_lookup_field *fields, size_t nfields,
+                       struct menu_result *r)
+{
+    enum menu_action action;
+    int rc;
+
+    if (!r)
+        return MENU_EINVAL;
+    memset(r, 0, sizeof *r);
+    r->screen.pages = -1;
+    rc = menu_lookup_apply(c, st, outcome, fields, nfields, &action);
+    if (rc < 0)
+        return rc;
+    rc = menu_walk_show(c, st, 0, r);
+    r->action = action;
     return rc;
 }

@@ -234,7 +234,7 @@ static void test_bad_nodes(void **state)
     (void)state;
     EXPECT_FILE("tests/menus/bad_unknown_type.cfg", MENU_EINVAL,
                 "tests/menus/bad_unknown_type.cfg:19: node fee: unknown type "
-                "\"ending\": use menu, input, end or forward");
+                "\"ending\": use menu, input, end, forward or lookup");
     EXPECT_FILE("tests/menus/bad_node_name.cfg", MENU_EINVAL,
                 "tests/menus/bad_node_name.cfg:18: node job-fee: node name "
                 "\"job-fee\" may only use letters, digits and _");
