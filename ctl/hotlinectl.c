@@ -748,6 +748,7 @@ static const struct ctl_cmd groups[] = {
     { "menu", group_menu, "menu check|simulate|graph ..." },
     { "cases", hotlinectl_cases, "cases list|show|claim|note|resolve|erase" },
     { "staff", hotlinectl_staff, "staff add|passwd|disable|enable|list" },
+    { "lists", hotlinectl_lists, "lists import|show|rollback|export" },
 };
 
 int main(int argc, char **argv)

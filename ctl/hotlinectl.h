@@ -31,6 +31,10 @@ int ctl_operator(struct redisContext *rc, const struct cfg *c,
                  const char *as, const char *token, int pw_stdin, char *who,
                  size_t whosz);
 
+/* `hotlinectl lists ...` (hotlinectl_lists.c): the lists lookup nodes
+ * search. Same exit statuses. */
+int hotlinectl_lists(int argc, char **argv);
+
 /* One channel of hotlined.cfg as `menu check -c` judges it. */
 struct ctl_channel {
     char name[64];

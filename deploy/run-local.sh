@@ -42,6 +42,14 @@ case "$listen" in
     $ctl enable demo >/dev/null 2>&1 || true
     ;;
 esac
+# The SAMPLE list of licensed companies that "Check a recruiter" searches
+# (config/lists/README.md: not real companies). An operator's real list,
+# once imported, is never overwritten by it.
+if ! redis-cli -p "$REDIS_PORT" exists hl:list:licensed | grep -q 1; then
+  "$B/hotlinectl" lists -c config/hotlined.cfg --redis "127.0.0.1:$REDIS_PORT" \
+    import licensed config/lists/licensed.sample.csv --key company,licence ||
+    echo "run-local: the sample list was not imported" >&2
+fi
 cleanup() {
   [ -n "$started_redis" ] && redis-cli -p "$REDIS_PORT" shutdown nosave >/dev/null 2>&1 || true
 }
@@ -54,6 +62,9 @@ Try a USSD call as Africa's Talking would make it (each request sends the
 whole history in text=):
   curl -s -d 'sessionId=demo1&serviceCode=*384*123%23&phoneNumber=%2B84901234567&text=' http://127.0.0.1:8080/ussd/africastalking
   curl -s -d 'sessionId=demo1&serviceCode=*384*123%23&phoneNumber=%2B84901234567&text=2' http://127.0.0.1:8080/ussd/africastalking
+Check a recruiter's number (2 = English, 2 = Check a job offer, 1 = Check a
+recruiter, then the number; SAMPLE list: config/lists/):
+  curl -s -d 'sessionId=demo2&serviceCode=*384*123%23&phoneNumber=%2B84901234567&text=2*2*1*0912345678' http://127.0.0.1:8080/ussd/africastalking
 Walk the same menu offline:   $B/hotlinectl menu simulate config/menus/hotline.cfg --lang en
 Health and metrics:           curl -s http://127.0.0.1:8080/readyz ; curl -s http://127.0.0.1:8080/metrics
 Help requests in Redis:       redis-cli -p $REDIS_PORT XRANGE hl:q:urgent - +

@@ -81,6 +81,7 @@
 #include "dialect.h"
 #include "gw.h"
 #include "log.h"
+#include "lookup.h"
 #include "mask.h"
 #include "menu.h"
 #include "menu_pub.h"
@@ -249,7 +250,7 @@ static const char script_step[] =
 const char *const gw_scripts[GW_SCRIPT_COUNT] = {
     script_load, script_step, cases_script_claim, cases_script_note,
     cases_script_resolve, cases_script_list, cases_script_read,
-    cases_script_audit, api_script_auth, cases_script_release
+    cases_script_audit, api_script_auth, cases_script_release, lookup_script
 };
 
 static const char ref_alphabet[] = "346789ABCDEFGHJKMNPQRTWXY";
@@ -1377,6 +1378,25 @@ static void funnel_count(struct sreq *r)
         funnel_note(r, r->st.node, r->st.lang, MPUB_EV_LEFT);
 }
 
+static void decided(struct sreq *r);
+
+/* ---- lookup nodes (gateway/lookup.c): one more round trip, only on the
+ * step that reaches a lookup; then the walk goes on as decided ---------- */
+
+static void on_looked_up(enum menu_outcome outcome,
+                         const struct menu_lookup_field *fields,
+                         size_t nfields, void *arg)
+{
+    struct sreq *r = arg;
+
+    if (menu_lookup_result(&r->ctx, &r->st, outcome, fields, nfields,
+                           &r->res) != 0)
+        log_error("channel %s: lookup result refused by the walk",
+                  r->ch->name);
+    after_step(r);
+    decided(r);
+}
+
 static void decide_and_save(struct sreq *r)
 {
     if (r->L.ok && r->cfg->limit_addr_minute &&
@@ -1394,6 +1414,16 @@ static void decide_and_save(struct sreq *r)
         decide_sms(r);
     else
         decide_ussd(r);
+    if (r->res.action == MENU_ACT_LOOKUP && !r->text) {
+        lookup_run(r->gw, r->cfg->prefix, &r->res.lookup, on_looked_up, r);
+        return;
+    }
+    decided(r);
+}
+
+/* The rest of a step once the walk is decided (and a lookup answered). */
+static void decided(struct sreq *r)
+{
     if (r->L.ok)
         apply_limits(r);
     resume_decide(r);

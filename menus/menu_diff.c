@@ -87,6 +87,7 @@ static const char *type_name(enum menu_node_type t)
     case MENU_NODE_INPUT: return "input";
     case MENU_NODE_END: return "end";
     case MENU_NODE_FORWARD: return "forward";
+    case MENU_NODE_LOOKUP: return "lookup";
     }
     return "?";
 }
@@ -201,6 +202,11 @@ static void node_pair(struct dbuf *b, const struct menu *ma,
     if (!same(na->save, nb->save))
         dline(b, "~ node %s: save %s -> %s", na->name, nz(na->save),
               nz(nb->save));
+    for (int k = 0; k < MENU_OUT_COUNT; k++)   /* a lookup's outcomes */
+        if (!same(na->on[k], nb->on[k]))
+            dline(b, "~ node %s: %s %s -> %s", na->name,
+                  menu_outcome_name((enum menu_outcome)k), nz(na->on[k]),
+                  nz(nb->on[k]));
     if (na->type == MENU_NODE_INPUT && nb->type == MENU_NODE_INPUT &&
         (na->accept != nb->accept || na->min != nb->min ||
          na->max != nb->max))
