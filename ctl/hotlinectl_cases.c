@@ -5,7 +5,8 @@
  *   hotlinectl cases [-c CONFIG] [--redis HOST:PORT] [--token TOKEN] [--json]
  *       list [--status S] [--queue Q] [--limit N] [--cursor C] | show REF |
  *       claim REF | release REF | note REF TEXT | resolve REF |
- *       erase --phone NUMBER [--spool FILE] | reindex
+ *       erase --phone NUMBER [--spool FILE] | reindex |
+ *       tag REF ID...
  *
  * A thin shell: the config says where Redis is, the key prefix, the pepper
  * and who the staff are; the case rules are the Lua scripts of
@@ -28,12 +29,14 @@
 #include "cfg.h"
 #include "dialect.h"
 #include "hotlinectl.h"
+#include "menu.h"
 #include "session.h"
 #include "spool.h"
 
 #define EXIT_REFUSED 1
 #define EXIT_USAGE 2
 #define REINDEX_BATCH 4096      /* keys one SCAN ... COUNT 500 may return */
+#define TAGS_MAX 8
 
 struct copts {
     const char *config;
@@ -58,6 +61,10 @@ static const char cases_usage[] =
     "  claim REF | resolve REF                move a case on\n"
     "  release REF                            give a case you claimed back\n"
     "  note REF TEXT                          add a note\n"
+    "  tag REF ID [ID ...]                    recruiter identifiers seen in\n"
+    "                                         the case (+phone, web address,\n"
+    "                                         @handle, company): callers who\n"
+    "                                         check them hear \"reported\"\n"
     "  erase --phone NUMBER [--spool FILE]    remove everything about a number\n"
     "                                         (and from a gateway's spool)\n"
     "  reindex                                put every case in the case index\n"
@@ -538,6 +545,71 @@ static int list_options(struct copts *o)
     return 0;
 }
 
+/* tag REF ID...: recruiter identifiers seen in this case count towards a
+ * lookup's "reported" (cases_script_tag); typed as a caller would type
+ * them (phone numbers with their country code). */
+static int cmd_tag(redisContext *rc, const struct cfg *c, const char *who,
+                   const char *ref, int n, char **ids)
+{
+    struct menu_lookup lk[TAGS_MAX];
+    const char *av[4 + TAGS_MAX];
+    char key[256], now[24];
+    redisReply *r;
+    int argc = 0;
+
+    if (n < 1 || n > TAGS_MAX)
+        return bad_usage("tag REF ID [ID ...] (1 to 8 identifiers)");
+    for (int i = 0; i < n; i++)
+        if (menu_lookup_keys(ids[i], strlen(ids[i]), NULL, &lk[i]) < 0 ||
+            (lk[i].kind == MENU_LK_NAME &&
+             strspn(ids[i], "0123456789 +-.()") == strlen(ids[i]))) {
+            fprintf(stderr, "hotlinectl cases: tag: \"%s\" is no phone "
+                            "number (with its country code), web address, "
+                            "@handle or company name\n", ids[i]);
+            return EXIT_USAGE;
+        }
+    snprintf(key, sizeof key, "%scase:%s", c->prefix, ref);
+    snprintf(now, sizeof now, "%lld", now_ms());
+    av[argc++] = who;
+    av[argc++] = now;
+    av[argc++] = c->prefix;
+    av[argc++] = ref;
+    for (int i = 0; i < n; i++)
+        av[argc++] = lk[i].key;
+    {
+        const char *cmd[8 + TAGS_MAX];
+        size_t len[8 + TAGS_MAX];
+
+        cmd[0] = "EVAL";
+        cmd[1] = cases_script_tag;
+        cmd[2] = "1";
+        cmd[3] = key;
+        for (int i = 0; i < argc; i++)
+            cmd[4 + i] = av[i];
+        for (int i = 0; i < 4 + argc; i++)
+            len[i] = strlen(cmd[i]);
+        r = redisCommandArgv(rc, 4 + argc, cmd, len);
+    }
+    if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != 3) {
+        fprintf(stderr, "hotlinectl cases: tag failed: %s\n",
+                r && r->type == REDIS_REPLY_ERROR ? r->str : "no answer");
+        freeReplyObject(r);
+        return EXIT_USAGE;
+    }
+    if (r->element[0]->integer != 1) {
+        fprintf(stderr, "hotlinectl cases: %s: %s\n", ref,
+                r->element[1]->str);
+        freeReplyObject(r);
+        return EXIT_REFUSED;
+    }
+    printf("%s: %s", ref, r->element[1]->str);
+    for (int i = 0; i < n; i++)
+        printf(" %s", lk[i].key);
+    printf("\n");
+    freeReplyObject(r);
+    return 0;
+}
+
 /* Runs the command o names, as staff member who. */
 static int run(redisContext *rc, const struct cfg *c, struct copts *o,
                const char *who)
@@ -558,6 +630,8 @@ static int run(redisContext *rc, const struct cfg *c, struct copts *o,
         return bad_usage("a case reference (e.g. K7M3QX) is needed");
     if (strcmp(cmd, "show") == 0 && o->argc == 2)
         return cmd_show(rc, c, o, who, o->argv[1]);
+    if (strcmp(cmd, "tag") == 0)
+        return cmd_tag(rc, c, who, o->argv[1], o->argc - 2, o->argv + 2);
     if ((strcmp(cmd, "claim") == 0 || strcmp(cmd, "resolve") == 0 ||
          strcmp(cmd, "release") == 0) && o->argc == 2)
         return cmd_move(rc, c, who, cmd, o->argv[1], NULL);

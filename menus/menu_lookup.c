@@ -212,6 +212,9 @@ static int key_web(const char *s, size_t n, char *out, size_t cap)
 
                     if (c == '@' && q == a)
                         continue;
+                    if (!is_lower(c) && !is_digit(c) && c != '.' &&
+                        c != '_' && c != '-')
+                        return MENU_EINVAL;
                     if (put(out, cap, &len, &c, 1) < 0)
                         return MENU_ENOSPC;
                 }

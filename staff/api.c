@@ -6,6 +6,8 @@
  *   GET  /api/cases/REF                             the case
  *   POST /api/cases/REF/claim | /release | /resolve {"ok": true, "message"}
  *   POST /api/cases/REF/note   {"text": "..."}      {"ok": true, "message"}
+ *   POST /api/cases/REF/tag    {"identifiers": [..]} {"ok": true, "message"}
+ *        (recruiter identifiers that count towards a lookup's "reported")
  *
  * A listing is one page of the case index (cases.h), oldest first: limit
  * 1..200 (default 100), and `next` is the cursor of the page after it.
@@ -51,6 +53,7 @@
 #include "cfg.h"
 #include "gw.h"
 #include "log.h"
+#include "menu.h"
 #include "metrics.h"
 #include "session_auth.h"
 #include "store.h"
@@ -80,7 +83,9 @@ const char api_script_auth[] =
     "end\n"
     "return c\n";
 
-enum api_op { OP_LIST, OP_GET, OP_CLAIM, OP_NOTE, OP_RESOLVE, OP_RELEASE };
+enum api_op { OP_LIST, OP_GET, OP_CLAIM, OP_NOTE, OP_RESOLVE, OP_RELEASE,
+              OP_TAG };
+#define API_TAGS_MAX 8
 
 struct areq {
     struct gw *gw;
@@ -99,7 +104,8 @@ struct areq {
     int limit;                  /* its page size */
     char score[24];             /* its cursor, "" = from the oldest */
     char after[CASES_REF_MAX];
-    char *text;                 /* a note's text */
+    char *text;                 /* a note's text; a tag's keys, one per
+                                   line */
     char *out;                  /* a listing, sent once audited */
     char addr[64];              /* the client, for the failure counter */
     char akey[128];             /* Redis keys of the two counters */
@@ -301,7 +307,7 @@ static void on_moved(redisReply *r, void *arg)
 {
     struct areq *a = arg;
     static const char *const verbs[] = { "", "", "claimed", "noted",
-                                         "resolved", "released" };
+                                         "resolved", "released", "tagged" };
     long long code;
     json_t *o;
     char *s;
@@ -383,12 +389,50 @@ static int start_list(struct areq *a)
                       nk + 3, av, al);
 }
 
+/* Tag (issue 16): {"identifiers": ["+84...", "t.me/x", ...]}, 1 to
+ * API_TAGS_MAX, each normalised as a caller's lookup input is
+ * (menu_lookup_keys; phone numbers with their country code). Returns the
+ * keys one per line, or NULL when malformed. */
+static char *tag_keys(struct evhttp_request *req)
+{
+    struct evbuffer *in = evhttp_request_get_input_buffer(req);
+    size_t len = evbuffer_get_length(in), n, used = 0;
+    char body[BODY_MAX + 1];
+    char *out = NULL;
+    json_t *o, *ids;
+
+    if (len == 0 || len > BODY_MAX)
+        return NULL;
+    evbuffer_copyout(in, body, len);
+    body[len] = '\0';
+    o = json_loadb(body, len, JSON_REJECT_DUPLICATES, NULL);
+    ids = json_is_object(o) ? json_object_get(o, "identifiers") : NULL;
+    n = json_is_array(ids) ? json_array_size(ids) : 0;
+    if (n >= 1 && n <= API_TAGS_MAX)
+        out = calloc(n, MENU_LOOKUP_KEY_MAX + 1);
+    for (size_t i = 0; out && i < n; i++) {
+        const char *v = json_string_value(json_array_get(ids, i));
+        struct menu_lookup lk;
+
+        if (!v || menu_lookup_keys(v, strlen(v), NULL, &lk) < 0 ||
+            (lk.kind == MENU_LK_NAME &&
+             strspn(v, "0123456789 +-.()") == strlen(v))) {
+            free(out);
+            out = NULL;
+            break;
+        }
+        used += (size_t)sprintf(out + used, "%s%s", i ? "\n" : "", lk.key);
+    }
+    json_decref(o);
+    return out;
+}
+
 /* Sends the Redis call of a's operation. 0 when sent. */
 static int start(struct areq *a)
 {
     char key[128], now[24], extra[24];
-    const char *av[5];
-    size_t al[5];
+    const char *av[5 + 2 + API_TAGS_MAX];
+    size_t al[5 + 2 + API_TAGS_MAX];
     int argc = 0;
     size_t script = GW_SCRIPT_CLAIM;
 
@@ -411,6 +455,16 @@ static int start(struct areq *a)
     } else if (a->op == OP_NOTE) {
         script = GW_SCRIPT_NOTE;
         av[argc++] = a->text;
+    } else if (a->op == OP_TAG) {
+        char *save = NULL;
+
+        script = GW_SCRIPT_TAG;
+        av[argc++] = a->cfg->prefix;
+        av[argc++] = a->ref;
+        for (char *t = strtok_r(a->text, "\n", &save);
+             t && argc < (int)(sizeof av / sizeof av[0]);
+             t = strtok_r(NULL, "\n", &save))
+            av[argc++] = t;
     } else if (a->op == OP_RESOLVE) {
         script = GW_SCRIPT_RESOLVE;
         snprintf(extra, sizeof extra, "%d", a->cfg->case_retention_s);
@@ -500,6 +554,8 @@ static int route(const char *rest, enum evhttp_cmd_type m, struct areq *a,
         a->op = OP_RESOLVE;
     else if (strcmp(slash, "/release") == 0)
         a->op = OP_RELEASE;
+    else if (strcmp(slash, "/tag") == 0)
+        a->op = OP_TAG;
     else {
         *why = "no such endpoint";
         return 404;
@@ -667,6 +723,15 @@ static void parse(struct areq *a, const char *path)
             a->st = 400;
             a->why = "body must be JSON {\"text\": \"...\"}: 1 to 2000 "
                      "bytes of text without control characters";
+        }
+    }
+    if (a->st == 0 && a->op == OP_TAG) {
+        a->text = tag_keys(a->req);
+        if (!a->text) {
+            a->st = 400;
+            a->why = "body must be JSON {\"identifiers\": [\"+84...\", "
+                     "...]}: 1 to 8 phone numbers with their country code, "
+                     "web addresses, @handles or company names";
         }
     }
     if (a->st == 0 && a->gw->draining) {

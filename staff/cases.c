@@ -155,6 +155,33 @@ const char cases_script_note[] =
     "log('note')\n"
     "return {1, 'noted', 0}\n";
 
+/* Tag (issue 16): recruiter identifiers staff saw in this case, already
+ * normalised (menu_lookup_keys). ARGV 1 who, 2 now (ms), 3 key prefix
+ * (unused: LUA_CASE's P), 4 the case reference, 5... the keys. As a note:
+ * only the staff member who claimed the case, if anyone did. Each key's P rep:KEY hash gets
+ * REF = the time (seconds) once; the case keeps the keys in `tags` so an
+ * erase can take its reports back. Returns {1, 'tagged N', 0}. */
+const char cases_script_tag[] =
+    LUA_CASE
+    "if not may_act() then return refused end\n"
+    "local ref = ARGV[4]\n"
+    "local have = redis.call('HGET', KEYS[1], 'tags') or ''\n"
+    "local seen, list, added = {}, have, 0\n"
+    "for t in string.gmatch(have, '%S+') do seen[t] = true end\n"
+    "for i = 5, #ARGV do\n"
+    "  local k = ARGV[i]\n"
+    "  if not seen[k] then\n"
+    "    seen[k] = true\n"
+    "    if list == '' then list = k else list = list .. ' ' .. k end\n"
+    "    added = added + 1\n"
+    "  end\n"
+    "  redis.call('HSETNX', P .. 'rep:' .. k, ref,"
+    " math.floor(tonumber(ARGV[2]) / 1000))\n"
+    "end\n"
+    "redis.call('HSET', KEYS[1], 'tags', list)\n"
+    "log('tag')\n"
+    "return {1, 'tagged ' .. added, 0}\n";
+
 const char cases_script_resolve[] =
     LUA_CASE
     LUA_DELIVERED
@@ -321,6 +348,11 @@ const char cases_script_erase[] =
     "end\n"
     "scan(P .. 'case:*', 'hash', function(k)\n"
     "  if redis.call('HGET', k, 'phone') == phone then\n"
+    "    local tags = redis.call('HGET', k, 'tags') or ''\n"
+    "    local ref = redis.call('HGET', k, 'ref') or ''\n"
+    "    for t in string.gmatch(tags, '%S+') do\n"
+    "      redis.call('HDEL', P .. 'rep:' .. t, ref)\n"
+    "    end\n"
     "    local f = redis.call('HMGET', k, 'ref', 'queue')\n"
     "    for _, st in ipairs({'new', 'claimed', 'resolved'}) do\n"
     "      redis.call('ZREM', P .. 'cx:' .. st, f[1] or '')\n"

@@ -90,6 +90,7 @@ extern const char cases_script_read[];
 extern const char cases_script_audit[];
 extern const char cases_script_reindex[];
 extern const char cases_script_erase[];
+extern const char cases_script_tag[];
 
 /* The index keys a listing reads, for status (NULL or "" = every status)
  * and queue (NULL or "" = every queue), into keys[3][keysz]. Returns how
