@@ -5,7 +5,9 @@
  * the state always encodes and decodes back to the same screen, and at most
  * one forward is ever reported per session. A line "~" is a dropped call
  * and a redial: the walk so far is offered back (menu_resume_offer), as
- * the gateway does, when it is worth it.
+ * the gateway does, when it is worth it. A lookup (the shipped menu's
+ * "Check a recruiter") is answered as the gateway would, with an outcome
+ * and fields taken from the input; its keys must be bounded and terminated.
  */
 #include "fuzz_common.h"
 
@@ -26,6 +28,29 @@ static void check_roundtrip(const struct menu_ctx *c,
         abort();
     if (menu_show(c, &back, &again) == 0 &&
         strcmp(again.screen.text, r->screen.text) != 0 && !r->invalid)
+        abort();
+}
+
+/* Answers a LOOKUP step: outcome from the input's length, fields that may
+ * or may not be storable. */
+static void answer_lookup(const struct menu_ctx *c, struct menu_state *st,
+                          const char *line, struct menu_result *r)
+{
+    const struct menu_lookup_field f[] = {
+        { "company", line }, { "licence", "000/SAMPLE-GP" },
+        { "reports", "3" }, { "since", "2026-11-30" }, { "", "x" },
+        { "query", "never replaced" }
+    };
+    enum menu_outcome o = (enum menu_outcome)(strlen(line) % MENU_OUT_COUNT);
+
+    if (strnlen(r->lookup.key, sizeof r->lookup.key) >= sizeof r->lookup.key ||
+        r->lookup.nnear > MENU_LOOKUP_NEAR_MAX)
+        abort();
+    for (size_t i = 0; i < r->lookup.nnear; i++)
+        if (strnlen(r->lookup.near[i], MENU_LOOKUP_KEY_MAX) >=
+            MENU_LOOKUP_KEY_MAX)
+            abort();
+    if (menu_lookup_result(c, st, o, f, sizeof f / sizeof f[0], r) != 0)
         abort();
 }
 
@@ -67,6 +92,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             break;
         if (rc != 0)
             continue;
+        if (r.action == MENU_ACT_LOOKUP)
+            answer_lookup(&c, &st, line, &r);
         if (r.screen.pages > 0 &&
             r.screen.measure.units >
                 menu_page_limit(&c.render, r.screen.measure.enc))

@@ -1,7 +1,8 @@
 /*
  * fuzz_text — measuring and folding arbitrary bytes: folding valid UTF-8
  * gives valid UTF-8 no longer than the input allows, and never needs more
- * units than the input.
+ * units than the input. A lookup key (menu_lookup_keys) is ASCII, starts
+ * with its kind, and is the same key when normalised again.
  */
 #include "fuzz_common.h"
 
@@ -29,6 +30,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         menu_measure(out, &f);
         if (n >= 0 && f.enc == MENU_UCS2 && m.enc == MENU_GSM7)
             abort();
+    }
+    {
+        static struct menu_lookup lk;
+        int k = menu_lookup_keys(s, strlen(s), "84", &lk);
+
+        if (k >= 0) {
+            if ((size_t)k != strlen(lk.key) || k >= MENU_LOOKUP_KEY_MAX)
+                abort();
+            for (int i = 0; i < k; i++)
+                if ((unsigned char)lk.key[i] < 0x21 ||
+                    (unsigned char)lk.key[i] > 0x7e)
+                    abort();
+            if (strncmp(lk.key, "id:", 3) && strncmp(lk.key, "tel:", 4) &&
+                strncmp(lk.key, "web:", 4) && strncmp(lk.key, "at:", 3))
+                abort();
+        }
     }
     free(s);
     return 0;

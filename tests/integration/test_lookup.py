@@ -93,7 +93,7 @@ def test_import_and_each_outcome_by_ussd(tmp):
     contains(body, "No exact match. Did you mean Example Manpower Alpha JSC "
                    "(001/SAMPLE-GP)?")
     st, body = at_ussd(hl, "u3", CHECK + "*Example Manpower Alpho*1")
-    contains(body, "END Ask to see a licence with exactly the name Example "
+    contains(body, "CON Ask to see a licence with exactly the name Example "
                    "Manpower Alpha JSC.")
     # Unknown.
     body = check(hl, "u4", "0912 345 678")
