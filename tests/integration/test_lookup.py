@@ -82,16 +82,17 @@ def test_import_and_each_outcome_by_ussd(tmp):
     eq(r("HGET", "hl:list:licensed", "cur"), "1")
     # Found: the name typed without accents, legal form or capitals.
     body = check(hl, "u1", "example manpower alpha")
-    contains(body, "CON Example Manpower Alpha JSC is on the list of licensed "
-                   "companies (001/SAMPLE-GP).")
+    contains(body, "CON Example Manpower Alpha JSC is on the licensed list "
+                   "(001/SAMPLE-GP).")
     # Found by the licence number, written with spaces instead of / and -.
     body = check(hl, "u2", "001 SAMPLE GP")
-    contains(body, "Example Manpower Alpha JSC is on the list")
+    contains(body, "Example Manpower Alpha JSC is on the licensed list")
     # The near miss: one letter off is never "licensed", only a question.
     body = check(hl, "u3", "Example Manpower Alpho")
-    assert "is on the list" not in body, body
+    assert "is on the licensed list" not in body, body
     contains(body, "No exact match. Did you mean Example Manpower Alpha JSC "
-                   "(001/SAMPLE-GP)?")
+                   "(001/SAMPLE-GP)? Fake companies copy real names.\n"
+                   "1. Yes, how to check\n2. No, type again")
     st, body = at_ussd(hl, "u3", CHECK + "*Example Manpower Alpho*1")
     contains(body, "CON Ask to see a licence with exactly the name Example "
                    "Manpower Alpha JSC.")
@@ -104,7 +105,7 @@ def test_import_and_each_outcome_by_ussd(tmp):
     contains(body, "Type the recruiter's company name")
     # The whole walk in one request (no stored state: replayed).
     st, body = at_ussd(hl, "u6", CHECK + "*PT Contoh Tenaga Kerja")
-    contains(body, "PT Contoh Tenaga Kerja is on the list")
+    contains(body, "PT Contoh Tenaga Kerja is on the licensed list")
     metrics = get(hl.url("/metrics"))[1]
     contains(metrics, 'hotline_lookups_total{outcome="found"} 3')
     contains(metrics, 'hotline_lookups_total{outcome="near"} 1')
@@ -189,7 +190,7 @@ def test_reimport_rollback_export_and_rejects(tmp):
     body = check(hl, "v1", "PT Contoh Tenaga Kerja")
     contains(body, "is not on the licensed list", "gone with version 2")
     body = check(hl, "v2", "beta sample recruiting")
-    contains(body, "Beta, Sample Recruiting is on the list")
+    contains(body, "Beta, Sample Recruiting is on the licensed list")
     rc, out, err = ctl("lists", "show", "licensed")
     eq(rc, 0, err)
     contains(out, "version: 2\n  previous: 1\n  keys: 5")
@@ -197,7 +198,7 @@ def test_reimport_rollback_export_and_rejects(tmp):
     eq(rc, 0, err)
     contains(out, "list licensed: version 1 again")
     body = check(hl, "v3", "PT Contoh Tenaga Kerja")
-    contains(body, "PT Contoh Tenaga Kerja is on the list")
+    contains(body, "PT Contoh Tenaga Kerja is on the licensed list")
     rc, out, err = ctl("lists", "export", "licensed")
     eq(rc, 0, err)
     lines = out.strip().split("\n")
