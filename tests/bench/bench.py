@@ -8,7 +8,9 @@ machine, in one run.
   Africa's Talking help sessions (each ends in a filed help request).
 Rounds alternate ceiling / hotlined (ROUNDS, SECONDS each); figures are
 medians. Then: Redis memory per live session (sessions left mid-walk),
-hotlined's RSS, and USSD p99 while the alert webhook answers after 2 s.
+hotlined's RSS, USSD p99 while the alert webhook answers after 2 s, and
+the latency of a "Check a recruiter" lookup step (one request, sequential,
+against the step before it that looks nothing up).
 
 Prints every figure and writes them to $B/bench/results.txt.
 Everything runs on loopback; every run is bounded by wrk's duration.
@@ -25,13 +27,15 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "integration"))
-from harness import RedisServer, Hotlined, free_port, wait_for, get, ROOT, BIN, _cleanup  # noqa: E402
+from harness import (RedisServer, Hotlined, free_port, wait_for, get, ROOT,  # noqa: E402
+                     BIN, HOTLINECTL, PEPPER, _cleanup)
 
 ROUNDS = int(os.environ.get("ROUNDS", "3"))
 SECONDS = int(os.environ.get("SECONDS", "10"))
 CONNS = int(os.environ.get("CONNS", "50"))
 THREADS = int(os.environ.get("THREADS", "2"))
 LIVE = int(os.environ.get("LIVE_SESSIONS", "2000"))
+LOOKUPS = int(os.environ.get("LOOKUPS", "300"))
 RESULT = re.compile(r"RESULT rps=([\d.]+) p50_us=(\d+) p99_us=(\d+) "
                     r"requests=(\d+) errors=(\d+) non2xx=(\d+)")
 
@@ -115,6 +119,47 @@ class SlowHook(BaseHTTPRequestHandler):
         pass
 
 
+def step_ms(port, session, text):
+    """One AT USSD request; its round trip in ms."""
+    body = ("sessionId=%s&serviceCode=*384*123%%23&phoneNumber=%%2B99100000001"
+            "&text=%s" % (session, text.replace(" ", "+")))
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+    t0 = time.perf_counter()
+    c.request("POST", "/ussd/africastalking", body,
+              {"Content-Type": "application/x-www-form-urlencoded"})
+    out = c.getresponse().read().decode()
+    ms = (time.perf_counter() - t0) * 1000.0
+    c.close()
+    return ms, out
+
+
+def lookup_latency(hl, cfg, redis_port, n=LOOKUPS):
+    """p50 / p99 of a lookup step (the caller's typed name, found in the
+    sample list) and of the step before it (no lookup), n each."""
+    e = dict(os.environ, HOTLINE_PEPPER=PEPPER)
+    subprocess.run([HOTLINECTL, "lists", "-c", cfg, "--redis",
+                    "127.0.0.1:%d" % redis_port, "import", "licensed",
+                    os.path.join(ROOT, "config", "lists", "licensed.sample.csv"),
+                    "--key", "company,licence"], env=e, check=True,
+                   capture_output=True, timeout=60)
+    plain, look = [], []
+    for i in range(n):
+        sid = "lk-%d" % i
+        step_ms(hl.port, sid, "")
+        step_ms(hl.port, sid, "2")
+        step_ms(hl.port, sid, "2*2")
+        plain.append(step_ms(hl.port, sid, "2*2*1")[0])
+        ms, out = step_ms(hl.port, sid, "2*2*1*example manpower alpha")
+        if "on the licensed list" not in out:
+            raise AssertionError("lookup did not find the sample: %r" % out)
+        look.append(ms)
+
+    def pct(v, q):
+        v = sorted(v)
+        return v[min(len(v) - 1, int(q * len(v)))]
+    return pct(plain, 0.5), pct(plain, 0.99), pct(look, 0.5), pct(look, 0.99)
+
+
 def median(rows, key):
     return statistics.median(r[key] for r in rows)
 
@@ -131,7 +176,8 @@ def main():
     redis = RedisServer(tmp)
     r = redis.client()
     r("CONFIG", "SET", "appendfsync", "everysec")
-    hl = Hotlined(tmp, redis.port, config=bench_config(tmp), name="bench")
+    cfg = bench_config(tmp)
+    hl = Hotlined(tmp, redis.port, config=cfg, name="bench")
     hl.wait_ready()
     cport = free_port()
     ceiling = subprocess.Popen([os.path.join(BIN, "bench", "ceiling"),
@@ -154,6 +200,7 @@ def main():
                    h["p50_ms"], h["p99_ms"], h["errors"], h["non2xx"]))
         rss = rss_kb(hl.proc.pid)
         forwards = r("XLEN", "hl:q:urgent")
+        lk = lookup_latency(hl, cfg, redis.port)
         ratio = median(hl_rows, "rps") / median(ceil_rows, "rps")
         r("FLUSHALL")
         time.sleep(0.2)
@@ -187,6 +234,9 @@ def main():
         say("  hotlined RSS                %.1f MB (target <= 16)" % (rss / 1024.0))
         say("  p99, webhook answering in 2 s  %.2f ms vs %.2f ms: %+.1f %% (target < 10 %%; %d webhook calls)"
             % (slow["p99_ms"], base_p99, 100.0 * (slow["p99_ms"] - base_p99) / base_p99, SlowHook.hits))
+        say("  lookup step p50 / p99       %.2f ms / %.2f ms vs %.2f ms / %.2f ms "
+            "for the step before it (%d sequential, sample list)"
+            % (lk[2], lk[3], lk[0], lk[1], LOOKUPS))
         os.makedirs(os.path.join(BIN, "bench"), exist_ok=True)
         with open(os.path.join(BIN, "bench", "results.txt"), "w") as f:
             f.write(time.strftime("%Y-%m-%d %H:%M:%S UTC\n", time.gmtime()))
