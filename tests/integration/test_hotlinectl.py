@@ -273,12 +273,15 @@ def test_graph_has_every_option(tmp):
         contains(out, '"main" -> "%s" [label="%s"]' % (nxt, key),
                  "an edge per option of main")
     contains(out, '"where" -> "danger" [label="input"]', "input edge")
+    contains(out, '"check" -> "check_near" [label="near"]', "lookup edges")
     for node in shipped_nodes():
         assert re.search(r'^\s*"%s" \[label=' % node, out, re.M), node
     with open(os.path.join(ROOT, SHIPPED), encoding="utf-8") as f:
-        nexts = len(re.findall(r"^[^#\n]*\bnext = \"", f.read(), re.M))
+        nexts = len(re.findall(r"^[^#\n]*\b(?:next|found|reported|unknown|"
+                               r"near|error) = \"", f.read(), re.M))
     edges = len(re.findall(r" -> ", out))
-    eq(edges, nexts + 1, "one edge per next, plus the start arrow")
+    eq(edges, nexts + 1, "one edge per next (and lookup outcome), plus the "
+       "start arrow")
     eq(out.rstrip().count("{"), out.rstrip().count("}"), "balanced braces")
 
 
