@@ -75,6 +75,8 @@ static const char usage_top[] =
     "        (hotlinectl cases --help)\n"
     "  staff [-c CONFIG] [--redis H:P] add|passwd|disable|enable|list ...\n"
     "        staff accounts for the console (hotlinectl staff --help)\n"
+    "  lists [-c CONFIG] [--redis H:P] import|show|rollback|export ...\n"
+    "        the lists lookup nodes search (hotlinectl lists --help)\n"
     "\n"
     "  hotlinectl --help, hotlinectl menu --help: this text.\n"
     "Exit status: 0 ok, 1 failed (e.g. the menu has errors), 2 usage error.\n";

@@ -406,12 +406,15 @@ struct menu_lookup_field {
 
 /*
  * Finishes a lookup step: st is at the lookup node menu_step left it on
- * (r->action was MENU_ACT_LOOKUP). Sets the variables `reports`, `since`
- * and `list` and every field given (a field whose name or value cannot be
- * stored is skipped; company, licence, reports, since and list are cleared
- * first), then moves to the node of `outcome` and renders it into r
- * (r->action is FORWARD when that node is a forward node). Returns 0, or
- * MENU_EINVAL when st is not waiting at a lookup node.
+ * (r->action was MENU_ACT_LOOKUP). Clears the variables company, licence,
+ * reports, since and list (what an earlier lookup set), sets every field
+ * given as a variable (the gateway passes the matched row's columns and
+ * list, reports, since; a field named `query`, or whose name or value
+ * cannot be stored, or that finds no free variable, is skipped), then
+ * moves to the node of `outcome` (near and error fall back to unknown's
+ * node) and renders it into r (r->action is FORWARD when that node is a
+ * forward node). Returns 0, or MENU_EINVAL when st is not waiting at a
+ * lookup node (or has ended).
  */
 int menu_lookup_result(const struct menu_ctx *c, struct menu_state *st,
                        enum menu_outcome outcome,
