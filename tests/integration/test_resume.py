@@ -221,7 +221,7 @@ def test_no_resume_after_quit(tmp):
     # Nor after an end screen (job advice ends the walk).
     at_walk(hl, "at-n", ["2", "2"], phone)
     eq(r("EXISTS", "hl:r:" + phone_key(phone)), 1, "a live walk is saved")
-    body = at(hl, "at-n", "2*2*5*3", phone)
+    body = at(hl, "at-n", "2*2*5*4", phone)   # 4: job advice (jobs_more)
     assert body.startswith("END "), body
     contains(at(hl, "at-o", "", phone), "CON " + LANGUAGE, "no offer after an end")
 
