@@ -22,6 +22,13 @@ int hotlinectl_menu_pub(int argc, char **argv);
 
 struct redisContext;
 struct cfg;
+/* Connects to the Redis of config c (hotlinectl_redis.c) with a deadline of
+ * timeout_s seconds on connect and on each command, and AUTH when c has a
+ * password. Returns the context (the caller redisFree()s it), or NULL after
+ * saying why on stderr as "hotlinectl WHO: ...". */
+struct redisContext *ctl_redis_connect(const struct cfg *c, const char *who,
+                                       int timeout_s);
+
 /* Who may publish (hotlinectl_publish.c, the one place that decides):
  * `as` naming an enabled staff account (staff/accounts.h) with role
  * operator or supervisor and its password (pw_stdin: read from stdin, else

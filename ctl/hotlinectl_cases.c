@@ -120,33 +120,6 @@ static int parse(int argc, char **argv, struct copts *o)
     return 0;
 }
 
-static redisContext *connect_redis(const struct cfg *c)
-{
-    struct timeval tv = { 2, 0 };
-    redisContext *rc = redisConnectWithTimeout(c->redis_host, c->redis_port,
-                                               tv);
-    redisReply *r;
-
-    if (!rc || rc->err) {
-        fprintf(stderr, "hotlinectl cases: Redis %s:%d: %s\n", c->redis_host,
-                c->redis_port, rc ? rc->errstr : "out of memory");
-        redisFree(rc);
-        return NULL;
-    }
-    redisSetTimeout(rc, tv);
-    if (c->redis_password) {
-        r = redisCommand(rc, "AUTH %s", c->redis_password);
-        if (!r || r->type == REDIS_REPLY_ERROR) {
-            fprintf(stderr, "hotlinectl cases: Redis refused the password\n");
-            freeReplyObject(r);
-            redisFree(rc);
-            return NULL;
-        }
-        freeReplyObject(r);
-    }
-    return rc;
-}
-
 /* A flat HGETALL-form array as the (kv, kvlen, n) cases.c takes. */
 struct flat {
     const char *kv[512];
@@ -678,7 +651,7 @@ int hotlinectl_cases(int argc, char **argv)
             return EXIT_USAGE;
         }
     }
-    rc = connect_redis(c);
+    rc = ctl_redis_connect(c, "cases", 2);
     if (!rc && strcmp(o.argv[0], "erase") == 0)
         fprintf(stderr, "hotlinectl cases: nothing erased in Redis; run "
                         "erase again once Redis is back\n");

@@ -758,33 +758,6 @@ static int cmd_export(redisContext *rc, const struct cfg *c, const char *name)
     return 0;
 }
 
-static redisContext *connect_redis(const struct cfg *c)
-{
-    struct timeval tv = { 5, 0 };
-    redisContext *rc = redisConnectWithTimeout(c->redis_host, c->redis_port,
-                                               tv);
-
-    if (!rc || rc->err) {
-        fprintf(stderr, "hotlinectl lists: Redis %s:%d: %s\n", c->redis_host,
-                c->redis_port, rc ? rc->errstr : "out of memory");
-        redisFree(rc);
-        return NULL;
-    }
-    redisSetTimeout(rc, tv);
-    if (c->redis_password) {
-        redisReply *r = redisCommand(rc, "AUTH %s", c->redis_password);
-
-        if (!r || r->type == REDIS_REPLY_ERROR) {
-            fprintf(stderr, "hotlinectl lists: Redis refused the password\n");
-            freeReplyObject(r);
-            redisFree(rc);
-            return NULL;
-        }
-        freeReplyObject(r);
-    }
-    return rc;
-}
-
 static int run(redisContext *rc, const struct cfg *c, int argc, char **argv)
 {
     const char *cmd = argv[0];
@@ -829,7 +802,7 @@ int hotlinectl_lists(int argc, char **argv)
         fprintf(stderr, "hotlinectl lists: %s\n", err);
         return EXIT_USAGE;
     }
-    rc = connect_redis(c);
+    rc = ctl_redis_connect(c, "lists", 5);
     st = rc ? run(rc, c, argc - i, argv + i) : EXIT_USAGE;
     redisFree(rc);
     cfg_release(c);

@@ -186,33 +186,6 @@ static int parse(int argc, char **argv, struct popts *o)
     return 0;
 }
 
-static redisContext *connect_redis(const struct cfg *c)
-{
-    struct timeval tv = { 2, 0 };
-    redisContext *rc = redisConnectWithTimeout(c->redis_host, c->redis_port,
-                                               tv);
-
-    if (!rc || rc->err) {
-        fprintf(stderr, "hotlinectl menu: Redis %s:%d: %s\n", c->redis_host,
-                c->redis_port, rc ? rc->errstr : "out of memory");
-        redisFree(rc);
-        return NULL;
-    }
-    redisSetTimeout(rc, tv);
-    if (c->redis_password) {
-        redisReply *r = redisCommand(rc, "AUTH %s", c->redis_password);
-        int bad = !r || r->type == REDIS_REPLY_ERROR;
-
-        freeReplyObject(r);
-        if (bad) {
-            fprintf(stderr, "hotlinectl menu: Redis refused the password\n");
-            redisFree(rc);
-            return NULL;
-        }
-    }
-    return rc;
-}
-
 /* ---- reading and storing versions ------------------------------------ */
 
 /* The current version of name (0 = none published), or -1 on error. */
@@ -701,7 +674,7 @@ int hotlinectl_menu_pub(int argc, char **argv)
         fprintf(stderr, "hotlinectl menu: %s\n", err);
         return EXIT_USAGE;
     }
-    rc = connect_redis(c);
+    rc = ctl_redis_connect(c, "menu", 2);
     status = rc ? run(rc, c, argv[0], &o) : EXIT_USAGE;
     redisFree(rc);
     cfg_release(c);

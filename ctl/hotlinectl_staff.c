@@ -193,33 +193,6 @@ static int get_password(const struct sopts *o, char *buf, size_t cap)
     return n;
 }
 
-static redisContext *connect_redis(const struct cfg *c)
-{
-    struct timeval tv = { 2, 0 };
-    redisContext *rc = redisConnectWithTimeout(c->redis_host, c->redis_port,
-                                               tv);
-    redisReply *r;
-
-    if (!rc || rc->err) {
-        fprintf(stderr, "hotlinectl staff: Redis %s:%d: %s\n", c->redis_host,
-                c->redis_port, rc ? rc->errstr : "out of memory");
-        redisFree(rc);
-        return NULL;
-    }
-    redisSetTimeout(rc, tv);
-    if (c->redis_password) {
-        r = redisCommand(rc, "AUTH %s", c->redis_password);
-        if (!r || r->type == REDIS_REPLY_ERROR) {
-            fprintf(stderr, "hotlinectl staff: Redis refused the password\n");
-            freeReplyObject(r);
-            redisFree(rc);
-            return NULL;
-        }
-        freeReplyObject(r);
-    }
-    return rc;
-}
-
 /* add / passwd / disable / enable through acct_script_change. */
 static int cmd_change(redisContext *rc, const struct cfg *c,
                       const struct sopts *o)
@@ -342,7 +315,7 @@ int hotlinectl_staff(int argc, char **argv)
         fprintf(stderr, "hotlinectl staff: %s\n", err);
         return EXIT_USAGE;
     }
-    rc = connect_redis(c);
+    rc = ctl_redis_connect(c, "staff", 2);
     if (!rc) {
         cfg_release(c);
         return EXIT_USAGE;

@@ -1,0 +1,40 @@
+/*
+ * hotlinectl_redis.c — the one way hotlinectl's command groups reach Redis:
+ * a blocking hiredis connection to the config's Redis, with a deadline on
+ * connect and on every command, and AUTH when the config has a password.
+ */
+#include <hiredis/hiredis.h>
+#include <stdio.h>
+
+#include "cfg.h"
+#include "hotlinectl.h"
+
+redisContext *ctl_redis_connect(const struct cfg *c, const char *who,
+                                int timeout_s)
+{
+    struct timeval tv = { timeout_s, 0 };
+    redisContext *rc = redisConnectWithTimeout(c->redis_host, c->redis_port,
+                                               tv);
+    redisReply *r;
+    int refused;
+
+    if (!rc || rc->err) {
+        fprintf(stderr, "hotlinectl %s: Redis %s:%d: %s\n", who,
+                c->redis_host, c->redis_port,
+                rc ? rc->errstr : "out of memory");
+        redisFree(rc);
+        return NULL;
+    }
+    redisSetTimeout(rc, tv);
+    if (!c->redis_password)
+        return rc;
+    r = redisCommand(rc, "AUTH %s", c->redis_password);
+    refused = !r || r->type == REDIS_REPLY_ERROR;
+    freeReplyObject(r);
+    if (refused) {
+        fprintf(stderr, "hotlinectl %s: Redis refused the password\n", who);
+        redisFree(rc);
+        return NULL;
+    }
+    return rc;
+}
