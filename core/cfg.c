@@ -97,6 +97,9 @@ static void cfg_defaults(struct cfg *c)
     c->console.login_per_name = 5;      /* failures per window, then 429 */
     c->console.login_per_addr = 20;
     c->console.login_period_s = 900;
+    c->console.live_clients = 200;      /* open live queues per process */
+    c->console.live_buffer = 65536;     /* unread bytes, then dropped */
+    c->console.live_heartbeat_s = 15;
 }
 
 /* Reads string `name` of group s. "env:NAME" is replaced by the variable.
@@ -590,7 +593,8 @@ static void apply_overrides(struct cfg *c, const struct cfg_overrides *ov,
 }
 
 /* console = { dir; session_idle_s; cookie_secure; login_per_name;
- *             login_per_address; login_period_s; }; */
+ *             login_per_address; login_period_s; live_clients;
+ *             live_buffer; live_heartbeat_s; }; */
 static void console_load(const config_setting_t *root, struct cfg *c,
                          struct cfg_err *e)
 {
@@ -607,6 +611,9 @@ static void console_load(const config_setting_t *root, struct cfg *c,
     opt_int(g, "login_per_address", &c->console.login_per_addr, 0, 100000,
             e);
     opt_int(g, "login_period_s", &c->console.login_period_s, 1, 86400, e);
+    opt_int(g, "live_clients", &c->console.live_clients, 0, 10000, e);
+    opt_int(g, "live_buffer", &c->console.live_buffer, 4096, 4194304, e);
+    opt_int(g, "live_heartbeat_s", &c->console.live_heartbeat_s, 1, 300, e);
 }
 
 /* Top-level settings. */

@@ -69,6 +69,9 @@ struct cfg_console {
     int login_per_name;         /* failed sign-ins per name per window */
     int login_per_addr;         /* failed sign-ins per address per window */
     int login_period_s;
+    int live_clients;           /* open live queues (SSE) at most */
+    int live_buffer;            /* bytes one live client may leave unread */
+    int live_heartbeat_s;       /* a comment line this often */
 };
 
 struct cfg_channel {

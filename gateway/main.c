@@ -24,6 +24,7 @@
 
 #include "alert.h"
 #include "caseev.h"
+#include "live.h"
 #include "cfg.h"
 #include "confirm.h"
 #include "gw.h"
@@ -50,6 +51,7 @@ static struct opts opts;
 static struct event *drain_timer;
 static struct sentinel *sentinel;
 static struct caseev *caseev;     /* case events, stream retention */
+static struct live *live;         /* the consoles' live queue */
 static struct event *stop_timer;
 static struct event *listen_timer;
 static int listening;
@@ -143,6 +145,7 @@ static void on_master(const char *host, int port, void *arg)
     store_retarget(gw.fstore, host, port);
     alert_retarget(gw.alert, host, port);
     mpub_retarget(gw.mpub, host, port);
+    live_retarget(live, host, port);
 }
 
 static void on_drain_timer(evutil_socket_t fd, short ev, void *arg)
@@ -265,7 +268,8 @@ static int start(char *err, size_t errlen)
     gw.alert = alert_new(&gw);
     caseev = caseev_new(&gw);
     gw.mpub = mpub_new(&gw);
-    if (!gw.alert || !caseev || !gw.mpub) {
+    live = live_new(&gw);
+    if (!gw.alert || !caseev || !gw.mpub || !live) {
         snprintf(err, errlen, "out of memory");
         return -1;
     }
@@ -351,6 +355,7 @@ out:
     sentinel_free(sentinel);
     alert_free(gw.alert);
     caseev_free(caseev);
+    live_free(live);
     hc_free(gw.hc);
     store_free(gw.store);
     store_free(gw.fstore);      /* settles a WAIT in flight first */

@@ -192,6 +192,9 @@ static const char script_step[] =
     "    redis.call('ZADD', cx, tonumber(f.created) or 0, ARGV[6 + at])\n"
     "    redis.call('ZADD', cq, tonumber(f.created) or 0, ARGV[6 + at])\n"
     "    res = {1, ARGV[6 + at]}\n"
+    /* the consoles' live queue (staff/live.h) */
+    "    redis.call('XADD', string.match(ck, '^(.*)case:') .. 'ev:live',"
+    " 'MAXLEN', '~', 1000, '*', 'what', 'new', 'ref', ARGV[6 + at])\n"
     "  end\n"
     "  if ARGV[1] == '' and at and at > 1 then\n"
     "    redis.call('HSET', KEYS[1 + at], 'told', ARGV[7])\n"
@@ -220,6 +223,10 @@ static const char script_step[] =
     "if ARGV[12 + 2 * tonumber(ARGV[11])] == 'high' and"
     " redis.call('EXISTS', KEYS[7]) == 1 then\n"
     "  redis.call('HSET', KEYS[7], 'risk', 'high')\n"
+    /* the consoles' live queue (staff/live.h) */
+    "  redis.call('XADD', string.match(KEYS[7], '^(.*)case:') .. 'ev:live',"
+    " 'MAXLEN', '~', 1000, '*', 'what', 'risk', 'ref',"
+    " redis.call('HGET', KEYS[7], 'ref') or '')\n"
     "end\n"
     "local tail = 12 + 2 * tonumber(ARGV[11])\n"
     "if ARGV[tail + 1] == '1' then\n"

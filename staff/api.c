@@ -8,6 +8,7 @@
  *   POST /api/cases/REF/note   {"text": "..."}      {"ok": true, "message"}
  *   POST /api/cases/REF/tag    {"identifiers": [..]} {"ok": true, "message"}
  *        (recruiter identifiers that count towards a lookup's "reported")
+ *   GET  /api/events                                the live queue (live.h)
  *
  * A listing is one page of the case index (cases.h), oldest first: limit
  * 1..200 (default 100), and `next` is the cursor of the page after it.
@@ -55,6 +56,7 @@
 #include "log.h"
 #include "menu.h"
 #include "metrics.h"
+#include "live.h"
 #include "session_auth.h"
 #include "store.h"
 
@@ -84,7 +86,7 @@ const char api_script_auth[] =
     "return c\n";
 
 enum api_op { OP_LIST, OP_GET, OP_CLAIM, OP_NOTE, OP_RESOLVE, OP_RELEASE,
-              OP_TAG };
+              OP_TAG, OP_EVENTS };
 #define API_TAGS_MAX 8
 
 struct areq {
@@ -440,6 +442,11 @@ static int start(struct areq *a)
     snprintf(now, sizeof now, "%lld", a->now);
     if (a->op == OP_LIST)
         return start_list(a);
+    if (a->op == OP_EVENTS) {
+        live_attach(a->gw, a->req, a->who);
+        areq_done(a);
+        return 0;
+    }
     if (a->op == OP_GET) {
         av[0] = key;
         av[1] = a->who;
@@ -712,6 +719,12 @@ static int list_query(struct areq *a, const char **why)
 static void parse(struct areq *a, const char *path)
 {
     a->why = "";
+    if (strcmp(path, "/api/events") == 0) {
+        a->op = OP_EVENTS;
+        a->why = "use GET";
+        a->st = evhttp_request_get_command(a->req) == EVHTTP_REQ_GET ? 0 : 405;
+        return;
+    }
     a->st = strncmp(path, "/api/cases", 10) == 0 ?
                 route(path + 10, evhttp_request_get_command(a->req), a,
                       &a->why) : 404;

@@ -78,6 +78,10 @@
     "  for _, k in ipairs({P .. 'cx:' .. to, P .. 'cx:' .. to .. ':'"      \
     " .. q}) do redis.call('ZADD', k, t, ref) end\n"                       \
     "end\n"                                                                \
+    "local function live(what)\n"                                         \
+    "  redis.call('XADD', P .. 'ev:live', 'MAXLEN', '~', 1000, '*', 'what',"\
+    " what, 'ref', redis.call('HGET', KEYS[1], 'ref') or '')\n"            \
+    "end\n"                                                                \
     "local function event(what, since)\n"                                  \
     "  if since and since > 0 then\n"                                      \
     "    redis.call('XADD', P .. 'ev:cases', 'MAXLEN', '~', 10000, '*',"   \
@@ -124,6 +128,7 @@ const char cases_script_claim[] =
     "redis.call('HSET', KEYS[1], 'status', 'claimed', 'claimed_by', ARGV[1],"
     " 'claimed_at', ARGV[2])\n"
     "log('claim')\n"
+    "live('claim')\n"
     "move('new', 'claimed')\n"
     "if redis.call('HSETNX', KEYS[1], 'first_claimed_at', ARGV[2]) == 1"
     " then\n"
@@ -139,6 +144,7 @@ const char cases_script_release[] =
     "redis.call('HSET', KEYS[1], 'status', 'new')\n"
     "redis.call('HDEL', KEYS[1], 'claimed_by', 'claimed_at')\n"
     "log('release')\n"
+    "live('release')\n"
     "move('claimed', 'new')\n"
     "return {1, 'released', 0}\n";
 
@@ -153,6 +159,7 @@ const char cases_script_note[] =
     "n[#n + 1] = {who = ARGV[1], at = tonumber(ARGV[2]), text = ARGV[3]}\n"
     "redis.call('HSET', KEYS[1], 'notes', cjson.encode(n))\n"
     "log('note')\n"
+    "live('note')\n"
     "return {1, 'noted', 0}\n";
 
 /* Tag (issue 16): recruiter identifiers staff saw in this case, already
@@ -191,6 +198,7 @@ const char cases_script_resolve[] =
     "redis.call('HSET', KEYS[1], 'status', 'resolved', 'resolved_by',"
     " ARGV[1], 'resolved_at', ARGV[2])\n"
     "log('resolve')\n"
+    "live('resolve')\n"
     "redis.call('EXPIRE', KEYS[1], ARGV[3])\n"
     "move('claimed', 'resolved')\n"
     "local q = redis.call('HGET', KEYS[1], 'queue') or 'default'\n"
