@@ -45,7 +45,7 @@ enum gw_script { GW_SCRIPT_LOAD = 0, GW_SCRIPT_STEP, GW_SCRIPT_CLAIM,
                  GW_SCRIPT_NOTE, GW_SCRIPT_RESOLVE, GW_SCRIPT_LIST,
                  GW_SCRIPT_READ, GW_SCRIPT_AUDIT, GW_SCRIPT_AUTH,
                  GW_SCRIPT_RELEASE, GW_SCRIPT_LOOKUP, GW_SCRIPT_TAG,
-                 GW_SCRIPT_COUNT };
+                 GW_SCRIPT_REVEAL, GW_SCRIPT_COUNT };
 extern const char *const gw_scripts[GW_SCRIPT_COUNT];
 /* Keys the STEP script takes (session.c documents them); a spool record is
  * that script's argv, at least GW_STEP_MIN_ARGS long. */

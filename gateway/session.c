@@ -258,7 +258,8 @@ const char *const gw_scripts[GW_SCRIPT_COUNT] = {
     script_load, script_step, cases_script_claim, cases_script_note,
     cases_script_resolve, cases_script_list, cases_script_read,
     cases_script_audit, api_script_auth, cases_script_release, lookup_script,
-    cases_script_tag
+    cases_script_tag,
+    cases_script_reveal         /* the console's Reveal (staff/cases.h) */
 };
 
 static const char ref_alphabet[] = "346789ABCDEFGHJKMNPQRTWXY";

@@ -8,6 +8,7 @@
  *   POST /api/cases/REF/note   {"text": "..."}      {"ok": true, "message"}
  *   POST /api/cases/REF/tag    {"identifiers": [..]} {"ok": true, "message"}
  *        (recruiter identifiers that count towards a lookup's "reported")
+ *   POST /api/cases/REF/reveal                      {"ok": true, "phone"}
  *   GET  /api/events                                the live queue (live.h)
  *
  * A listing is one page of the case index (cases.h), oldest first: limit
@@ -31,7 +32,11 @@
  * method, 409 not allowed in the case's state or claimed by someone else,
  * 503 Redis unreachable.
  * Cases carry the caller's number: the API is for staff, replies are never
- * cached, and log lines name the staff member and the reference only.
+ * cached, and log lines name the staff member and the reference only. To
+ * a signed-in person (the console) the number is masked (phone "",
+ * phone_masked "+84 9•• ••• •67") until they reveal it, which the case's
+ * history records; bearer-token clients get it as before. A supervisor
+ * (an account's role) may act on a case someone else claimed.
  */
 #include "api.h"
 
@@ -86,7 +91,7 @@ const char api_script_auth[] =
     "return c\n";
 
 enum api_op { OP_LIST, OP_GET, OP_CLAIM, OP_NOTE, OP_RESOLVE, OP_RELEASE,
-              OP_TAG, OP_EVENTS };
+              OP_TAG, OP_EVENTS, OP_REVEAL };
 #define API_TAGS_MAX 8
 
 struct areq {
@@ -97,6 +102,8 @@ struct areq {
     struct timeval t0;
     char ref[CASES_REF_MAX];
     char who[64];
+    char role[16];              /* "supervisor" may act on others' cases */
+    int masked;                 /* a cookie session: numbers masked */
     long long now;
     int refused;                /* 1: no staff member has this token */
     int st;                     /* a refusal to send once authenticated */
@@ -261,6 +268,8 @@ static void on_list(redisReply *r, void *arg)
 
         flatten(r->element[i], kv, len, 512, &n);
         o = cases_json_object(kv, len, n);
+        if (o && a->masked)
+            cases_json_mask(o);
         if (o)
             json_array_append_new(list, o);
     }
@@ -284,7 +293,8 @@ static void on_get(redisReply *r, void *arg)
     struct areq *a = arg;
     const char *kv[512];
     size_t len[512], n;
-    char *s;
+    char *s = NULL;
+    json_t *o;
 
     if (!r || r->type != REDIS_REPLY_ARRAY) {
         send_error(a->gw, a->req, &a->t0, 503, "Redis unreachable");
@@ -292,7 +302,11 @@ static void on_get(redisReply *r, void *arg)
         send_error(a->gw, a->req, &a->t0, 404, "no such case");
     } else {
         flatten(r, kv, len, 512, &n);
-        s = cases_json(kv, len, n);
+        o = cases_json_object(kv, len, n);
+        if (o && a->masked)
+            cases_json_mask(o);
+        s = o ? json_dumps(o, JSON_PRESERVE_ORDER | JSON_COMPACT) : NULL;
+        json_decref(o);
         if (s)
             log_info("api: %s read case %s", a->who, a->ref);
         if (s)
@@ -309,7 +323,8 @@ static void on_moved(redisReply *r, void *arg)
 {
     struct areq *a = arg;
     static const char *const verbs[] = { "", "", "claimed", "noted",
-                                         "resolved", "released", "tagged" };
+                                         "resolved", "released", "tagged",
+                                         "", "revealed the number of" };
     long long code;
     json_t *o;
     char *s;
@@ -331,8 +346,12 @@ static void on_moved(redisReply *r, void *arg)
         /* time-to-claim and -resolve: from the case events (caseev.c),
          * which hotlinectl writes as well */
         log_info("api: %s %s case %s", a->who, verbs[a->op], a->ref);
-        o = json_pack("{s:b,s:s,s:s}", "ok", 1, "ref", a->ref, "message",
-                      r->element[1]->str);
+        if (a->op == OP_REVEAL)
+            o = json_pack("{s:b,s:s,s:s}", "ok", 1, "ref", a->ref, "phone",
+                          r->element[1]->str);
+        else
+            o = json_pack("{s:b,s:s,s:s}", "ok", 1, "ref", a->ref,
+                          "message", r->element[1]->str);
         s = o ? json_dumps(o, JSON_COMPACT) : NULL;
         send_json(a->gw, a->req, &a->t0, 200, s ? s : "{\"ok\":true}");
         free(s);
@@ -433,8 +452,8 @@ static char *tag_keys(struct evhttp_request *req)
 static int start(struct areq *a)
 {
     char key[128], now[24], extra[24];
-    const char *av[5 + 2 + API_TAGS_MAX];
-    size_t al[5 + 2 + API_TAGS_MAX];
+    const char *av[6 + 2 + API_TAGS_MAX];
+    size_t al[6 + 2 + API_TAGS_MAX];
     int argc = 0;
     size_t script = GW_SCRIPT_CLAIM;
 
@@ -459,6 +478,8 @@ static int start(struct areq *a)
     av[argc++] = now;
     if (a->op == OP_RELEASE) {
         script = GW_SCRIPT_RELEASE;
+    } else if (a->op == OP_REVEAL) {
+        script = GW_SCRIPT_REVEAL;
     } else if (a->op == OP_NOTE) {
         script = GW_SCRIPT_NOTE;
         av[argc++] = a->text;
@@ -477,6 +498,8 @@ static int start(struct areq *a)
         snprintf(extra, sizeof extra, "%d", a->cfg->case_retention_s);
         av[argc++] = extra;
     }
+    if (a->op != OP_TAG)        /* cases.h: the role, after the others */
+        av[argc++] = a->role[0] ? a->role : "staff";
     for (int i = 0; i < argc; i++)
         al[i] = strlen(av[i]);
     return store_eval(a->gw->store, script, on_moved, a, 1, argc, av, al);
@@ -563,6 +586,8 @@ static int route(const char *rest, enum evhttp_cmd_type m, struct areq *a,
         a->op = OP_RELEASE;
     else if (strcmp(slash, "/tag") == 0)
         a->op = OP_TAG;
+    else if (strcmp(slash, "/reveal") == 0)
+        a->op = OP_REVEAL;
     else {
         *why = "no such endpoint";
         return 404;
@@ -800,7 +825,7 @@ int api_handle(struct gw *gw, struct evhttp_request *req, const char *path)
 }
 
 void api_serve(struct gw *gw, struct evhttp_request *req, const char *path,
-               const char *who)
+               const char *who, const char *role)
 {
     struct areq *a = calloc(1, sizeof *a);
 
@@ -815,6 +840,8 @@ void api_serve(struct gw *gw, struct evhttp_request *req, const char *path,
     a->cfg = cfg_retain(gw->cfg);
     gw->inflight++;
     snprintf(a->who, sizeof a->who, "%s", who);
+    snprintf(a->role, sizeof a->role, "%s", role ? role : "staff");
+    a->masked = 1;
     parse(a, path);
     if (a->st) {
         send_error(gw, req, &a->t0, a->st, a->why);

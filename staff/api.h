@@ -13,10 +13,12 @@ struct evhttp_request;
 /* Answers req when path starts with "/api/" and returns 1; returns 0 (and
  * does nothing) otherwise. Exactly one reply is sent, possibly later. */
 int api_handle(struct gw *gw, struct evhttp_request *req, const char *path);
-/* Serves an /api/cases request as staff member `who` (already checked:
- * a bearer token's name or a signed-in person's). Sends one reply. */
+/* Serves an /api/cases or /api/events request as the signed-in person
+ * `who` with `role` (staff, supervisor, operator), already checked: the
+ * caller's number is masked in every case it returns (phone "" and
+ * phone_masked) until POST /api/cases/REF/reveal. Sends one reply. */
 void api_serve(struct gw *gw, struct evhttp_request *req, const char *path,
-               const char *who);
+               const char *who, const char *role);
 
 /* The address whose failed tokens addr counts under, into out: an IPv4
  * address itself, an IPv6 address's /64 ("2001:db8:1:2::/64": one host

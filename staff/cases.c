@@ -41,11 +41,12 @@
     "end\n"
 
 /* The ownership rule, in one place: a claimed case belongs to the one who
- * claimed it until they release it. The supervisor override (the console
- * issue) widens may_act here, from a role the caller passes. */
+ * claimed it until they release it, except to a supervisor: `role` is the
+ * role the caller passes (each script reads it from its own ARGV position,
+ * see cases.h; nil from hotlinectl, which acts as the operator's name). */
 #define LUA_OWNER                                                          \
     "local function may_act()\n"                                           \
-    "  return s ~= 'claimed' or by == ARGV[1]\n"                           \
+    "  return s ~= 'claimed' or by == ARGV[1] or role == 'supervisor'\n"   \
     "end\n"                                                                \
     "local refused = {-1, 'case is claimed by ' .. (by or '?'), 0}\n"
 
@@ -117,6 +118,7 @@
     "end\n"
 
 const char cases_script_claim[] =
+    "local role = ARGV[3]\n"
     LUA_CASE
     "if s == 'claimed' and by == ARGV[1] then\n"
     "  return {1, 'already claimed by you', -1}\n"
@@ -137,6 +139,7 @@ const char cases_script_claim[] =
     "return {1, 'claimed', created}\n";
 
 const char cases_script_release[] =
+    "local role = ARGV[3]\n"
     LUA_CASE
     "if s ~= 'claimed' then return {-1, 'case is ' .. s .. ', not claimed',"
     " 0} end\n"
@@ -149,6 +152,7 @@ const char cases_script_release[] =
     "return {1, 'released', 0}\n";
 
 const char cases_script_note[] =
+    "local role = ARGV[4]\n"
     LUA_CASE
     "if not may_act() then return refused end\n"
     "if #ARGV[3] == 0 or #ARGV[3] > 2000 then\n"
@@ -169,6 +173,7 @@ const char cases_script_note[] =
  * REF = the time (seconds) once; the case keeps the keys in `tags` so an
  * erase can take its reports back. Returns {1, 'tagged N', 0}. */
 const char cases_script_tag[] =
+    "local role = nil\n"      /* its ARGV are identifiers: no override */
     LUA_CASE
     "if not may_act() then return refused end\n"
     "local ref = ARGV[4]\n"
@@ -190,6 +195,7 @@ const char cases_script_tag[] =
     "return {1, 'tagged ' .. added, 0}\n";
 
 const char cases_script_resolve[] =
+    "local role = ARGV[4]\n"
     LUA_CASE
     LUA_DELIVERED
     "if s == 'resolved' then return {-1, 'case is resolved already', 0} end\n"
@@ -215,6 +221,15 @@ const char cases_script_resolve[] =
     " or 0\n"
     "event('resolve', ca)\n"
     "return {1, 'resolved', ca}\n";
+
+/* The number, to one who may act on the case, written to its history. */
+const char cases_script_reveal[] =
+    "local role = ARGV[3]\n"
+    LUA_CASE
+    "if not may_act() then return refused end\n"
+    "log('reveal')\n"
+    "live('reveal')\n"
+    "return {1, redis.call('HGET', KEYS[1], 'phone') or '', 0}\n";
 
 /* An audit entry {who, at, what} in case k's history; lists by the same
  * person in a row are one entry with a count n and the first time. */
@@ -773,4 +788,52 @@ static void sb(struct sbuf *b, const char *fmt, ...)
         b->s = nb;
         b->cap = b->cap * 2 + (size_t)k;
     }
+}
+
+void cases_phone_mask(const char *phone, char *out, size_t outsz)
+{
+    static const char dot[] = "\xe2\x80\xa2";   /* U+2022, 3 bytes */
+    char digits[32];
+    size_t nd = 0, cc = 0, len = 0, keep;
+
+    for (const char *p = phone; *p && nd < sizeof digits - 1; p++)
+        if (*p >= '0' && *p <= '9')
+            digits[nd++] = *p;
+    digits[nd] = '\0';
+    if (outsz == 0)
+        return;
+    out[0] = '\0';
+    if (nd == 0)
+        return;
+    if (phone[0] == '+') {
+        cc = nd > 10 ? nd - 9 : nd > 4 ? 2 : 0;     /* E.164: 9 national */
+        cc = cc > 3 ? 3 : cc;
+        len = (size_t)snprintf(out, outsz, "+%.*s ", (int)cc, digits);
+    }
+    keep = nd - cc > 4 ? 2 : 0;
+    for (size_t i = cc, g = 0; i < nd && len + 5 < outsz; i++, g++) {
+        int shown = (phone[0] != '+' && i == 0) ||
+                    (phone[0] == '+' && i == cc) || i + keep >= nd;
+
+        if (g && g % 3 == 0)
+            out[len++] = ' ';
+        if (shown) {
+            out[len++] = digits[i];
+        } else {
+            memcpy(out + len, dot, 3);
+            len += 3;
+        }
+    }
+    out[len < outsz ? len : outsz - 1] = '\0';
+}
+
+void cases_json_mask(void *obj)
+{
+    json_t *o = obj;
+    const char *phone = json_string_value(json_object_get(o, "phone"));
+    char m[96];
+
+    cases_phone_mask(phone ? phone : "", m, sizeof m);
+    json_object_set_new(o, "phone_masked", json_string(m));
+    json_object_set_new(o, "phone", json_string(""));
 }

@@ -63,6 +63,12 @@
  *            the case's queue entry when the alert group delivered it (or
  *            the queue has no alerts); else the alert worker does on its
  *            acknowledgement (alert.c).
+ *   reveal   KEYS case key; ARGV who, now, role. Writes {who, at, what:
+ *            "reveal"} to the history; returns {1, phone, 0}.
+ * claim and release take the caller's role as ARGV 3, note and resolve as
+ * ARGV 4: "supervisor" may note, resolve, release and reveal a case
+ * another person claimed (may_act); absent (hotlinectl) it is "staff".
+ * Every change also appends {what, ref} to P ev:live (live.h).
  * list: KEYS 1 to 3 index keys (cases_list_keys); ARGV limit, cursor score
  * ("" = from the oldest), cursor reference. Returns {next cursor ("" = no
  * more), case, case, ...}, each case a flat field/value array (HGETALL
@@ -85,6 +91,7 @@ extern const char cases_script_claim[];
 extern const char cases_script_note[];
 extern const char cases_script_resolve[];
 extern const char cases_script_release[];
+extern const char cases_script_reveal[];
 extern const char cases_script_list[];
 extern const char cases_script_read[];
 extern const char cases_script_audit[];
@@ -133,6 +140,16 @@ char *cases_json(const char *const *kv, const size_t *kvlen, size_t n);
 /* The same as a jansson object (for a list); the caller json_decref()s it.
  * void * to keep jansson out of this header. */
 void *cases_json_object(const char *const *kv, const size_t *kvlen, size_t n);
+
+/* The number as the console shows it before a reveal: "+84 9•• ••• •67"
+ * (country code, the first national digit and the last two; the others
+ * as "•" in groups of three). "" for "". A national number (leading 0)
+ * keeps its 0 and the last two. Writes at most outsz bytes. */
+void cases_phone_mask(const char *phone, char *out, size_t outsz);
+
+/* For a cookie session (the console): o's "phone" becomes "" and
+ * "phone_masked" holds cases_phone_mask of it. o is a json_t *. */
+void cases_json_mask(void *o);
 
 /* One line for `hotlinectl cases list`:
  *   REF  STATUS    QUEUE   LANG  AGE  SAFE-TO-CALL  [HIGH RISK]  location

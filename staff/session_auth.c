@@ -489,7 +489,7 @@ static int used(struct sreq *s, const redisReply *r)
         return 1;
     }
     if (s->kind == K_API) {
-        api_serve(s->gw, s->req, s->path, s->name);
+        api_serve(s->gw, s->req, s->path, s->name, s->role);
         sreq_free(s);
         return 1;
     }

@@ -141,6 +141,62 @@ def pipeline(port, cmds):
     s.close()
 
 
+def test_console_sees_the_number_masked_until_reveal(tmp):
+    from test_staff_session import LAN_TOKEN
+    r, hl, cookie, csrf = staff(tmp)
+    ref = walk(hl, "mask-1", "+84912000767")
+    masked = "+84 9\u2022\u2022 \u2022\u2022\u2022 \u202267"
+    st, text, _ = call(hl, "GET", "/api/cases", cookie=cookie)
+    eq(st, 200)
+    assert "912000767" not in text, text
+    c = json.loads(text)["cases"][0]
+    eq((c["phone"], c["phone_masked"]), ("", masked))
+    st, text, _ = call(hl, "GET", "/api/cases/" + ref, cookie=cookie)
+    assert "912000767" not in text, text
+    eq(json.loads(text)["phone_masked"], masked)
+    # a bearer-token client still gets the number, as documented
+    st, text, _ = call(hl, "GET", "/api/cases/" + ref, token=LAN_TOKEN)
+    eq(json.loads(text)["phone"], "+84912000767")
+    assert "phone_masked" not in json.loads(text)
+    # reveal needs the CSRF token, then gives the number and is recorded
+    eq(call(hl, "POST", "/api/cases/%s/reveal" % ref, cookie=cookie)[0], 403)
+    st, text, _ = call(hl, "POST", "/api/cases/%s/reveal" % ref,
+                       cookie=cookie, csrf=csrf)
+    eq(st, 200, text)
+    eq(json.loads(text)["phone"], "+84912000767")
+    h = json.loads(r.hgetall("hl:case:" + ref)["history"])
+    eq([(e["who"], e["what"]) for e in h if e["what"] == "reveal"],
+       [("lan", "reveal")])
+    assert "912000767" not in hl.log()
+
+
+def test_supervisor_may_act_on_a_case_another_claimed(tmp):
+    r, hl, ctl = setup(tmp)
+    for name, role in (("lan", "staff"), ("minh", "staff"),
+                       ("thu", "supervisor")):
+        eq(ctl("add", name, "--role", role, "--password-stdin",
+               stdin=PW + "\n")[0], 0)
+    who = {}
+    for name in ("lan", "minh", "thu"):
+        st, me, _, cookie = signin(hl, name, PW)
+        eq(st, 200)
+        who[name] = (cookie, me["csrf"])
+    ref = walk(hl, "sup-1", "+84912000333")
+    eq(call(hl, "POST", "/api/cases/%s/claim" % ref, *who["lan"])[0], 200)
+    st, text, _ = call(hl, "POST", "/api/cases/%s/resolve" % ref, *who["minh"])
+    eq((st, json.loads(text)["error"]), (409, "case is claimed by lan"))
+    st, text, _ = call(hl, "POST", "/api/cases/%s/reveal" % ref, *who["minh"])
+    eq(st, 409, "another staff member may not reveal a claimed case's number")
+    st, text, _ = call(hl, "POST", "/api/cases/%s/note" % ref, *who["thu"],
+                       body={"text": "supervisor note"})
+    eq(st, 200, text)
+    st, text, _ = call(hl, "POST", "/api/cases/%s/resolve" % ref, *who["thu"])
+    eq(st, 200, text)
+    h = json.loads(r.hgetall("hl:case:" + ref)["history"])
+    eq([(e["who"], e["what"]) for e in h if e["what"] not in ("read", "list")],
+       [("lan", "claim"), ("thu", "note"), ("thu", "resolve")])
+
+
 def rss_kb(pid):
     with open("/proc/%d/status" % pid) as f:
         return int(re.search(r"VmRSS:\s+(\d+)", f.read()).group(1))

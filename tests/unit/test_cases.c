@@ -222,6 +222,27 @@ static void test_line_cuts_utf8(void **state)
 }
 
 /* The listing's cursor, queue names and index keys (cases.h). */
+static void test_phone_mask(void **state)
+{
+    char m[96];
+
+    (void)state;
+    cases_phone_mask("+84912000767", m, sizeof m);
+    assert_string_equal(m, "+84 9\xe2\x80\xa2\xe2\x80\xa2 \xe2\x80\xa2\xe2\x80\xa2"
+                           "\xe2\x80\xa2 \xe2\x80\xa2" "67");
+    cases_phone_mask("+233200000088", m, sizeof m);
+    assert_non_null(strstr(m, "+233 2"));
+    assert_null(strstr(m, "200000"));
+    assert_string_equal(m + strlen(m) - 2, "88");
+    cases_phone_mask("0912345678", m, sizeof m);
+    assert_int_equal(m[0], '0');
+    assert_null(strstr(m, "12345"));
+    cases_phone_mask("", m, sizeof m);
+    assert_string_equal(m, "");
+    cases_phone_mask("+84912000767", m, 8);     /* cut, still a string */
+    assert_true(strlen(m) < 8);
+}
+
 static void test_list_cursor_and_keys(void **state)
 {
     char score[24], ref[CASES_REF_MAX], keys[3][128];
@@ -273,6 +294,7 @@ int main(void)
         cmocka_unit_test(test_note_and_status_rules),
         cmocka_unit_test(test_line_cuts_utf8),
         cmocka_unit_test(test_list_cursor_and_keys),
+        cmocka_unit_test(test_phone_mask),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
