@@ -16,6 +16,7 @@
  *   event: case
  *   data: {"what":"new","ref":"ABC123"}
  *
+ * A stream opens with "event: hello" {"now": ms}, the server's clock.
  * The client fetches the case itself (GET /api/cases/REF, audited and
  * masked like every read); when the link comes back it lists again, so
  * no row is lost or doubled. Bounds: console.live_clients open streams

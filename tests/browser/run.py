@@ -11,6 +11,8 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
+from http.server import BaseHTTPRequestHandler, HTTPServer
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "integration"))
@@ -18,6 +20,7 @@ from harness import (RedisServer, Hotlined, at_ussd, ROOT, BIN,  # noqa: E402
                      HOTLINECTL, PEPPER, _cleanup, sanitizer_reports)
 
 NAME = "lan"
+NAME2 = "minh"
 PW = "browser test password"
 PHONE = "+84912000777"
 HELP = ["", "2", "2*1", "2*1*Hanoi", "2*1*Hanoi*1", "2*1*Hanoi*1*2"]
@@ -52,6 +55,33 @@ def config(tmp):
     return path
 
 
+def control(hl):
+    """A loopback HTTP server for the browser test: POST /restart stops
+    hotlined (SIGTERM), starts it again on the same port, and files one
+    help request at once (before the consoles' live links are back);
+    answers with its reference."""
+    class H(BaseHTTPRequestHandler):
+        def do_POST(self):
+            hl.stop()
+            hl.start()
+            hl.wait_ready()
+            body = ""
+            for text in HELP:
+                _, body = at_ussd(hl, "browser-restart", text,
+                                  phone="+84912000499")
+            out = REF.search(body).group(1).encode()
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(out)))
+            self.end_headers()
+            self.wfile.write(out)
+
+        def log_message(self, *a):
+            pass
+    srv = HTTPServer(("127.0.0.1", 0), H)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    return srv
+
+
 def main():
     for tool in ("node", "npm", "/usr/bin/chromium"):
         if not shutil.which(tool):
@@ -65,13 +95,15 @@ def main():
         cfg = config(tmp)
         hl = Hotlined(tmp, redis.port, config=cfg)
         hl.wait_ready()
-        p = subprocess.run([HOTLINECTL, "staff", "-c", cfg, "--redis",
-                            "127.0.0.1:%d" % redis.port, "add", NAME,
-                            "--password-stdin"], input=PW + "\n", cwd=ROOT,
-                           env=dict(os.environ, HOTLINE_PEPPER=PEPPER),
-                           capture_output=True, text=True, timeout=30)
-        if p.returncode != 0:
-            fail("hotlinectl staff add: %s" % p.stderr)
+        for who in (NAME, NAME2):
+            p = subprocess.run([HOTLINECTL, "staff", "-c", cfg, "--redis",
+                                "127.0.0.1:%d" % redis.port, "add", who,
+                                "--password-stdin"], input=PW + "\n",
+                               cwd=ROOT,
+                               env=dict(os.environ, HOTLINE_PEPPER=PEPPER),
+                               capture_output=True, text=True, timeout=30)
+            if p.returncode != 0:
+                fail("hotlinectl staff add: %s" % p.stderr)
         body = ""
         for text in HELP:
             st, body = at_ussd(hl, "browser-1", text, phone=PHONE)
@@ -79,14 +111,15 @@ def main():
                 fail("USSD walk: %d %s" % (st, body))
         ref = REF.search(body).group(1)
         print("screenshots: %s" % shots, flush=True)
+        ctl = control(hl)
         env = dict(os.environ, HL_URL=hl.url(""), HL_NAME=NAME, HL_PW=PW,
-                   HL_REF=ref, HL_PHONE=PHONE, HL_SHOTS=shots)
+                   HL_NAME2=NAME2, HL_REF=ref, HL_PHONE=PHONE,
+                   HL_SHOTS=shots,
+                   HL_CTL="http://127.0.0.1:%d" % ctl.server_port)
+        sys.stdout.flush()
         p = subprocess.run(["node", os.path.join(HERE, "console.test.js")],
-                           cwd=HERE, env=env, capture_output=True, text=True,
-                           timeout=300)
-        sys.stdout.write(p.stdout)
-        if p.stderr.strip():
-            sys.stdout.write(p.stderr[-3000:])
+                           cwd=HERE, env=env, timeout=300)
+        ctl.shutdown()
         reports = sanitizer_reports()       # stops hotlined (SIGTERM)
         if reports:
             print("FAIL sanitizer report:\n" + "\n".join(reports))
