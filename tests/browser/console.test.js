@@ -270,6 +270,7 @@ async function main() {
     const first = await page.$eval("#case > *:not([hidden])", (e) => e.id);
     assert.equal(first, "c-safe", "the safe-to-call line comes first");
     assert.equal(await page.textContent("#c-safe"), "Safe to call back: NO \u2014 do not call or text");
+    assert.equal(await page.isVisible("#c-risk"), false, "no HIGH RISK on a case without duress");
     const big = await page.$eval("#c-safe", (e) => parseFloat(getComputedStyle(e).fontSize));
     const others = await page.$$eval("#case *", (l) => Math.max(...l.filter((e) =>
       e.id !== "c-safe").map((e) => parseFloat(getComputedStyle(e).fontSize))));
