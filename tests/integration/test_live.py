@@ -1,5 +1,6 @@
 """The consoles' live queue, GET /api/events (Server-Sent Events, staff/live.h):
-a filed help request, a duress exit and a claim reach every open stream
+a filed help request and a claim reach every open stream (the duress
+exit: tests/browser)
 within a second, from one Redis reader per process; a client that never
 reads is dropped with the memory it holds bounded by console.live_buffer,
 while the others keep receiving; console.live_clients caps the streams;
@@ -77,7 +78,7 @@ def staff(tmp, **console):
     return r, hl, cookie, me["csrf"]
 
 
-def test_new_case_duress_and_claim_are_pushed(tmp):
+def test_new_case_and_claim_are_pushed(tmp):
     r, hl, cookie, csrf = staff(tmp)
     a, b = Stream(hl, cookie), Stream(hl, cookie)
     a.read_for(0.3)
