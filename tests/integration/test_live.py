@@ -1,7 +1,7 @@
 """The consoles' live queue, GET /api/events (Server-Sent Events, staff/live.h):
-a filed help request and a claim reach every open stream (the duress
-exit: tests/browser)
-within a second, from one Redis reader per process; a client that never
+a filed help request and a claim reach every open stream within a second
+(the duress exit: tests/browser), from one Redis reader per process; masked
+numbers for the console until Reveal; the supervisor override; a client that never
 reads is dropped with the memory it holds bounded by console.live_buffer,
 while the others keep receiving; console.live_clients caps the streams;
 no cookie or token, no stream. Real redis-server, hotlined and hotlinectl.
