@@ -227,7 +227,10 @@ def test_never_reading_client_is_dropped_memory_bounded(tmp):
     grew = rss_kb(hl.proc.pid) - before
     print("figures: slow client dropped after %d events; hotlined RSS grew "
           "%d kB" % (sent, grew), flush=True)
-    assert grew < 8192, "RSS grew %d kB" % grew
+    if "san" not in os.environ.get("B", ""):
+        # (AddressSanitizer keeps freed memory in quarantine: RSS says
+        # nothing there; the drop itself is asserted above.)
+        assert grew < 8192, "RSS grew %d kB" % grew
     eq(metric(hl, "hotline_live_clients"), 1.0, "the reading client stays")
     # The slow client's socket ends once its buffered bytes are read.
     slow.s.settimeout(5)
