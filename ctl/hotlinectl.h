@@ -22,7 +22,12 @@ int hotlinectl_menu_pub(int argc, char **argv);
 
 struct redisContext;
 struct cfg;
-/* Connects to the Redis of config c (hotlinectl_redis.c) with a deadline of
+/* Reads the whole file at path, at most max bytes (hotlinectl_common.c).
+ * Returns it NUL-terminated (the caller frees it) with its length in *len
+ * when len is not NULL, or NULL when it cannot be read or is larger. */
+char *ctl_read_file(const char *path, size_t max, size_t *len);
+
+/* Connects to the Redis of config c (hotlinectl_common.c) with a deadline of
  * timeout_s seconds on connect and on each command, and AUTH when c has a
  * password. Returns the context (the caller redisFree()s it), or NULL after
  * saying why on stderr as "hotlinectl WHO: ...". */

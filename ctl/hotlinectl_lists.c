@@ -213,26 +213,14 @@ static const char *cell_problem(const char *v)
     return NULL;
 }
 
+/* The CSV file, at most CSV_MAX bytes, without a leading UTF-8 BOM. */
 static char *read_all(const char *path, size_t *len)
 {
-    FILE *f = fopen(path, "rb");
-    char *buf;
-    size_t n;
+    char *buf = ctl_read_file(path, CSV_MAX, len);
 
-    if (!f)
-        return NULL;
-    buf = malloc(CSV_MAX + 1);
-    n = buf ? fread(buf, 1, CSV_MAX + 1, f) : 0;
-    fclose(f);
-    if (!buf || n > CSV_MAX) {
-        free(buf);
-        return NULL;
-    }
-    buf[n] = '\0';
-    *len = n;
-    if (n >= 3 && memcmp(buf, "\xef\xbb\xbf", 3) == 0) {  /* a BOM */
-        memmove(buf, buf + 3, n - 2);
-        *len = n - 3;
+    if (buf && *len >= 3 && memcmp(buf, "\xef\xbb\xbf", 3) == 0) {
+        memmove(buf, buf + 3, *len - 2);
+        *len -= 3;
     }
     return buf;
 }

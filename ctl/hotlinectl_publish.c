@@ -32,7 +32,6 @@
 #include "accounts.h"
 #include "cfg.h"
 #include "hotlinectl.h"
-#include "hotlinectl.h"
 #include "menu.h"
 #include "menu_pub.h"
 
@@ -307,25 +306,6 @@ static struct menu *check_file(const char *path, const char *config)
     return m;
 }
 
-static char *read_file(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    char *buf;
-    size_t n;
-
-    if (!f)
-        return NULL;
-    buf = malloc(MENU_FILE_MAX + 1);
-    n = buf ? fread(buf, 1, MENU_FILE_MAX + 1, f) : 0;
-    fclose(f);
-    if (!buf || n > MENU_FILE_MAX) {
-        free(buf);
-        return NULL;
-    }
-    buf[n] = '\0';
-    return buf;
-}
-
 /* ---- commands -------------------------------------------------------- */
 
 /* Stores the file at path (menu m, checked) unless it is the current
@@ -334,7 +314,7 @@ static int publish_one(redisContext *rc, const struct cfg *c,
                        const char *path, const struct menu *m,
                        const char *note, const char *who)
 {
-    char *text = read_file(path);
+    char *text = ctl_read_file(path, MENU_FILE_MAX, NULL);
     char sum[65];
     long long cur, v;
 

@@ -1,10 +1,12 @@
 /*
- * hotlinectl_redis.c — the one way hotlinectl's command groups reach Redis:
- * a blocking hiredis connection to the config's Redis, with a deadline on
- * connect and on every command, and AUTH when the config has a password.
+ * hotlinectl_common.c — what hotlinectl's command groups share: the one way
+ * they reach Redis (a blocking hiredis connection to the config's Redis,
+ * with a deadline on connect and on every command, and AUTH when the config
+ * has a password) and the one way they read an operator's file (bounded).
  */
 #include <hiredis/hiredis.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 #include "cfg.h"
 #include "hotlinectl.h"
@@ -37,4 +39,25 @@ redisContext *ctl_redis_connect(const struct cfg *c, const char *who,
         return NULL;
     }
     return rc;
+}
+
+char *ctl_read_file(const char *path, size_t max, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    char *buf;
+    size_t n;
+
+    if (!f)
+        return NULL;
+    buf = malloc(max + 1);
+    n = buf ? fread(buf, 1, max + 1, f) : 0;
+    fclose(f);
+    if (!buf || n > max) {
+        free(buf);
+        return NULL;
+    }
+    buf[n] = '\0';
+    if (len)
+        *len = n;
+    return buf;
 }
