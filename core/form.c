@@ -13,7 +13,7 @@
 
 static const char empty[] = "";
 
-static int hexval(char c)
+int form_hexval(int c)
 {
     if (c >= '0' && c <= '9')
         return c - '0';
@@ -39,8 +39,8 @@ static int decode(const char *s, size_t len, char *out, size_t *outlen)
 
             if (len - i < 3)
                 return -1;
-            hi = hexval(s[i + 1]);
-            lo = hexval(s[i + 2]);
+            hi = form_hexval((unsigned char)s[i + 1]);
+            lo = form_hexval((unsigned char)s[i + 2]);
             if (hi < 0 || lo < 0)
                 return -1;
             out[n++] = (char)(hi * 16 + lo);

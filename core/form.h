@@ -45,4 +45,7 @@ int form_parse(struct form *f, const char *s, size_t len, char *err,
 /* The field called name, or NULL. The pointer lives as long as *f. */
 const struct form_field *form_get(const struct form *f, const char *name);
 
+/* The value of one hex digit (0-9, a-f, A-F), or -1 for any other byte. */
+int form_hexval(int c);
+
 #endif

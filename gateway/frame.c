@@ -15,6 +15,7 @@
  * max_body).
  */
 #include "frame.h"
+#include "form.h"
 
 #include <string.h>
 #include <strings.h>
@@ -38,17 +39,6 @@ static int is_tchar(unsigned char c)
 static int is_value_char(unsigned char c)
 {
     return c == '\t' || (c >= 0x20 && c != 0x7f);
-}
-
-static int hexval(unsigned char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
 }
 
 static enum frame_ev bad(struct frame *f, const char *why)
@@ -210,7 +200,7 @@ static enum frame_ev step_header(struct frame *f, unsigned char ch)
 
 static enum frame_ev step_chunk(struct frame *f, unsigned char ch)
 {
-    int h = hexval(ch);
+    int h = form_hexval(ch);
 
     switch (f->st) {
     case S_CH_SIZE:
