@@ -635,7 +635,7 @@ static void settings_load(const config_setting_t *root, struct cfg *c,
             fail(e, 0, "listen '%s': expected HOST:PORT", listen);
         free(listen);
     }
-    opt_int(root, "workers", &c->workers, 1, 64, e);
+    opt_int(root, "workers", &c->workers, 0, 64, e);
     opt_str(root, "menus", &c->menus_dir, e);
     opt_str(root, "spool", &c->spool_path, e);
     opt_str(root, "pepper", &c->pepper, e);

@@ -103,7 +103,8 @@ struct cfg {
     char *file;
     char *listen_host;
     int listen_port;
-    int workers;                /* processes sharing the port */
+    int workers;                /* processes sharing the port; 0: one
+                                 * per core (main.c resolves it) */
     char *redis_host;
     int redis_port;
     char *redis_password;       /* NULL = none */

@@ -1,6 +1,15 @@
 /*
  * metrics.c — a small fixed table of series; see metrics.h. Help texts for
  * the names hotlined uses are in `helps` so /metrics documents itself.
+ *
+ * With workers (metrics_shm_new), every worker's table is a slot of one
+ * MAP_SHARED mapping made before the fork. Each slot has one writer, its
+ * worker, and any worker reads them all when it renders: a series is
+ * written whole before the slot's count is published (release/acquire),
+ * and every value is stored and loaded whole (relaxed atomics), so a reader
+ * never sees a half-made series and a worker killed mid-update leaves its
+ * slot consistent for the worker restarted into it (its counters go on from
+ * where they were: no reset seen by Prometheus).
  */
 #include "metrics.h"
 
@@ -8,6 +17,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #define METRICS_MAX_SERIES 256
 #define METRICS_NAME_MAX 64
@@ -36,7 +47,32 @@ struct series {
 
 struct metrics {
     struct series s[METRICS_MAX_SERIES];
-    size_t n;
+    size_t n;                           /* published with release */
+    struct metrics_shm *shm;            /* NULL: a private table */
+    int slot;                           /* this worker's slot in shm */
+};
+
+struct metrics_worker {
+    int pid;                            /* 0: none yet */
+    int up;
+    unsigned long long restarts;
+};
+
+struct metrics_shm {
+    size_t size;                        /* of the mapping */
+    int nslots;
+    struct metrics_worker w[METRICS_MAX_WORKERS];
+    struct metrics slot[];
+};
+
+/* How a gauge of several workers is summed up into one value. */
+enum agg { AGG_SUM, AGG_MIN, AGG_MAX, AGG_SELF };
+
+static const struct { const char *name; enum agg agg; } gauge_aggs[] = {
+    { "hotline_redis_up", AGG_MIN },            /* 1 only if all are up */
+    { "hotline_redis_oom", AGG_MAX },
+    { "hotline_spool_depth", AGG_SELF },        /* counted from the files */
+    { "hotline_menus_loaded", AGG_SELF },       /* the same config */
 };
 
 static const struct { const char *name, *type, *help; } helps[] = {
@@ -64,6 +100,31 @@ static const struct { const char *name, *type, *help; } helps[] = {
     { "hotline_case_resolve_seconds", "histogram", "time from a claim to the case's resolution" },
 };
 
+/* Single-writer updates, read whole by other processes. */
+static double ld_d(const double *p)
+{
+    double v;
+
+    __atomic_load(p, &v, __ATOMIC_RELAXED);
+    return v;
+}
+
+static void st_d(double *p, double v)
+{
+    __atomic_store(p, &v, __ATOMIC_RELAXED);
+}
+
+static unsigned long long ld_u(const unsigned long long *p)
+{
+    return __atomic_load_n(p, __ATOMIC_RELAXED);
+}
+
+static void inc_u(unsigned long long *p)
+{
+    __atomic_store_n(p, __atomic_load_n(p, __ATOMIC_RELAXED) + 1,
+                     __ATOMIC_RELAXED);
+}
+
 struct metrics *metrics_new(void)
 {
     return calloc(1, sizeof(struct metrics));
@@ -71,7 +132,59 @@ struct metrics *metrics_new(void)
 
 void metrics_free(struct metrics *m)
 {
-    free(m);
+    if (m && !m->shm)
+        free(m);
+}
+
+struct metrics_shm *metrics_shm_new(int nworkers)
+{
+    struct metrics_shm *shm;
+    size_t size;
+
+    if (nworkers < 1 || nworkers > METRICS_MAX_WORKERS)
+        return NULL;
+    size = sizeof *shm + (size_t)nworkers * sizeof(struct metrics);
+    shm = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
+               -1, 0);
+    if (shm == MAP_FAILED)
+        return NULL;
+    shm->size = size;
+    shm->nslots = nworkers;
+    for (int i = 0; i < nworkers; i++) {
+        shm->slot[i].shm = shm;
+        shm->slot[i].slot = i;
+    }
+    return shm;
+}
+
+void metrics_shm_free(struct metrics_shm *shm)
+{
+    if (shm)
+        munmap(shm, shm->size);
+}
+
+struct metrics *metrics_shm_slot(struct metrics_shm *shm, int i)
+{
+    return shm && i >= 0 && i < shm->nslots ? &shm->slot[i] : NULL;
+}
+
+void metrics_shm_worker(struct metrics_shm *shm, int i, int pid, int up,
+                        int restarted)
+{
+    struct metrics_worker *w;
+
+    if (!shm || i < 0 || i >= shm->nslots)
+        return;
+    w = &shm->w[i];
+    __atomic_store_n(&w->pid, pid, __ATOMIC_RELAXED);
+    __atomic_store_n(&w->up, up, __ATOMIC_RELAXED);
+    if (restarted)
+        inc_u(&w->restarts);
+}
+
+int metrics_shared(const struct metrics *m)
+{
+    return m && m->shm;
 }
 
 /* Copies a label value, dropping characters the text format would need to
@@ -99,11 +212,12 @@ static struct series *find(struct metrics *m, enum kind k, const char *name,
     }
     if (m->n == METRICS_MAX_SERIES)
         return NULL;
-    s = &m->s[m->n++];
+    s = &m->s[m->n];
     memset(s, 0, sizeof *s);
     s->kind = k;
     snprintf(s->name, sizeof s->name, "%s", name);
     snprintf(s->labels, sizeof s->labels, "%s", labels);
+    __atomic_store_n(&m->n, m->n + 1, __ATOMIC_RELEASE);
     return s;
 }
 
@@ -130,7 +244,7 @@ void metrics_add(struct metrics *m, const char *name, const char *label_name,
     make_labels(labels, sizeof labels, label_name, label);
     s = find(m, K_COUNTER, name, labels);
     if (s)
-        s->value += v;
+        st_d(&s->value, s->value + v);
 }
 
 void metrics_set(struct metrics *m, const char *name, double v)
@@ -138,7 +252,7 @@ void metrics_set(struct metrics *m, const char *name, double v)
     struct series *s = m ? find(m, K_GAUGE, name, "") : NULL;
 
     if (s)
-        s->value = v;
+        st_d(&s->value, v);
 }
 
 /* Adds one observation to histogram s (NULL: the table is full). */
@@ -149,11 +263,12 @@ static void observe(struct series *s, const double *bk, size_t nbk,
         return;
     s->bk = bk;
     s->nbk = nbk;
-    s->value += v;
-    s->count++;
+    /* The count first: a reader never sees a bucket above +Inf. */
+    inc_u(&s->count);
+    st_d(&s->value, s->value + v);
     for (size_t i = 0; i < nbk; i++) {
         if (v <= bk[i])
-            s->bucket[i]++;
+            inc_u(&s->bucket[i]);
     }
 }
 
@@ -171,7 +286,7 @@ void metrics_request(struct metrics *m, const char *channel, int status,
              status);
     s = find(m, K_COUNTER, "hotline_requests_total", labels);
     if (s)
-        s->value += 1;
+        st_d(&s->value, s->value + 1);
     make_labels(labels, sizeof labels, "channel", channel);
     observe(find(m, K_HIST, "hotline_request_seconds", labels), buckets,
             NBUCKETS, seconds);
@@ -247,31 +362,172 @@ static void render_series(struct out *o, const struct series *s)
     }
 }
 
-char *metrics_render(const struct metrics *m)
+/* Renders table m into o, series grouped by name, each group headed by
+ * HELP and TYPE. */
+static void render_table(struct out *o, const struct metrics *m)
 {
-    struct out o = { malloc(4096), 0, 4096 };
     char done[METRICS_MAX_SERIES] = { 0 };
 
-    if (!o.buf)
-        return NULL;
-    o.buf[0] = '\0';
-    /* Group series by name, each group headed by HELP and TYPE. */
     for (size_t i = 0; i < m->n; i++) {
         if (done[i])
             continue;
         for (size_t h = 0; h < sizeof helps / sizeof helps[0]; h++) {
             if (strcmp(helps[h].name, m->s[i].name) == 0) {
-                put(&o, "# HELP %s %s\n# TYPE %s %s\n", helps[h].name,
+                put(o, "# HELP %s %s\n# TYPE %s %s\n", helps[h].name,
                     helps[h].help, helps[h].name, helps[h].type);
                 break;
             }
         }
         for (size_t j = i; j < m->n; j++) {
             if (!done[j] && strcmp(m->s[j].name, m->s[i].name) == 0) {
-                render_series(&o, &m->s[j]);
+                render_series(o, &m->s[j]);
                 done[j] = 1;
             }
         }
     }
+}
+
+static enum agg gauge_agg(const char *name)
+{
+    for (size_t i = 0; i < sizeof gauge_aggs / sizeof gauge_aggs[0]; i++) {
+        if (strcmp(gauge_aggs[i].name, name) == 0)
+            return gauge_aggs[i].agg;
+    }
+    return AGG_SUM;
+}
+
+/* Adds series s of worker `slot` (up or not) into the sum table. Counters
+ * and histograms of every slot add up (a dead worker's counts stay
+ * counted); a gauge counts only while its worker runs, and AGG_SELF ones
+ * only from the worker answering (`self`). */
+static void merge_series(struct metrics *sum, const struct series *s,
+                         int slot, int up, int self)
+{
+    struct series *t;
+    enum agg agg = AGG_SUM;
+    double v = ld_d(&s->value);
+
+    if (s->kind == K_GAUGE) {
+        agg = gauge_agg(s->name);
+        if (!up || (agg == AGG_SELF && slot != self))
+            return;
+    }
+    t = find(sum, s->kind, s->name, s->labels);
+    if (!t)
+        return;
+    if (s->kind == K_HIST) {
+        t->bk = s->bk;
+        t->nbk = s->nbk;
+        t->count += ld_u(&s->count);
+        for (size_t b = 0; b < NBUCKETS; b++)
+            t->bucket[b] += ld_u(&s->bucket[b]);
+    }
+    if (s->kind != K_GAUGE || agg == AGG_SUM || agg == AGG_SELF ||
+        t->count == 0)
+        t->value += v;
+    else if (agg == AGG_MIN ? v < t->value : v > t->value)
+        t->value = v;
+    if (s->kind == K_GAUGE)
+        t->count++;                     /* seen: min/max start from it */
+}
+
+/* Resident memory of process pid in bytes, from /proc (0 if unknown). */
+static double rss_of(int pid)
+{
+    char path[64];
+    unsigned long size = 0, resident = 0;
+    FILE *f;
+
+    snprintf(path, sizeof path, "/proc/%d/statm", pid);
+    f = fopen(path, "r");
+    if (!f)
+        return 0;
+    if (fscanf(f, "%lu %lu", &size, &resident) != 2)
+        resident = 0;
+    fclose(f);
+    return (double)resident * (double)sysconf(_SC_PAGESIZE);
+}
+
+/* Requests answered by one slot (its hotline_requests_total series). */
+static double slot_requests(const struct metrics *m)
+{
+    size_t n = __atomic_load_n(&m->n, __ATOMIC_ACQUIRE);
+    double v = 0;
+
+    for (size_t i = 0; i < n; i++) {
+        if (strcmp(m->s[i].name, "hotline_requests_total") == 0)
+            v += ld_d(&m->s[i].value);
+    }
+    return v;
+}
+
+/* The per-worker series: bounded by the worker count (<= 64). */
+static void render_workers(struct out *o, const struct metrics_shm *shm)
+{
+    static const char *const names[][2] = {
+        { "hotline_worker_up", "gauge\0" "1 while worker i runs" },
+        { "hotline_worker_restarts_total", "counter\0" "times worker i was started again after it died" },
+        { "hotline_worker_requests_total", "counter\0" "HTTP requests answered by worker i" },
+        { "hotline_worker_rss_bytes", "gauge\0" "resident memory of worker i" },
+    };
+
+    put(o, "# HELP hotline_workers worker processes configured\n"
+        "# TYPE hotline_workers gauge\nhotline_workers %d\n", shm->nslots);
+    for (size_t k = 0; k < sizeof names / sizeof names[0]; k++) {
+        const char *type = names[k][1];
+
+        put(o, "# HELP %s %s\n# TYPE %s %s\n", names[k][0],
+            type + strlen(type) + 1, names[k][0], type);
+        for (int i = 0; i < shm->nslots; i++) {
+            const struct metrics_worker *w = &shm->w[i];
+            int up = __atomic_load_n(&w->up, __ATOMIC_RELAXED);
+            int pid = __atomic_load_n(&w->pid, __ATOMIC_RELAXED);
+            double v = k == 0 ? up
+                     : k == 1 ? (double)ld_u(&w->restarts)
+                     : k == 2 ? slot_requests(&shm->slot[i])
+                     : up && pid > 0 ? rss_of(pid) : 0;
+
+            put(o, "%s{worker=\"%d\"} %.17g\n", names[k][0], i, v);
+        }
+    }
+}
+
+/* Sums every worker's slot into one table and renders it, then the
+ * per-worker series. */
+static void render_shared(struct out *o, const struct metrics *m)
+{
+    const struct metrics_shm *shm = m->shm;
+    struct metrics *sum = calloc(1, sizeof *sum);
+
+    if (!sum)
+        return;
+    for (int i = 0; i < shm->nslots; i++) {
+        const struct metrics *w = &shm->slot[i];
+        size_t n = __atomic_load_n(&w->n, __ATOMIC_ACQUIRE);
+        int up = __atomic_load_n(&shm->w[i].up, __ATOMIC_RELAXED);
+
+        for (size_t j = 0; j < n; j++)
+            merge_series(sum, &w->s[j], i, up || i == m->slot, m->slot);
+    }
+    for (size_t j = 0; j < sum->n; j++) {
+        if (sum->s[j].kind == K_GAUGE)
+            sum->s[j].count = 0;
+    }
+    render_table(o, sum);
+    free(sum);
+    render_workers(o, shm);
+}
+
+char *metrics_render(const struct metrics *m)
+{
+    struct out o = { malloc(4096), 0, 4096 };
+
+    if (!o.buf)
+        return NULL;
+    o.buf[0] = '\0';
+    if (m->shm)
+        render_shared(&o, m);
+    else
+        render_table(&o, m);
     return o.buf;
 }

@@ -334,6 +334,15 @@ static void recount(struct spool *sp)
     sp->depth = count_lines(sp->path) + count_lines(sp->draining);
 }
 
+size_t spool_count(struct spool *sp)
+{
+    if (spool_pending(sp))
+        recount(sp);
+    else
+        sp->depth = 0;
+    return sp->depth;
+}
+
 void spool_drained(struct spool *sp)
 {
     unlink(sp->draining);

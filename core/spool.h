@@ -44,6 +44,9 @@ int spool_append(struct spool *sp, const char *rec, size_t len);
 /* Records waiting (appended and not yet confirmed drained), as this
  * process last counted them. */
 size_t spool_depth(const struct spool *sp);
+/* Counts the records in FILE and FILE.draining again, whoever wrote them
+ * (reads them only when either holds anything), and returns that depth. */
+size_t spool_count(struct spool *sp);
 /* 1 when FILE or FILE.draining holds anything, whoever wrote it (another
  * process sharing the spool, one that exited before draining). */
 int spool_pending(const struct spool *sp);

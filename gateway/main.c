@@ -10,6 +10,11 @@
  * flight finish on the config they started with. SIGTERM/SIGINT stop
  * accepting, wait for requests in flight (http.drain seconds at most), and
  * exit 0.
+ *
+ * With `workers = N` (N > 1; 0: one per core) this process checks the
+ * config, maps the shared metrics and becomes the supervisor of N forked
+ * workers (workers.c); each worker then starts here as a single hotlined
+ * would, with its own connections opened after the fork.
  */
 #include <errno.h>
 #include <event2/event.h>
@@ -36,9 +41,11 @@
 #include "server.h"
 #include "spool.h"
 #include "store.h"
+#include "workers.h"
 
 #define SPOOL_RETRY_S 5
 #define LISTEN_WAIT_S 2
+#define GAUGES_S 1              /* a worker refreshes its gauges */
 
 struct opts {
     const char *config;
@@ -57,6 +64,9 @@ static struct event *listen_timer;
 static int listening;
 static int listen_failed;               /* exit 1: the port could not be had */
 static struct timeval stop_deadline;
+static struct metrics_shm *shm;         /* workers: the shared metrics */
+static int worker = -1;                 /* workers: this one's index */
+static struct event *gauge_timer;
 
 static void usage(FILE *f)
 {
@@ -148,6 +158,14 @@ static void on_master(const char *host, int port, void *arg)
     live_retarget(live, host, port);
 }
 
+static void on_gauge_timer(evutil_socket_t fd, short ev, void *arg)
+{
+    (void)fd;
+    (void)ev;
+    (void)arg;
+    server_gauges(&gw);
+}
+
 static void on_drain_timer(evutil_socket_t fd, short ev, void *arg)
 {
     (void)fd;
@@ -170,6 +188,8 @@ static void on_sighup(evutil_socket_t fd, short ev, void *arg)
     if (strcmp(next->listen_host, gw.cfg->listen_host) != 0 ||
         next->listen_port != gw.cfg->listen_port)
         log_warn("reload: listen address changes need a restart");
+    if (next->workers != gw.cfg->workers && worker <= 0)
+        log_warn("reload: a change of workers needs a restart");
     cfg_release(gw.cfg);
     gw.cfg = next;
     server_apply_limits(&gw);
@@ -248,7 +268,8 @@ static int start(char *err, size_t errlen)
     if (spool_depth(gw.spool))
         log_warn("spool: %zu help requests waiting for Redis",
                  spool_depth(gw.spool));
-    gw.metrics = metrics_new();
+    if (!gw.metrics)
+        gw.metrics = metrics_new();
     gw.hc = hc_new(gw.base, NULL);
     so.host = gw.cfg->redis_host;
     so.port = gw.cfg->redis_port;
@@ -294,6 +315,65 @@ static int start(char *err, size_t errlen)
     }
     drain_timer = event_new(gw.base, -1, EV_PERSIST, on_drain_timer, &gw);
     event_add(drain_timer, &every);
+    if (worker >= 0) {
+        struct timeval g = { GAUGES_S, 0 };
+
+        gauge_timer = event_new(gw.base, -1, EV_PERSIST, on_gauge_timer,
+                                NULL);
+        if (!gauge_timer || event_add(gauge_timer, &g) != 0) {
+            snprintf(err, errlen, "out of memory");
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* The supervisor's SIGHUP: its config is the one a restarted worker
+ * starts with, so it reloads too (a broken one: keeps the old). */
+static void on_supervisor_hup(void *arg)
+{
+    struct cfg *next = NULL;
+    char err[4096];
+
+    (void)arg;
+    if (cfg_load(opts.config, &opts.ov, &next, err, sizeof err) != 0) {
+        log_error("reload failed, keeping the running config: %s", err);
+        return;
+    }
+    if (next->workers != gw.cfg->workers)
+        log_warn("reload: a change of workers needs a restart");
+    cfg_release(gw.cfg);
+    gw.cfg = next;
+}
+
+/* workers > 1: becomes the supervisor, and returns 1 in each worker (with
+ * gw.metrics its slot), or 0 in the supervisor once all stopped (*rc). */
+static int fork_workers(int n, int *rc)
+{
+    struct workers_opts wo = { 0 };
+    int r;
+
+    shm = metrics_shm_new(n);
+    if (!shm) {
+        log_error("workers: the shared metrics could not be mapped");
+        *rc = 1;
+        return 0;
+    }
+    wo.n = n;
+    wo.stop_s = gw.cfg->drain_s;
+    wo.shm = shm;
+    wo.on_hup = on_supervisor_hup;
+    r = workers_run(&wo, &worker, rc);
+    if (r == 1) {
+        gw.metrics = metrics_shm_slot(shm, worker);
+        log_info("worker %d of %d", worker, n);
+        return 1;
+    }
+    if (r < 0) {
+        log_error("workers: no worker could be forked");
+        *rc = 1;
+    }
+    metrics_shm_free(shm);
     return 0;
 }
 
@@ -301,7 +381,7 @@ int main(int argc, char **argv)
 {
     struct event *sig[3];
     char err[4096];
-    int rc = 0;
+    int rc = 0, nworkers;
 
     if (parse_args(argc, argv, &opts) != 0) {
         usage(stderr);
@@ -324,6 +404,11 @@ int main(int argc, char **argv)
         cfg_release(gw.cfg);
         return 0;
     }
+    nworkers = gw.cfg->workers ? gw.cfg->workers : workers_cores();
+    if (nworkers > 1 && !fork_workers(nworkers, &rc)) {
+        cfg_release(gw.cfg);
+        return rc;
+    }
     gw.base = event_base_new();
     if (!gw.base || start(err, sizeof err) != 0) {
         log_error("%s", gw.base ? err : "event_base_new failed");
@@ -335,6 +420,8 @@ int main(int argc, char **argv)
     sig[2] = evsignal_new(gw.base, SIGINT, on_sigterm, NULL);
     for (int i = 0; i < 3; i++)
         event_add(sig[i], NULL);
+    if (worker >= 0)
+        workers_unblock();      /* the supervisor's forwards wait till now */
     log_info("hotlined ready: %zu channels, %zu menus", gw.cfg->nchannels,
              gw.cfg->nmenus);
     event_base_dispatch(gw.base);
@@ -350,6 +437,8 @@ out:
         event_free(stop_timer);
     if (listen_timer)
         event_free(listen_timer);
+    if (gauge_timer)
+        event_free(gauge_timer);
     if (gw.http)
         evhttp_free(gw.http);
     sentinel_free(sentinel);

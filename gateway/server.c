@@ -113,11 +113,9 @@ static void reply_error(struct gw *gw, struct evhttp_request *req,
           (size_t)(n > 0 ? n : 0));
 }
 
-static void ops_metrics(struct gw *gw, struct evhttp_request *req,
-                        const struct timeval *t0)
+void server_gauges(struct gw *gw)
 {
     struct store_stats st = { 0 };
-    char *text, *menus, *all;
 
     if (gw->store)
         store_stats(gw->store, &st);
@@ -133,6 +131,18 @@ static void ops_metrics(struct gw *gw, struct evhttp_request *req,
                 (double)front_connections());
     metrics_set(gw->metrics, "hotline_http_max_connections",
                 (double)front_cap());
+}
+
+static void ops_metrics(struct gw *gw, struct evhttp_request *req,
+                        const struct timeval *t0)
+{
+    char *text, *menus, *all;
+
+    server_gauges(gw);
+    /* Workers share the spool: the depth is counted from its files. */
+    if (metrics_shared(gw->metrics))
+        metrics_set(gw->metrics, "hotline_spool_depth",
+                    (double)spool_count(gw->spool));
     text = metrics_render(gw->metrics);
     menus = mpub_metrics(gw->mpub);     /* versions served, funnels */
     all = text && menus ? malloc(strlen(text) + strlen(menus) + 1) : NULL;

@@ -13,6 +13,10 @@ struct gw;
 int server_start(struct gw *gw, char *err, size_t errlen);
 /* Applies gw->cfg's HTTP limits (after a reload too). */
 void server_apply_limits(struct gw *gw);
+/* Sets this process's gauges (Redis up, in flight, connections, ...) in
+ * gw->metrics: at each scrape, and every second in a worker, so that the
+ * sum over workers is current whichever worker answers. */
+void server_gauges(struct gw *gw);
 /* Stops accepting connections; requests in flight continue. */
 void server_stop_accepting(struct gw *gw);
 
