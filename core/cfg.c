@@ -590,6 +590,17 @@ static void apply_overrides(struct cfg *c, const struct cfg_overrides *ov,
         free(c->menus_dir);
         c->menus_dir = strdup(ov->menus_dir);
     }
+    if (ov->workers) {
+        char *end;
+        long n = strtol(ov->workers, &end, 10);
+
+        if (end == ov->workers || *end || n < 0 || n > 64) {
+            fail(e, 0, "--workers %s: expected 0 (one per core) to 64",
+                 ov->workers);
+            return;
+        }
+        c->workers = (int)n;
+    }
 }
 
 /* console = { dir; session_idle_s; cookie_secure; login_per_name;

@@ -162,6 +162,7 @@ struct cfg_overrides {
     const char *listen;         /* HOST:PORT */
     const char *redis;          /* HOST:PORT */
     const char *menus_dir;
+    const char *workers;        /* 0..64 (0: one per core) */
 };
 
 /* Loads FILE, applies ov, loads every menu in menus_dir and resolves each

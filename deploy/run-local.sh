@@ -57,6 +57,7 @@ trap cleanup EXIT INT TERM
 cat <<MSG
 
 hotline is starting on http://127.0.0.1:8080 (Redis on 127.0.0.1:$REDIS_PORT)
+with $(nproc) workers, one per core (per-worker series in /metrics)
 
 Try a USSD call as Africa's Talking would make it (each request sends the
 whole history in text=):
@@ -78,4 +79,6 @@ Staff console:                http://127.0.0.1:8080/console/
 
 MSG
 fi
-"$B/hotlined" -c config/hotlined.cfg --redis "127.0.0.1:$REDIS_PORT"
+# One worker per core (--workers 0; the shipped file says 1): a supervisor
+# and $(nproc) workers on the one port; Ctrl-C stops them all.
+"$B/hotlined" -c config/hotlined.cfg --redis "127.0.0.1:$REDIS_PORT" --workers 0

@@ -3,7 +3,7 @@
  * starts is in cfg.c, store.c, spool.c, server.c and session.c.
  *
  *   hotlined -c FILE [--listen HOST:PORT] [--redis HOST:PORT] [--menus DIR]
- *            [--check]
+ *            [--workers N] [--check]
  *
  * Start-up errors exit 1 with FILE:LINE. SIGHUP reloads the config and the
  * menus: a broken new config is logged and the old one kept; requests in
@@ -72,11 +72,12 @@ static void usage(FILE *f)
 {
     fprintf(f,
             "usage: hotlined -c FILE [--listen HOST:PORT] [--redis HOST:PORT]"
-            " [--menus DIR] [--check]\n"
+            " [--menus DIR] [--workers N] [--check]\n"
             "  -c, --config FILE   configuration (see config/hotlined.cfg)\n"
             "      --listen H:P    override listen\n"
             "      --redis H:P     override redis.host/port\n"
             "      --menus DIR     override menus\n"
+            "      --workers N     override workers (0: one per core)\n"
             "      --check         load config and menus, report, exit\n");
 }
 
@@ -87,6 +88,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
         { "listen", required_argument, NULL, 'l' },
         { "redis", required_argument, NULL, 'r' },
         { "menus", required_argument, NULL, 'm' },
+        { "workers", required_argument, NULL, 'w' },
         { "check", no_argument, NULL, 'k' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
@@ -99,6 +101,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
         case 'l': o->ov.listen = optarg; break;
         case 'r': o->ov.redis = optarg; break;
         case 'm': o->ov.menus_dir = optarg; break;
+        case 'w': o->ov.workers = optarg; break;
         case 'k': o->check = 1; break;
         case 'h': usage(stdout); exit(0);
         default: return -1;
