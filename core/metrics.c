@@ -182,6 +182,14 @@ void metrics_shm_worker(struct metrics_shm *shm, int i, int pid, int up,
         inc_u(&w->restarts);
 }
 
+void metrics_gauges_reset(struct metrics *m)
+{
+    for (size_t i = 0; m && i < m->n; i++) {
+        if (m->s[i].kind == K_GAUGE)
+            st_d(&m->s[i].value, 0);
+    }
+}
+
 int metrics_shared(const struct metrics *m)
 {
     return m && m->shm;

@@ -34,6 +34,9 @@ struct metrics *metrics_shm_slot(struct metrics_shm *shm, int i);
  * more restart when `restarted`. */
 void metrics_shm_worker(struct metrics_shm *shm, int i, int pid, int up,
                         int restarted);
+/* Zeroes every gauge of m: a worker started again in a slot does not
+ * show its predecessor's (counters go on). */
+void metrics_gauges_reset(struct metrics *m);
 /* 1 when m is a worker's slot of a shared mapping. */
 int metrics_shared(const struct metrics *m);
 

@@ -369,6 +369,7 @@ static int fork_workers(int n, int *rc)
     r = workers_run(&wo, &worker, rc);
     if (r == 1) {
         gw.metrics = metrics_shm_slot(shm, worker);
+        metrics_gauges_reset(gw.metrics);
         log_info("worker %d of %d", worker, n);
         return 1;
     }
