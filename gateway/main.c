@@ -191,7 +191,7 @@ static void on_sighup(evutil_socket_t fd, short ev, void *arg)
     if (strcmp(next->listen_host, gw.cfg->listen_host) != 0 ||
         next->listen_port != gw.cfg->listen_port)
         log_warn("reload: listen address changes need a restart");
-    if (next->workers != gw.cfg->workers && worker <= 0)
+    if (next->workers != gw.cfg->workers && worker < 0)
         log_warn("reload: a change of workers needs a restart");
     cfg_release(gw.cfg);
     gw.cfg = next;

@@ -207,6 +207,30 @@ def test_sigkill_worker_under_load_loses_nothing(tmp):
     eq(hl.stop(), 0, "SIGTERM: exit 0")
 
 
+def test_crash_loop_backs_off(tmp):
+    """A worker that keeps dying young waits twice as long each time."""
+    redis = RedisServer(tmp)
+    hl = start(tmp, redis)
+    for k in range(4):
+        slot0 = per_worker(metrics(hl), "hotline_worker_up")
+        eq(sum(slot0.values()), float(N), "all up before kill %d" % k)
+        # the same slot each time: its restart is the newest process
+        victim = max(children(hl.proc.pid))
+        os.kill(victim, signal.SIGKILL)
+        wait_for(lambda: victim not in children(hl.proc.pid) and
+                 len(children(hl.proc.pid)) == N, 10,
+                 what="restart %d" % (k + 1))
+        wait_for(lambda: sum(per_worker(metrics(hl), "hotline_worker_up")
+                             .values()) == N, 10, what="up again")
+    delays = [float(d) for d in re.findall(
+        r"killed by signal 9 after [0-9.]+ s; restarting in ([0-9.]+) s",
+        hl.log())]
+    eq(delays, [0.1, 0.2, 0.4, 0.8], "backoff doubles while they die young")
+    eq(sum(per_worker(metrics(hl), "hotline_worker_restarts_total")
+           .values()), 4.0, "four restarts counted")
+    eq(hl.stop(), 0)
+
+
 def test_sighup_reaches_every_worker(tmp):
     menus = os.path.join(tmp, "menus")
     os.mkdir(menus)
