@@ -167,6 +167,7 @@ static void on_gauge_timer(evutil_socket_t fd, short ev, void *arg)
     (void)ev;
     (void)arg;
     server_gauges(&gw);
+    mpub_funnel_refresh(gw.mpub);
 }
 
 static void on_drain_timer(evutil_socket_t fd, short ev, void *arg)

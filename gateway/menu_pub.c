@@ -616,6 +616,12 @@ static void funnel_read(struct mpub *mp, const struct mpub_menu *e)
         free(r);
 }
 
+void mpub_funnel_refresh(struct mpub *mp)
+{
+    for (size_t i = 0; mp && !mp->closing && i < mp->n; i++)
+        funnel_read(mp, &mp->menus[i]);
+}
+
 char *mpub_metrics(struct mpub *mp)
 {
     size_t cap = 256, len = 0;

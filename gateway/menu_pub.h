@@ -95,5 +95,9 @@ size_t mpub_trouble(const struct mpub *mp, char *out, size_t outsz);
  * current version (as last read from Redis; each call reads it again for
  * the next). malloc'd, "" when none; NULL on no memory. */
 char *mpub_metrics(struct mpub *mp);
+/* Reads every funnel again (what mpub_metrics does after each render):
+ * with workers, each one does it every second, so that a scrape shows
+ * the current totals whichever worker it reaches. */
+void mpub_funnel_refresh(struct mpub *mp);
 
 #endif

@@ -23,6 +23,7 @@ from harness import (ROOT, RedisServer, Hotlined, at_ussd, get, eq,  # noqa: E40
                      contains, run, wait_for, HOTLINECTL, HOTLINED, PEPPER)
 import test_alerts as ta  # noqa: E402
 import test_cases as tc  # noqa: E402
+import test_menu_publish as mp  # noqa: E402
 
 N = 3
 WALK = ["", "2", "2*1", "2*1*Hanoi", "2*1*Hanoi*1", "2*1*Hanoi*1*2"]
@@ -339,6 +340,37 @@ def test_alerts_delivered_once(tmp):
              what="every alert acknowledged")
     eq(hl.stop(), 0)
     receiver.stop()
+
+
+def test_published_menu_followed_by_all_funnel_in_every_scrape(tmp):
+    """A menu published once is served by every worker (each follows the
+    publications), and every scrape, whichever worker answers, shows the
+    funnel's current totals (read from Redis)."""
+    redis = RedisServer(tmp)
+    cfg = with_workers(mp.staff_config(tmp), os.path.join(tmp, "pub3.cfg"))
+    hl = start(tmp, redis, cfg=cfg, env={"STAFF_TOKEN_LAN": mp.LAN})
+    workers = children(hl.proc.pid)
+    v1 = mp.variant(tmp, "v1", (mp.OLD_MAIN, mp.NEW_MAIN))
+    p = subprocess.run([HOTLINECTL, "menu", "publish", "-c", cfg, "--redis",
+                        "127.0.0.1:%d" % redis.port, v1], cwd=ROOT,
+                       env=dict(os.environ, HOTLINE_PEPPER=PEPPER,
+                                STAFF_TOKEN_LAN=mp.LAN,
+                                HOTLINE_STAFF_TOKEN=mp.LAN),
+                       capture_output=True, text=True, timeout=60)
+    eq(p.returncode, 0, p.stderr)
+    wait_for(lambda: all("[%d] menu hotline: serving version 1" % w
+                         in hl.log() for w in workers), 5,
+             what="every worker serving version 1")
+    for i in range(12):         # fresh connections, spread over workers
+        step(hl, "pub-%d" % i, "", "+8491340%04d" % i)
+        contains(step(hl, "pub-%d" % i, "2", "+8491340%04d" % i),
+                 mp.NEW_MAIN, "the published menu, session %d" % i)
+    visits = ('hotline_menu_funnel_total{menu="hotline",version="1",'
+              'node="main",lang="en",event="visit"} 12')
+    time.sleep(2.5)             # every worker has read the funnel since
+    for k in range(6):
+        contains(metrics(hl), visits, "scrape %d" % k)
+    eq(hl.stop(), 0)
 
 
 def test_time_to_claim_counted_once(tmp):
