@@ -33,7 +33,7 @@
 #include "cfg.h"
 #include "hotlinectl.h"
 #include "menu.h"
-#include "menu_pub.h"
+#include "menu_ops.h"
 
 #define EXIT_FAILED 1
 #define EXIT_USAGE 2
@@ -219,34 +219,26 @@ static char *version_text(redisContext *rc, const struct cfg *c,
     return t;
 }
 
-/* Stores text as the next version of name (MPUB_SCRIPT_PUBLISH) and tells
- * the gateways. from: the version a rollback restores, or "". Returns the
- * new version, or -1. */
+/* Stores text as the next version of name (mops_publish_args: the record
+ * the console writes too) and tells the gateways. from: the version a
+ * rollback restores, or "" (a publish: a text the current version has is
+ * left alone). Returns the new version, -C when version C is current and
+ * has this text, or 0 after saying why. */
 static long long store_version(redisContext *rc, const struct cfg *c,
                                const char *name, const char *text,
                                const char *who, const char *note,
                                const char *from)
 {
-    char k[3][256], base[256], chan[256], sum[65];
-    const char *av[14];
-    size_t al[14];
+    struct mops_pub p;
     redisReply *r;
-    long long v = -1;
+    long long v = 0;
 
-    mpub_sha256_hex(text, strlen(text), sum);
-    snprintf(k[0], sizeof k[0], "%smenu:%s:n", c->prefix, name);
-    snprintf(k[1], sizeof k[1], "%smenu:%s:current", c->prefix, name);
-    snprintf(k[2], sizeof k[2], "%smenus", c->prefix);
-    snprintf(base, sizeof base, "%smenu:%s:v:", c->prefix, name);
-    snprintf(chan, sizeof chan, "%s%s", c->prefix, MPUB_CHANNEL);
-    av[0] = "EVAL"; av[1] = mpub_script_publish; av[2] = "3";
-    av[3] = k[0]; av[4] = k[1]; av[5] = k[2];
-    av[6] = base; av[7] = text; av[8] = sum; av[9] = who;
-    av[10] = note ? note : ""; av[11] = from;
-    av[12] = name; av[13] = chan;
-    for (int i = 0; i < 14; i++)
-        al[i] = strlen(av[i]);
-    r = redisCommandArgv(rc, 14, av, al);
+    if (mops_publish_args(&p, c->prefix, name, text, strlen(text), who, note,
+                          from, from[0] == '\0') != 0) {
+        fprintf(stderr, "hotlinectl menu: not stored: name too long\n");
+        return 0;
+    }
+    r = redisCommandArgv(rc, p.argc, p.av, p.al);
     if (r && r->type == REDIS_REPLY_INTEGER)
         v = r->integer;
     else
@@ -268,39 +260,46 @@ static void print_diags(const char *file, const struct menu_diags *d)
     }
 }
 
-/* Loads path and judges it on every channel of the config serving it.
- * Returns the menu (caller frees) or NULL when it has any error. */
-static struct menu *check_file(const char *path, const char *config)
+/* Reads path and judges it on every channel of the config serving it
+ * (mops_check, as the console does). Returns the menu (caller frees) with
+ * the file's text in *text (caller frees), or NULL when it has any error. */
+static struct menu *check_file(const char *path, const char *config,
+                               char **text)
 {
     struct ctl_channel *chs = NULL;
+    struct mops_chan *mc = NULL;
     struct menu_diags d;
     struct menu *m = NULL;
     char dir[1024], err[1024];
-    size_t n = 0, served = 0;
+    size_t n = 0;
 
     menu_diags_init(&d);
-    if (menu_load_file(path, &m, &d) == 0 &&
-        ctl_channels_read(config, &chs, &n, dir, sizeof dir, err,
-                          sizeof err) == 0) {
-        for (size_t i = 0; i < n; i++) {
-            if (strcmp(chs[i].menu, m->name) != 0)
-                continue;
-            served++;
-            menu_check_channel(m, chs[i].name, &chs[i].render, &d);
-        }
-        if (!served)
-            fprintf(stderr, "%s: warning: no channel of %s serves menu "
-                            "\"%s\"\n", path, config, m->name);
-    } else if (m) {
+    *text = ctl_read_file(path, MENU_FILE_MAX, NULL);
+    if (!*text) {
+        fprintf(stderr, "%s: cannot read it (or larger than %d bytes)\n",
+                path, MENU_FILE_MAX);
+    } else if (ctl_channels_read(config, &chs, &n, dir, sizeof dir, err,
+                                 sizeof err) != 0) {
         fprintf(stderr, "hotlinectl menu: %s\n", err);
         d.errors++;
+    } else if (n && !(mc = calloc(n, sizeof *mc))) {
+        d.errors++;
+    } else {
+        for (size_t i = 0; i < n; i++) {
+            mc[i].name = chs[i].name;
+            mc[i].menu = chs[i].menu;
+            mc[i].render = chs[i].render;
+        }
+        m = mops_check(*text, path, mc, n, config, &d);
     }
     print_diags(path, &d);
     free(chs);
-    if (d.errors) {
+    free(mc);
+    if (!m && *text)
         fprintf(stderr, "%s: %zu errors: not published\n", path, d.errors);
-        menu_free(m);
-        m = NULL;
+    if (!m) {
+        free(*text);
+        *text = NULL;
     }
     menu_diags_free(&d);
     return m;
@@ -308,40 +307,20 @@ static struct menu *check_file(const char *path, const char *config)
 
 /* ---- commands -------------------------------------------------------- */
 
-/* Stores the file at path (menu m, checked) unless it is the current
- * version already. Returns 0 or EXIT_FAILED. */
+/* Stores text (menu m, checked) unless it is the current version
+ * already (the script decides, as for the console). Returns 0 or EXIT_FAILED. */
 static int publish_one(redisContext *rc, const struct cfg *c,
-                       const char *path, const struct menu *m,
+                       const char *text, const struct menu *m,
                        const char *note, const char *who)
 {
-    char *text = ctl_read_file(path, MENU_FILE_MAX, NULL);
-    char sum[65];
-    long long cur, v;
+    long long v;
 
-    if (!text) {
-        fprintf(stderr, "hotlinectl menu: %s: cannot read it again\n", path);
-        return EXIT_FAILED;
-    }
-    cur = current_of(rc, c, m->name);
-    if (cur > 0) {
-        redisReply *r = redisCommand(rc, "HGET %smenu:%s:v:%lld sum",
-                                     c->prefix, m->name, cur);
-        int same_text;
-
-        mpub_sha256_hex(text, strlen(text), sum);
-        same_text = r && r->type == REDIS_REPLY_STRING &&
-                    strcmp(r->str, sum) == 0;
-        freeReplyObject(r);
-        if (same_text) {
-            printf("%s: unchanged: version %lld is this file\n", m->name,
-                   cur);
-            free(text);
-            return 0;
-        }
-    }
     v = store_version(rc, c, m->name, text, who, note, "");
-    free(text);
-    if (v <= 0)
+    if (v < 0) {
+        printf("%s: unchanged: version %lld is this file\n", m->name, -v);
+        return 0;
+    }
+    if (v == 0)
         return EXIT_FAILED;
     printf("published %s version %lld by %s\n", m->name, v, who);
     return 0;
@@ -352,20 +331,23 @@ static int cmd_publish(redisContext *rc, const struct cfg *c,
                        const struct popts *o, const char *who)
 {
     struct menu *ms[POS_MAX] = { 0 };
+    char *texts[POS_MAX] = { 0 };
     int bad = 0, status = 0;
 
     for (int i = 0; i < o->npos; i++) {
-        ms[i] = check_file(o->pos[i], o->config);
+        ms[i] = check_file(o->pos[i], o->config, &texts[i]);
         if (!ms[i])
             bad = 1;
     }
     if (bad && o->npos > 1)
         fprintf(stderr, "hotlinectl menu: nothing published\n");
     for (int i = 0; i < o->npos && !bad; i++)
-        if (publish_one(rc, c, o->pos[i], ms[i], o->note, who) != 0)
+        if (publish_one(rc, c, texts[i], ms[i], o->note, who) != 0)
             status = EXIT_FAILED;
-    for (int i = 0; i < o->npos; i++)
+    for (int i = 0; i < o->npos; i++) {
         menu_free(ms[i]);
+        free(texts[i]);
+    }
     return bad ? EXIT_FAILED : status;
 }
 
@@ -543,7 +525,7 @@ static int cmd_rollback(redisContext *rc, const struct cfg *c,
 struct frow {
     char node[MENU_NAME_MAX];
     char lang[MENU_NAME_MAX];
-    long long n[MPUB_EV_COUNT];
+    long long n[MOPS_EV_COUNT];
 };
 
 static struct frow *frow_get(struct frow *rows, size_t *n, size_t cap,
@@ -587,7 +569,7 @@ static int cmd_funnel(redisContext *rc, const struct cfg *c, const char *arg)
         int ev;
         struct frow *fr;
 
-        if (mpub_funnel_field_parse(r->element[i]->str, node, lang, &ev) != 0)
+        if (mops_funnel_field_parse(r->element[i]->str, node, lang, &ev) != 0)
             continue;
         fr = frow_get(rows, &n, ROWS, node, lang);
         if (fr)
@@ -600,12 +582,12 @@ static int cmd_funnel(redisContext *rc, const struct cfg *c, const char *arg)
            "INVALID", "BACK", "HOME", "DURESS", "DROPPED");
     for (size_t i = 0; i < n; i++) {
         const long long *k = rows[i].n;
-        long long drop = k[MPUB_EV_VISIT] - k[MPUB_EV_LEFT];
+        long long drop = k[MOPS_EV_VISIT] - k[MOPS_EV_LEFT];
 
         printf("%-16s %-4s %7lld %7lld %7lld %7lld %7lld %7lld\n",
-               rows[i].node, rows[i].lang, k[MPUB_EV_VISIT],
-               k[MPUB_EV_INVALID], k[MPUB_EV_BACK], k[MPUB_EV_HOME],
-               k[MPUB_EV_QUIT], drop < 0 ? 0 : drop);
+               rows[i].node, rows[i].lang, k[MOPS_EV_VISIT],
+               k[MOPS_EV_INVALID], k[MOPS_EV_BACK], k[MOPS_EV_HOME],
+               k[MOPS_EV_QUIT], drop < 0 ? 0 : drop);
     }
     if (!n)
         printf("(no caller yet)\n");

@@ -20,7 +20,6 @@
 #include <hiredis/adapters/libevent.h>
 #include <hiredis/async.h>
 #include <hiredis/hiredis.h>
-#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,20 +37,6 @@
 #define M_VERSION "hotline_menu_version"
 #define M_REFUSED "hotline_menu_refused_version"
 #define M_FUNNEL "hotline_menu_funnel_total"
-
-const char *const mpub_ev_names[MPUB_EV_COUNT] = {
-    "visit", "left", "invalid", "back", "home", "duress"
-};
-
-const char mpub_script_publish[] =
-    "local n = redis.call('INCR', KEYS[1])\n"
-    "redis.call('HSET', ARGV[1] .. n, 'text', ARGV[2], 'sum', ARGV[3],"
-    " 'by', ARGV[4], 'at', redis.call('TIME')[1], 'note', ARGV[5],"
-    " 'from', ARGV[6])\n"
-    "redis.call('SET', KEYS[2], n)\n"
-    "redis.call('SADD', KEYS[3], ARGV[7])\n"
-    "redis.call('PUBLISH', ARGV[8], ARGV[7] .. ' ' .. n)\n"
-    "return n\n";
 
 struct mpub_ver {
     int refs;
@@ -91,51 +76,6 @@ struct mpub_req {
 };
 
 /* ---- pure helpers (the CLI uses them too) ------------------------------ */
-
-int mpub_funnel_field(const char *node, const char *lang, int ev, char *out,
-                      size_t outsz)
-{
-    int n;
-
-    if (ev < 0 || ev >= MPUB_EV_COUNT)
-        return -1;
-    n = snprintf(out, outsz, "%s|%s|%s", node, lang, mpub_ev_names[ev]);
-    return n < 0 || (size_t)n >= outsz ? -1 : 0;
-}
-
-int mpub_funnel_field_parse(const char *f, char *node, char *lang, int *ev)
-{
-    const char *a = f ? strchr(f, '|') : NULL;
-    const char *b = a ? strchr(a + 1, '|') : NULL;
-
-    if (!b || a - f >= MENU_NAME_MAX || b - a - 1 >= MENU_NAME_MAX)
-        return -1;
-    memcpy(node, f, (size_t)(a - f));
-    node[a - f] = '\0';
-    memcpy(lang, a + 1, (size_t)(b - a - 1));
-    lang[b - a - 1] = '\0';
-    for (int i = 0; i < MPUB_EV_COUNT; i++) {
-        if (strcmp(b + 1, mpub_ev_names[i]) == 0) {
-            *ev = i;
-            return 0;
-        }
-    }
-    return -1;
-}
-
-void mpub_sha256_hex(const char *s, size_t n, char out[65])
-{
-    static const char hex[] = "0123456789abcdef";
-    unsigned char md[32];
-    unsigned int len = 0;
-
-    EVP_Digest(s, n, md, &len, EVP_sha256(), NULL);
-    for (int i = 0; i < 32; i++) {
-        out[2 * i] = hex[md[i] >> 4];
-        out[2 * i + 1] = hex[md[i] & 15];
-    }
-    out[64] = '\0';
-}
 
 /* ---- loaded versions ---------------------------------------------------- */
 
@@ -270,7 +210,7 @@ static void on_text(struct redisReply *reply, void *arg)
         refuse(e, r->v, "the version has no text");
         goto out;
     }
-    mpub_sha256_hex(t->str, t->len, sum);
+    mops_sha256_hex(t->str, t->len, sum);
     if (strcmp(sum, s->str) != 0) {
         refuse(e, r->v, "its text does not match its checksum");
         goto out;
@@ -451,7 +391,7 @@ static void sub_connect(struct mpub *mp)
     if (c->redis_password)
         redisAsyncCommand(ac, NULL, NULL, "AUTH %s", c->redis_password);
     redisAsyncCommand(ac, on_message, mp, "SUBSCRIBE %s%s", c->prefix,
-                      MPUB_CHANNEL);
+                      MOPS_CHANNEL);
     mp->sub = ac;
 }
 
@@ -577,13 +517,13 @@ static void on_funnel(struct redisReply *reply, void *arg)
 
         if (reply->element[i]->type != REDIS_REPLY_STRING ||
             reply->element[i + 1]->type != REDIS_REPLY_STRING ||
-            mpub_funnel_field_parse(reply->element[i]->str, node, lang,
+            mops_funnel_field_parse(reply->element[i]->str, node, lang,
                                     &ev) != 0)
             continue;
         k = snprintf(text + len, FUNNEL_TEXT_MAX - len,
                      "%s{menu=\"%s\",version=\"%lld\","
                      "node=\"%s\",lang=\"%s\",event=\"%s\"} %s\n",
-                     M_FUNNEL, e->name, r->v, node, lang, mpub_ev_names[ev],
+                     M_FUNNEL, e->name, r->v, node, lang, mops_ev_names[ev],
                      reply->element[i + 1]->str);
         if (k < 0 || (size_t)k >= FUNNEL_TEXT_MAX - len)
             break;

@@ -31,32 +31,11 @@
 #include <stddef.h>
 
 #include "menu.h"
+#include "menu_ops.h"         /* funnel events, the publish script */
 
-#define MPUB_CHANNEL "menu:published"
 #define MPUB_KEEP 4             /* published versions of a menu kept loaded */
 #define MPUB_CHECK_S 10         /* the backstop check, seconds */
 #define MPUB_MENUS_MAX 32       /* menus followed */
-
-/* Funnel events, counted per menu, version, node and language by the STEP
- * script. Drop-offs are visits that never left: dropped = visit - left
- * (sessions still on that node count until they move or expire). */
-enum mpub_ev { MPUB_EV_VISIT, MPUB_EV_LEFT, MPUB_EV_INVALID, MPUB_EV_BACK,
-               MPUB_EV_HOME, MPUB_EV_QUIT, MPUB_EV_COUNT };
-extern const char *const mpub_ev_names[MPUB_EV_COUNT];
-
-/* EVAL: KEYS 1 counter, 2 current, 3 the names set; ARGV 1 version key
- * base ("P menu:NAME:v:"), 2 text, 3 sum, 4 by, 5 note, 6 from, 7 name,
- * 8 the channel. Stores the next version, makes it current, publishes
- * "NAME N"; returns N. */
-extern const char mpub_script_publish[];
-
-/* "NODE|LANG|EVENT" into out. Returns 0, or -1 when it does not fit. */
-int mpub_funnel_field(const char *node, const char *lang, int ev, char *out,
-                      size_t outsz);
-/* The reverse; node and lang hold MENU_NAME_MAX bytes. 0, or -1. */
-int mpub_funnel_field_parse(const char *f, char *node, char *lang, int *ev);
-/* SHA-256 of s[0..n) in hex. */
-void mpub_sha256_hex(const char *s, size_t n, char out[65]);
 
 struct gw;
 struct mpub;

@@ -1340,7 +1340,7 @@ static void funnel_note(struct sreq *r, int node, int lang, int ev)
     if (r->nff >= FUNNEL_MAX || node < 0 || (size_t)node >= m->nnodes ||
         lang < 0 || (size_t)lang >= m->nlangs)
         return;
-    if (mpub_funnel_field(m->nodes[node].name, m->langs[lang], ev,
+    if (mops_funnel_field(m->nodes[node].name, m->langs[lang], ev,
                           r->ff[r->nff], sizeof r->ff[0]) == 0)
         r->nff++;
 }
@@ -1364,27 +1364,27 @@ static void funnel_count(struct sreq *r)
         return;
     if (r->res.action == MENU_ACT_QUIT) {
         if (b) {
-            funnel_note(r, b->node, b->lang, MPUB_EV_QUIT);
-            funnel_note(r, b->node, b->lang, MPUB_EV_LEFT);
+            funnel_note(r, b->node, b->lang, MOPS_EV_QUIT);
+            funnel_note(r, b->node, b->lang, MOPS_EV_LEFT);
         }
         return;
     }
     if (r->res.invalid) {
         if (b)
-            funnel_note(r, b->node, b->lang, MPUB_EV_INVALID);
+            funnel_note(r, b->node, b->lang, MOPS_EV_INVALID);
         return;
     }
     if (b && nav->back && strcmp(r->fin, nav->back) == 0)
-        funnel_note(r, b->node, b->lang, MPUB_EV_BACK);
+        funnel_note(r, b->node, b->lang, MOPS_EV_BACK);
     if (b && nav->home && strcmp(r->fin, nav->home) == 0)
-        funnel_note(r, b->node, b->lang, MPUB_EV_HOME);
+        funnel_note(r, b->node, b->lang, MOPS_EV_HOME);
     if (b && r->st.node == b->node)
         return;
     if (b)
-        funnel_note(r, b->node, b->lang, MPUB_EV_LEFT);
-    funnel_note(r, r->st.node, r->st.lang, MPUB_EV_VISIT);
+        funnel_note(r, b->node, b->lang, MOPS_EV_LEFT);
+    funnel_note(r, r->st.node, r->st.lang, MOPS_EV_VISIT);
     if (r->st.ended)
-        funnel_note(r, r->st.node, r->st.lang, MPUB_EV_LEFT);
+        funnel_note(r, r->st.node, r->st.lang, MOPS_EV_LEFT);
 }
 
 static void decided(struct sreq *r);
