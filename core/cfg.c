@@ -100,6 +100,7 @@ static void cfg_defaults(struct cfg *c)
     c->console.live_clients = 200;      /* open live queues per process */
     c->console.live_buffer = 65536;     /* unread bytes, then dropped */
     c->console.live_heartbeat_s = 15;
+    c->console.upload_max = 1 << 20;    /* MENU_FILE_MAX, as hotlinectl */
 }
 
 /* Reads string `name` of group s. "env:NAME" is replaced by the variable.
@@ -605,7 +606,7 @@ static void apply_overrides(struct cfg *c, const struct cfg_overrides *ov,
 
 /* console = { dir; session_idle_s; cookie_secure; login_per_name;
  *             login_per_address; login_period_s; live_clients;
- *             live_buffer; live_heartbeat_s; }; */
+ *             live_buffer; live_heartbeat_s; upload_max; }; */
 static void console_load(const config_setting_t *root, struct cfg *c,
                          struct cfg_err *e)
 {
@@ -625,6 +626,7 @@ static void console_load(const config_setting_t *root, struct cfg *c,
     opt_int(g, "live_clients", &c->console.live_clients, 0, 10000, e);
     opt_int(g, "live_buffer", &c->console.live_buffer, 4096, 4194304, e);
     opt_int(g, "live_heartbeat_s", &c->console.live_heartbeat_s, 1, 300, e);
+    opt_int(g, "upload_max", &c->console.upload_max, 0, 1 << 20, e);
 }
 
 /* Top-level settings. */

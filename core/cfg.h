@@ -72,6 +72,9 @@ struct cfg_console {
     int live_clients;           /* open live queues (SSE) at most */
     int live_buffer;            /* bytes one live client may leave unread */
     int live_heartbeat_s;       /* a comment line this often */
+    int upload_max;             /* bytes of a menu file an operator
+                                   uploads (0 = none); evhttp takes bodies
+                                   up to max(http.max_body, this) */
 };
 
 struct cfg_channel {

@@ -372,7 +372,13 @@ static void on_request(struct evhttp_request *req, void *arg)
 
 void server_apply_limits(struct gw *gw)
 {
-    evhttp_set_max_body_size(gw->http, (ev_ssize_t)gw->cfg->max_body);
+    /* An operator's menu file (console.upload_max) is larger than any
+     * caller's request: channels still refuse more than max_body. */
+    size_t body = gw->cfg->max_body;
+
+    if ((size_t)gw->cfg->console.upload_max > body)
+        body = (size_t)gw->cfg->console.upload_max;
+    evhttp_set_max_body_size(gw->http, (ev_ssize_t)body);
     evhttp_set_max_headers_size(gw->http, (ev_ssize_t)gw->cfg->max_headers);
     /* http.timeout is front.c's: evhttp's own timeouts would be armed on
      * the filter bufferevent, which libevent 2.1.12 can free with its

@@ -10,6 +10,8 @@
  *        (recruiter identifiers that count towards a lookup's "reported")
  *   POST /api/cases/REF/reveal                      {"ok": true, "phone"}
  *   GET  /api/events                                the live queue (live.h)
+ *   /api/operator/...   the operator pages (operator_api.h): a signed-in
+ *                       operator's only; a bearer token gets 403
  *
  * A listing is one page of the case index (cases.h), oldest first: limit
  * 1..200 (default 100), and `next` is the cursor of the page after it.
@@ -62,6 +64,7 @@
 #include "menu.h"
 #include "metrics.h"
 #include "live.h"
+#include "operator_api.h"
 #include "session_auth.h"
 #include "store.h"
 
@@ -744,6 +747,12 @@ static int list_query(struct areq *a, const char **why)
 static void parse(struct areq *a, const char *path)
 {
     a->why = "";
+    if (opapi_path(path)) {     /* a person's pages, not a token's */
+        a->st = 403;
+        a->why = "the operator pages need an operator signed in to the "
+                 "console";
+        return;
+    }
     if (strcmp(path, "/api/events") == 0) {
         a->op = OP_EVENTS;
         a->why = "use GET";
@@ -827,8 +836,13 @@ int api_handle(struct gw *gw, struct evhttp_request *req, const char *path)
 void api_serve(struct gw *gw, struct evhttp_request *req, const char *path,
                const char *who, const char *role)
 {
-    struct areq *a = calloc(1, sizeof *a);
+    struct areq *a;
 
+    if (opapi_path(path)) {
+        opapi_serve(gw, req, path, who, role);
+        return;
+    }
+    a = calloc(1, sizeof *a);
     if (!a) {
         evhttp_send_error(req, 503, "out of memory");
         return;
