@@ -170,11 +170,18 @@
       $("lang-" + l).setAttribute("aria-pressed", String(l === state.lang));
     });
     if (state.who) showWho();
+    tell("hl-lang", state.lang);
     renderCases();
     if (state.open) renderCase(state.open);
   }
 
   function say(msg) { $("status").textContent = msg || ""; }
+
+  /* Tells other parts of the page (operator.js) who signed in or out, and
+   * the language: hl-signin {name, role, csrf}, hl-signout, hl-lang. */
+  function tell(name, detail) {
+    document.dispatchEvent(new CustomEvent(name, { detail: detail }));
+  }
 
   /* One API call. Sends the CSRF token on anything but GET; the cookie
    * goes by itself (same origin). Resolves to {status, body, headers}. */
@@ -206,6 +213,7 @@
     if (state.es) { state.es.close(); state.es = null; }
     $("work").hidden = true;
     $("signin").hidden = false;
+    tell("hl-signout", null);
     $("password").value = "";
     say(msg || "");
     $("name").focus();
@@ -223,6 +231,7 @@
     $("work").hidden = false;
     $("signin-error").textContent = "";
     showWho();
+    tell("hl-signin", who);
     live();
     if (!state.timer) state.timer = setInterval(tick, 1000);
   }

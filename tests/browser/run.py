@@ -1,7 +1,9 @@
 """Runs the browser tests (console.test.js) against a real redis-server and
 hotlined started with tests/integration/harness.py: makes a staff account
 with `hotlinectl staff add`, files a help request by a USSD walk over HTTP,
-then runs node with Debian's chromium. Installs the npm packages with
+then runs node with Debian's chromium: console.test.js, then
+operator.test.js (an operator account's menu pages; it publishes menus,
+so it runs last). Installs the npm packages with
 `npm ci` when tests/browser/node_modules is missing. Prints node's lines and
 its closing "N passed, N failed"; screenshots go to $B/browser/.
 """
@@ -21,6 +23,7 @@ from harness import (RedisServer, Hotlined, at_ussd, ROOT, BIN,  # noqa: E402
 
 NAME = "lan"
 NAME2 = "minh"
+OP_NAME = "thu"             # operator.test.js: an operator account
 PW = "browser test password"
 PHONE = "+84912000777"
 HELP = ["", "2", "2*1", "2*1*Hanoi", "2*1*Hanoi*1", "2*1*Hanoi*1*2"]
@@ -82,6 +85,26 @@ def control(hl):
     return srv
 
 
+def node(script, env):
+    """Runs one test script, echoing its lines; (passed, failed) from its
+    closing line ((0, 1) when it has none)."""
+    p = subprocess.Popen(["node", os.path.join(HERE, script)], cwd=HERE,
+                         env=env, stdout=subprocess.PIPE, text=True)
+    last = None
+    try:
+        for line in p.stdout:
+            print(line, end="", flush=True)
+            m = re.match(r"^(\d+) passed, (\d+) failed$", line.strip())
+            if m:
+                last = (int(m.group(1)), int(m.group(2)))
+        p.wait(timeout=300)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        last = None
+    return last if last and p.returncode == (1 if last[1] else 0) else \
+        (last[0] if last else 0, max(1, last[1] if last else 1))
+
+
 def main():
     for tool in ("node", "npm", "/usr/bin/chromium"):
         if not shutil.which(tool):
@@ -95,10 +118,11 @@ def main():
         cfg = config(tmp)
         hl = Hotlined(tmp, redis.port, config=cfg)
         hl.wait_ready()
-        for who in (NAME, NAME2):
+        for who in (NAME, NAME2, OP_NAME):
+            role = ["--role", "operator"] if who == OP_NAME else []
             p = subprocess.run([HOTLINECTL, "staff", "-c", cfg, "--redis",
                                 "127.0.0.1:%d" % redis.port, "add", who,
-                                "--password-stdin"], input=PW + "\n",
+                                "--password-stdin"] + role, input=PW + "\n",
                                cwd=ROOT,
                                env=dict(os.environ, HOTLINE_PEPPER=PEPPER),
                                capture_output=True, text=True, timeout=30)
@@ -114,11 +138,13 @@ def main():
         ctl = control(hl)
         env = dict(os.environ, HL_URL=hl.url(""), HL_NAME=NAME, HL_PW=PW,
                    HL_NAME2=NAME2, HL_REF=ref, HL_PHONE=PHONE,
-                   HL_SHOTS=shots,
+                   HL_SHOTS=shots, HL_OP_NAME=OP_NAME,
                    HL_CTL="http://127.0.0.1:%d" % ctl.server_port)
         sys.stdout.flush()
-        p = subprocess.run(["node", os.path.join(HERE, "console.test.js")],
-                           cwd=HERE, env=env, timeout=300)
+        total = [0, 0]
+        for script in ("console.test.js", "operator.test.js"):
+            n = node(script, env)
+            total = [total[0] + n[0], total[1] + n[1]]
         ctl.shutdown()
         reports = sanitizer_reports()       # stops hotlined (SIGTERM)
         if reports:
@@ -130,7 +156,8 @@ def main():
             print("FAIL hotlined's log holds a phone number or a password")
             print("0 passed, 1 failed")
             sys.exit(1)
-        sys.exit(p.returncode)
+        print("%d passed, %d failed" % tuple(total))
+        sys.exit(1 if total[1] else 0)
     finally:
         _cleanup()
         shutil.rmtree(tmp, ignore_errors=True)
