@@ -11,6 +11,13 @@
  *   POST /api/operator/publish[?note=TEXT]  the file's bytes   a new version
  *   POST /api/operator/menus/NAME/rollback  {"version": N, "note": "..."}
  *
+ * A simulation's request: {"menu": NAME, "version": N (absent = the
+ * current one), "lang": CODE (absent = the menu's first), "channel":
+ * "ussd"|"sms", "fold": bool, "parts": 1..10 (SMS segments a page may
+ * use), "answers": [up to 64 strings], "lookup": "found"|"reported"|
+ * "unknown"|"near"|"error" (what a lookup node answers; default unknown)}.
+ * Replies: docs/schemas/operator-*.schema.json; errors {"error": ...}.
+ *
  * Version 0 is the file of the menus directory (what gateways serve with
  * nothing published). Only a signed-in person with the operator or
  * supervisor role (the roles ctl_operator() lets publish) gets an answer:
