@@ -21,6 +21,7 @@
 
 #include "hotlinectl.h"
 #include "menu.h"
+#include "menu_ops.h"
 
 #define EXIT_USAGE 2
 #define SIM_REF "SIM123"        /* the reference {ref} shows in a simulation */
@@ -215,22 +216,23 @@ struct check_set {
 };
 
 /* Judges loaded menu m on every channel of cs that serves it (all of them
- * without -c). Adds to d. */
-static void check_channels(const char *path, const struct menu *m,
-                           const struct check_set *cs, struct menu_diags *d)
+ * without -c) with the publish checker's mops_judge. Adds to d. */
+static void check_channels(const struct menu *m, const struct check_set *cs,
+                           struct menu_diags *d)
 {
-    size_t served = 0;
+    struct mops_chan *mc = cs->nch ? calloc(cs->nch, sizeof *mc) : NULL;
 
-    for (size_t i = 0; i < cs->nch; i++) {
-        if (cs->config && strcmp(cs->ch[i].menu, m->name) != 0)
-            continue;
-        served++;
-        menu_check_channel(m, cs->ch[i].name, &cs->ch[i].render, d);
+    if (cs->nch && !mc) {
+        menu_diag_add(d, MENU_SEV_ERROR, 0, NULL, "out of memory");
+        return;
     }
-    if (cs->config && served == 0)
-        menu_diag_add(d, MENU_SEV_WARNING, 0, NULL,
-                      "no channel in %s serves menu \"%s\" (file %s)",
-                      cs->config, m->name, path);
+    for (size_t i = 0; i < cs->nch; i++) {
+        mc[i].name = cs->ch[i].name;
+        mc[i].menu = cs->config ? cs->ch[i].menu : NULL;
+        mc[i].render = cs->ch[i].render;
+    }
+    mops_judge(m, mc, cs->nch, cs->config ? cs->config : "the defaults", d);
+    free(mc);
 }
 
 /* Checks one file: prints its diagnostics (and with screens its table).
@@ -245,7 +247,7 @@ static int check_one(const char *path, int screens,
     menu_diags_init(&d);
     int rc = menu_load_file(path, &m, &d);
     if (rc == 0 && m)
-        check_channels(path, m, cs, &d);
+        check_channels(m, cs, &d);
     for (size_t i = 0; i < d.n; i++) {
         menu_diag_format(path, &d.v[i], line, sizeof line);
         printf("%s\n", line);

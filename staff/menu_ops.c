@@ -118,25 +118,32 @@ int mops_publish_args(struct mops_pub *p, const char *prefix,
     return 0;
 }
 
-struct menu *mops_check(const char *text, const char *label,
-                        const struct mops_chan *chs, size_t n,
-                        const char *where, struct menu_diags *d)
+size_t mops_judge(const struct menu *m, const struct mops_chan *chs,
+                  size_t n, const char *where, struct menu_diags *d)
 {
-    struct menu *m = NULL;
-    size_t served = 0;
+    size_t served = 0, before = d->errors;
 
-    if (menu_load_string(text, label, &m, d) != 0 || !m)
-        return NULL;
     for (size_t i = 0; i < n; i++) {
-        if (strcmp(chs[i].menu, m->name) != 0)
+        if (chs[i].menu && strcmp(chs[i].menu, m->name) != 0)
             continue;
         served++;
         menu_check_channel(m, chs[i].name, &chs[i].render, d);
     }
     if (!served)
         menu_diag_add(d, MENU_SEV_WARNING, 0, NULL,
-                      "no channel of %s serves menu \"%s\"", where, m->name);
-    if (d->errors) {
+                      "no channel in %s serves menu \"%s\"", where, m->name);
+    return d->errors - before;
+}
+
+struct menu *mops_check(const char *text, const char *label,
+                        const struct mops_chan *chs, size_t n,
+                        const char *where, struct menu_diags *d)
+{
+    struct menu *m = NULL;
+
+    if (menu_load_string(text, label, &m, d) != 0 || !m)
+        return NULL;
+    if (mops_judge(m, chs, n, where, d) || d->errors) {
         menu_free(m);
         m = NULL;
     }

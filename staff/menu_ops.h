@@ -75,19 +75,25 @@ int mops_publish_args(struct mops_pub *p, const char *prefix,
                       const char *who, const char *note, const char *from,
                       int same);
 
-/* A channel as the checker judges it: its name, the menu it serves, and
- * how it renders (USSD or SMS, fold, parts). */
+/* A channel as the checker judges it: its name, the menu it serves (NULL:
+ * every menu, as `menu check` without -c judges them), and how it renders
+ * (USSD or SMS, fold, parts). */
 struct mops_chan {
     const char *name;
     const char *menu;
     struct menu_render render;
 };
 
+/* Judges loaded menu m on every channel of chs[0..n) serving it
+ * (menu_check_channel); when none does, a warning (line 0) "no channel in
+ * WHERE serves menu NAME". Adds to d; returns the errors added. */
+size_t mops_judge(const struct menu *m, const struct mops_chan *chs,
+                  size_t n, const char *where, struct menu_diags *d);
+
 /*
  * The checker of `hotlinectl menu check -c` and of every gateway: loads
- * text (labelled `label` in messages) with menu_check, then judges it on
- * every channel of chs[0..n) serving it (menu_check_channel); a menu no
- * channel serves gets a warning (line 0) naming `where`. d collects every
+ * text (labelled `label` in messages) with menu_check, then mops_judge
+ * on chs[0..n) (`where` names them in its warning). d collects every
  * message (init'ed by the caller). Returns the menu (caller frees) when
  * there is no error, else NULL.
  */

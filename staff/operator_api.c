@@ -207,8 +207,8 @@ static struct menu *check_text(struct oreq *o, struct menu_diags *d)
 {
     size_t n;
     struct mops_chan *mc = channels(o->cfg, &n);
-    struct menu *m = mops_check(o->text, "upload", mc, n, "this gateway",
-                                d);
+    struct menu *m = mops_check(o->text, "upload", mc, n,
+                                "this gateway's config", d);
 
     free(mc);
     return m;
@@ -708,8 +708,8 @@ static int note_ok(const char *s)
     return 1;
 }
 
-/* The body: OPAPI_JSON_MAX or console.upload_max bytes at most; JSON (into o->body) or the raw file (into
- * o->text). 0, or -1. */
+/* The body: OPAPI_JSON_MAX or console.upload_max bytes at most; JSON
+ * (into o->body) or the raw file (into o->text). 0, or -1. */
 static int read_body(struct oreq *o, int json)
 {
     struct evbuffer *in = evhttp_request_get_input_buffer(o->req);

@@ -84,10 +84,19 @@ static void test_check_on_serving_channels(void **state)
     m = mops_check(menu_text, "upload", NULL, 0, "test.cfg", &d);
     assert_non_null(m);
     assert_int_equal(count(&d, MENU_SEV_WARNING,
-                           "no channel of test.cfg serves menu \"m\"", &line),
+                           "no channel in test.cfg serves menu \"m\"", &line),
                      1);
     assert_int_equal(line, 0);
     menu_free(m);
+    menu_diags_free(&d);
+
+    /* a channel for every menu (menu NULL: `menu check` without -c) */
+    chs[0].menu = NULL;
+    chs[0].render.fold = 0;
+    menu_diags_init(&d);
+    m = mops_check(menu_text, "upload", chs, 1, "test.cfg", &d);
+    assert_null(m);
+    assert_int_equal(count(&d, MENU_SEV_ERROR, "folded", NULL), 1);
     menu_diags_free(&d);
 
     /* a syntax error carries its line */
