@@ -11,8 +11,9 @@
  * one Content-Length of digits only (repeats must be equal);
  * Transfer-Encoding only "chunked", never with Content-Length; a body only
  * on POST, PUT and PATCH; chunk sizes of hex digits without extensions; no
- * trailer fields. Sizes are not its business (evhttp's max_headers,
- * max_body).
+ * trailer fields. Header sizes are evhttp's business (max_headers); the
+ * body's declared size is checked here against the connection's limits
+ * (frame.h), so an oversized body is refused before any of it is read.
  */
 #include "frame.h"
 #include "form.h"
@@ -44,6 +45,29 @@ static int is_value_char(unsigned char c)
 static enum frame_ev bad(struct frame *f, const char *why)
 {
     f->why = why;
+    f->status = 400;
+    return FRAME_BAD;
+}
+
+/* The body declared so far (f->body) against the limits: 413 past them. */
+static enum frame_ev body_check(struct frame *f)
+{
+    const struct frame_limits *l = f->lim;
+    uint64_t max;
+
+    if (!l)
+        return FRAME_MORE;
+    max = l->body;
+    f->big = 0;
+    if (f->body > max && l->big_prefix &&
+        strncmp(f->target, l->big_prefix, strlen(l->big_prefix)) == 0) {
+        max = l->big_body;
+        f->big = 1;
+    }
+    if (f->body <= max)
+        return FRAME_MORE;
+    bad(f, "body too large");
+    f->status = 413;
     return FRAME_BAD;
 }
 
@@ -103,6 +127,8 @@ static enum frame_ev head_done(struct frame *f)
     } else if (f->cl) {
         f->st = S_BODY;
         f->left = f->cl;
+        f->body = f->cl;
+        return body_check(f);
     } else {
         return FRAME_DONE;
     }
@@ -127,8 +153,13 @@ static enum frame_ev step_request_line(struct frame *f, unsigned char ch)
     case S_TARGET:
         if (ch == ' ' && f->tlen)
             f->st = S_VERSION;
-        else if (ch > 0x20 && ch < 0x7f)
+        else if (ch > 0x20 && ch < 0x7f) {
+            if (f->tlen + 1 < FRAME_TARGET_KEEP) {
+                f->target[f->tlen] = (char)ch;
+                f->target[f->tlen + 1] = '\0';
+            }
             f->tlen++;
+        }
         else
             return bad(f, "bad request target");
         return FRAME_MORE;
@@ -206,6 +237,8 @@ static enum frame_ev step_chunk(struct frame *f, unsigned char ch)
     case S_CH_SIZE:
         if (ch == '\r' && f->hexdigits) {
             f->st = S_CH_SIZE_LF;
+            f->body += f->left;         /* < 16^15 each: checked before */
+            return body_check(f);       /* the sum can grow past a limit */
         } else if (h < 0 || f->hexdigits >= 15) {
             return bad(f, "invalid chunk size");
         } else {
@@ -290,11 +323,22 @@ static size_t step(struct frame *f, const unsigned char *p, size_t n,
     return *ev == FRAME_BAD ? 0 : 1;
 }
 
+void frame_init(struct frame *f, const struct frame_limits *lim)
+{
+    memset(f, 0, sizeof *f);
+    f->lim = lim;
+    frame_reset(f);
+}
+
 void frame_reset(struct frame *f)
 {
     f->st = S_START;
     f->mlen = f->vlen = f->tlen = f->nlen = f->vallen = 0;
     f->method[0] = '\0';
+    f->target[0] = '\0';
+    f->body = 0;
+    f->big = 0;
+    f->status = 0;
     f->cl_seen = f->te_seen = 0;
     f->cl = f->left = 0;
     f->hexdigits = 0;

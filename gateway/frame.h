@@ -11,6 +11,7 @@
 
 #define FRAME_NAME_KEEP 24      /* header name bytes kept (for CL / TE) */
 #define FRAME_VALUE_KEEP 24     /* header value bytes kept (for CL / TE) */
+#define FRAME_TARGET_KEEP 32    /* request target bytes kept (for limits) */
 
 /* Where the framer is: between requests, in a head, in a body. */
 enum frame_phase { FRAME_IDLE, FRAME_HEAD, FRAME_BODY };
@@ -18,8 +19,19 @@ enum frame_phase { FRAME_IDLE, FRAME_HEAD, FRAME_BODY };
 /* What a feed found: more to come, a request ended, an invalid byte. */
 enum frame_ev { FRAME_MORE, FRAME_DONE, FRAME_BAD };
 
+/* Body sizes a connection accepts: `body` bytes on any request, up to
+ * `big_body` on a target starting with `big_prefix` (an operator's menu
+ * upload). A larger declared body (Content-Length, or the sum of the chunk
+ * sizes so far) is refused with 413 before its first byte passes. */
+struct frame_limits {
+    uint64_t body;
+    const char *big_prefix;     /* NULL: none */
+    uint64_t big_body;
+};
+
 /* The state of one connection's framer (plain data: embed it; no _free). */
 struct frame {
+    const struct frame_limits *lim;     /* NULL: sizes not checked */
     int st;                     /* frame.c's state */
     int hdr;                    /* the header being read: CL, TE, other */
     char method[8];
@@ -27,6 +39,10 @@ struct frame {
     char version[9];
     size_t vlen;
     size_t tlen;                /* request target length */
+    char target[FRAME_TARGET_KEEP];     /* its first bytes, NUL-terminated */
+    uint64_t body;              /* body bytes declared so far */
+    int big;                    /* body > lim->body (a big_prefix upload) */
+    int status;                 /* with FRAME_BAD: 400, or 413 too large */
     char name[FRAME_NAME_KEEP];
     size_t nlen;
     char value[FRAME_VALUE_KEEP];
@@ -38,7 +54,10 @@ struct frame {
     const char *why;            /* set with FRAME_BAD: static text */
 };
 
-/* Starts f afresh (between requests). */
+/* Starts a connection's framer with its limits (lim may be NULL; it must
+ * outlive f). */
+void frame_init(struct frame *f, const struct frame_limits *lim);
+/* Starts f afresh (between requests); the limits stay. */
 void frame_reset(struct frame *f);
 /* Feeds p[0..n). Returns the bytes that belong to the request being read
  * and are valid, stopping after the last byte of a request (*ev =

@@ -67,6 +67,7 @@ struct fconn {
     int busy;                   /* a whole request is with evhttp */
     int rejected;               /* 400 sent: input is discarded */
     int in_body;                /* the deadline running is the body's */
+    int upload;                 /* counted in F.uploads (a big body) */
     struct frame fr;            /* the framer (frame.h) */
 };
 
@@ -84,6 +85,8 @@ static struct {
     int paused_cap, paused_err;
     int cap;
     int open;
+    int uploads;                /* connections reading a big body */
+    struct frame_limits lim;    /* from the config, at each connection */
     struct fconn **byfd;
     size_t nbyfd;
     struct fl fl_cap, fl_accept, fl_reject, fl_deadline;
@@ -261,17 +264,31 @@ static void fc_say(struct fconn *c, int status, const char *reason,
         log_debug("front: reply %d not sent: %s", status, strerror(errno));
 }
 
-/* A request failed the framer: 400, stop passing input, close after
- * LINGER_S or when the client closes (so it reads the 400 and is not
+/* The connection no longer reads a big body (done, refused or gone). */
+static void fc_upload_end(struct fconn *c)
+{
+    if (c->upload) {
+        c->upload = 0;
+        F.uploads--;
+    }
+}
+
+/* A request failed the framer: 400 (413 for a body over its limit, 503
+ * for an upload past FRONT_UPLOADS_MAX), stop passing input, close after
+ * LINGER_S or when the client closes (so it reads the reply and is not
  * reset by unread input). */
 static void fc_reject(struct fconn *c)
 {
     struct timeval tv = { LINGER_S, 0 };
+    int st = c->fr.status ? c->fr.status : 400;
+    const char *reason = st == 413 ? "Content Too Large" :
+                         st == 503 ? "Service Unavailable" : "Bad Request";
 
     c->rejected = 1;
+    fc_upload_end(c);
     count("hotline_http_rejected_total", "reason", c->fr.why);
-    fl_log(&F.fl_reject, "front: 400 %s: connection closed", c->fr.why);
-    fc_say(c, 400, "Bad Request", c->fr.why);
+    fl_log(&F.fl_reject, "front: %d %s: connection closed", st, c->fr.why);
+    fc_say(c, st, reason, c->fr.why);
     if (c->fd >= 0)
         shutdown(c->fd, SHUT_WR);
     event_add(c->timer, &tv);
@@ -322,6 +339,17 @@ static size_t fc_pump(struct fconn *c, struct evbuffer *src,
             ok += frame_feed(&c->fr, v[i].iov_base, v[i].iov_len, &ev);
             if (ev != FRAME_DONE)
                 fc_phase(c, before);
+        }
+        if (ev != FRAME_BAD && c->fr.big && !c->upload) {
+            if (F.uploads >= FRONT_UPLOADS_MAX) {
+                c->fr.why = "too many uploads at once";
+                c->fr.status = 503;
+                ev = FRAME_BAD;
+                ok = 0;
+            } else {
+                c->upload = 1;
+                F.uploads++;
+            }
         }
         if (ok)
             evbuffer_remove_buffer(src, dst, ok);
@@ -457,6 +485,7 @@ static void on_resume(evutil_socket_t fd, short what, void *arg)
     (void)fd;
     (void)what;
     c->busy = 0;
+    fc_upload_end(c);
     if (fc_gone(c))
         return;
     fc_read_timeout(c, 1);
@@ -494,6 +523,7 @@ static void fc_free(void *arg)
 
     if (c->fd >= 0 && (size_t)c->fd < F.nbyfd && F.byfd[c->fd] == c)
         F.byfd[c->fd] = NULL;
+    fc_upload_end(c);
     if (c->timer)
         event_free(c->timer);
     if (c->resume)
@@ -516,7 +546,12 @@ static struct bufferevent *on_new_conn(struct event_base *base, void *arg)
     if (!c)
         return NULL;
     c->fd = -1;
-    frame_reset(&c->fr);
+    F.lim.body = F.gw->cfg->max_body;
+    F.lim.big_prefix = FRONT_UPLOAD_PREFIX;
+    F.lim.big_body = (uint64_t)F.gw->cfg->console.upload_max;
+    if (F.lim.big_body < F.lim.body)
+        F.lim.big_body = F.lim.body;
+    frame_init(&c->fr, &F.lim);
     c->sock = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
     c->timer = evtimer_new(base, on_timer, c);
     c->resume = event_new(base, -1, 0, on_resume, c);

@@ -13,6 +13,10 @@
  * - Deadlines for a request's whole head (http.header_timeout, from its
  *   first byte) and whole body (http.body_timeout, from the end of the
  *   head): a connection that dribbles is closed.
+ * - Body sizes: http.max_body on every request, up to console.upload_max
+ *   only on /api/operator/ (an operator's menu file), at most
+ *   FRONT_UPLOADS_MAX such uploads at once per process; past either, 413
+ *   (or 503) before the body is read.
  * - One request in flight per connection: the next pipelined request is
  *   read only once the reply to this one is in the kernel; what the client
  *   sends meanwhile waits in its socket buffer (at most FRONT_READ_MAX bytes
@@ -29,6 +33,11 @@ struct evhttp_request;
 
 /* Bytes read ahead of the framer on one connection, at most. */
 #define FRONT_READ_MAX 16384
+/* Bodies over http.max_body (operator uploads) being read at once, at
+ * most: each may hold console.upload_max bytes in evhttp's buffers. */
+#define FRONT_UPLOADS_MAX 4
+/* The only targets whose bodies may exceed http.max_body. */
+#define FRONT_UPLOAD_PREFIX "/api/operator/"
 /* File descriptors kept back from the connection cap for Redis (sessions,
  * filings, sentinels), the spool, outbound HTTP (alerts, SMS: up to 64)
  * and logs. */

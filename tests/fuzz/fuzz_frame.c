@@ -17,7 +17,7 @@ static size_t run(const uint8_t *data, size_t size, size_t step,
     struct frame f;
     size_t off = 0, nends = 0;
 
-    frame_reset(&f);
+    frame_init(&f, NULL);
     *why = NULL;
     while (off < size) {
         size_t n = size - off < step ? size - off : step;

@@ -421,9 +421,73 @@ def test_malformed_requests_400_and_closed(tmp):
     eq(hl.proc.poll(), None, "hotlined still running")
 
 
+# ---- body sizes -----------------------------------------------------------------
+
+def head_only(path, length, chunk_sizes=None):
+    """A POST head declaring `length` body bytes (or chunked), no body."""
+    if chunk_sizes:
+        return (("POST %s HTTP/1.1\r\nHost: x\r\nContent-Type: %s\r\n"
+                 "Transfer-Encoding: chunked\r\n\r\n" % (path, FORM)).encode() +
+                b"".join(b"%x\r\n" % n + b"a" * n + b"\r\n" for n in chunk_sizes))
+    return ("POST %s HTTP/1.1\r\nHost: x\r\nContent-Type: %s\r\n"
+            "Content-Length: %d\r\n\r\n" % (path, FORM, length)).encode()
+
+
+def test_big_bodies_only_for_uploads(tmp):
+    """http.max_body (16 KiB) on every path; console.upload_max only under
+    /api/operator/, and FRONT_UPLOADS_MAX (4) of those at once: the rest are
+    refused from the head, before a byte of their body is read."""
+    redis = RedisServer(tmp)
+    hl = Hotlined(tmp, redis.port, config=config(tmp, body_timeout=3))
+    hl.wait_ready()
+    t0 = time.time()
+    for path in (AT, "/api/cases", "/sms/kannel", "/api/operatorx"):
+        data, closed = exchange(hl.port, head_only(path, 500000), 2.5)
+        print("  %-20s Content-Length 500000 -> %s%s" % (
+            path, [st for st, _ in responses(data)], " closed" if closed else ""))
+        eq([st for st, _ in responses(data)], [413], path)
+        assert closed, path
+    assert time.time() - t0 < 2.0, "413 waited for the body"
+    # Chunked: refused once the chunk sizes add up past the limit.
+    data, closed = exchange(hl.port, head_only(AT, 0, [10000, 10000]), 2.5)
+    eq([st for st, _ in responses(data)], [413], "chunked past max_body")
+    # An operator upload's head is accepted (its body is awaited: the body
+    # deadline ends it); a fifth one at once is refused.
+    socks = []
+    try:
+        for _ in range(4):
+            s = socket.create_connection(("127.0.0.1", hl.port), timeout=3)
+            s.sendall(head_only("/api/operator/check", 500000) + b"x" * 1000)
+            socks.append(s)
+        time.sleep(0.3)
+        data, closed = exchange(hl.port, head_only("/api/operator/check", 500000), 2)
+        print("  fifth upload at once -> %s" % [st for st, _ in responses(data)])
+        eq([st for st, _ in responses(data)], [503], "fifth upload")
+        for s in socks:
+            s.settimeout(0.2)
+            try:
+                eq(s.recv(100), b"", "an accepted upload answered before its body")
+            except socket.timeout:
+                pass
+    finally:
+        for s in socks:
+            s.close()
+    # The four are gone: an upload is accepted again (401: not signed in).
+    time.sleep(0.3)
+    body = b"menu x { }"
+    req = head_only("/api/operator/check", len(body)).replace(
+        b"Host: x", b"Host: x\r\nConnection: close", 1) + body
+    data, _ = exchange(hl.port, req, 3)
+    eq([st for st, _ in responses(data)], [401], "a small upload after")
+    m = get(hl.url("/metrics"))[1]
+    assert 'hotline_http_rejected_total{reason="body too large"} 5' in m, m
+    eq(get(hl.url("/healthz"))[0], 200)
+
+
 if __name__ == "__main__":
     run([("slow_request_closed_at_deadline", test_slow_request_closed_at_deadline),
          ("pipelining_flood_memory_bounded", test_pipelining_flood_memory_bounded),
          ("fd_limit_no_spin", test_fd_limit_no_spin),
          ("fd_exhaustion_backs_off", test_fd_exhaustion_backs_off),
-         ("malformed_requests_400_and_closed", test_malformed_requests_400_and_closed)])
+         ("malformed_requests_400_and_closed", test_malformed_requests_400_and_closed),
+         ("big_bodies_only_for_uploads", test_big_bodies_only_for_uploads)])

@@ -38,7 +38,7 @@ static void expect_done(const char *req, size_t n)
         struct frame f;
         size_t taken;
 
-        frame_reset(&f);
+        frame_init(&f, NULL);
         assert_int_equal(feed(&f, req, n, bytewise, &taken), FRAME_DONE);
         assert_int_equal(taken, n);
         assert_int_equal(frame_phase(&f), FRAME_IDLE);
@@ -53,7 +53,7 @@ static void expect_bad(const char *req, size_t n, const char *why)
         struct frame f;
         size_t taken;
 
-        frame_reset(&f);
+        frame_init(&f, NULL);
         assert_int_equal(feed(&f, req, n, bytewise, &taken), FRAME_BAD);
         assert_true(taken < n);
         assert_string_equal(f.why, why);
@@ -85,7 +85,7 @@ static void test_stops_at_the_end_of_a_request(void **state)
     size_t n;
 
     (void)state;
-    frame_reset(&f);
+    frame_init(&f, NULL);
     n = frame_feed(&f, (const unsigned char *)two, sizeof two - 1, &ev);
     assert_int_equal(ev, FRAME_DONE);
     assert_int_equal(n, 19);
@@ -101,7 +101,7 @@ static void test_phases(void **state)
     enum frame_ev ev;
 
     (void)state;
-    frame_reset(&f);
+    frame_init(&f, NULL);
     assert_int_equal(frame_phase(&f), FRAME_IDLE);
     frame_feed(&f, (const unsigned char *)req, 1, &ev);
     assert_int_equal(frame_phase(&f), FRAME_HEAD);
@@ -162,12 +162,61 @@ static void test_bad_stays_bad(void **state)
     enum frame_ev ev;
 
     (void)state;
-    frame_reset(&f);
+    frame_init(&f, NULL);
     frame_feed(&f, (const unsigned char *)"G\n", 2, &ev);
     assert_int_equal(ev, FRAME_BAD);
     assert_int_equal(frame_feed(&f, (const unsigned char *)"ET / HTTP/1.1\r\n\r\n",
                                 17, &ev), 0);
     assert_int_equal(ev, FRAME_BAD);
+}
+
+/* Feeds s whole to a framer with limits; returns the event. */
+static enum frame_ev feed_limited(const struct frame_limits *lim,
+                                  const char *s, struct frame *f)
+{
+    enum frame_ev ev;
+
+    frame_init(f, lim);
+    frame_feed(f, (const unsigned char *)s, strlen(s), &ev);
+    return ev;
+}
+
+static void test_body_limits(void **state)
+{
+    const struct frame_limits lim = { 100, "/api/operator/", 1000 };
+    struct frame f;
+
+    (void)state;
+    /* Within max_body anywhere; over it, 413 from the head alone. */
+    assert_int_equal(feed_limited(&lim, "POST /ussd HTTP/1.1\r\n"
+                                  "Content-Length: 100\r\n\r\n", &f), FRAME_MORE);
+    assert_int_equal(f.big, 0);
+    assert_int_equal(feed_limited(&lim, "POST /ussd HTTP/1.1\r\n"
+                                  "Content-Length: 101\r\n\r\n", &f), FRAME_BAD);
+    assert_int_equal(f.status, 413);
+    assert_string_equal(f.why, "body too large");
+    /* The upload prefix: up to big_body, marked big; not a look-alike. */
+    assert_int_equal(feed_limited(&lim, "POST /api/operator/check HTTP/1.1\r\n"
+                                  "Content-Length: 1000\r\n\r\n", &f), FRAME_MORE);
+    assert_int_equal(f.big, 1);
+    assert_int_equal(feed_limited(&lim, "POST /api/operator/check HTTP/1.1\r\n"
+                                  "Content-Length: 1001\r\n\r\n", &f), FRAME_BAD);
+    assert_int_equal(f.status, 413);
+    assert_int_equal(feed_limited(&lim, "POST /api/operatorcheck HTTP/1.1\r\n"
+                                  "Content-Length: 101\r\n\r\n", &f), FRAME_BAD);
+    /* Chunked: the sizes add up past the limit. */
+    assert_int_equal(feed_limited(&lim, "POST /ussd HTTP/1.1\r\n"
+                                  "Transfer-Encoding: chunked\r\n\r\n"
+                                  "32\r\n", &f), FRAME_MORE);
+    assert_int_equal(feed_limited(&lim, "POST /ussd HTTP/1.1\r\n"
+                                  "Transfer-Encoding: chunked\r\n\r\n"
+                                  "32\r\n" "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+                                  "\r\n33\r\n", &f), FRAME_BAD);
+    assert_int_equal(f.status, 413);
+    /* A malformed request is still a 400. */
+    assert_int_equal(feed_limited(&lim, "POST /ussd HTTP/1.1\r\n"
+                                  "Content-Length: x\r\n\r\n", &f), FRAME_BAD);
+    assert_int_equal(f.status, 400);
 }
 
 int main(void)
@@ -178,6 +227,7 @@ int main(void)
         cmocka_unit_test(test_phases),
         cmocka_unit_test(test_malformed),
         cmocka_unit_test(test_bad_stays_bad),
+        cmocka_unit_test(test_body_limits),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
