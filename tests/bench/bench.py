@@ -1,28 +1,63 @@
 """`make bench`: hotlined against the ceiling of any evhttp server on this
-machine, in one run.
+machine, and how its cost grows, in one run (issue 17, item 4).
 
-- ceiling: tests/bench/ceiling.c answers every POST with a constant screen.
-- hotlined: the shipped config and menu (abuse limits off: the load comes
-  from few synthetic numbers), a real redis-server, AOF on (everysec).
-- load: wrk, 2 threads, 50 connections, tests/bench/walk.lua walking whole
-  Africa's Talking help sessions (each ends in a filed help request).
-Rounds alternate ceiling / hotlined (ROUNDS, SECONDS each); figures are
-medians. Then: Redis memory per live session (sessions left mid-walk),
-hotlined's RSS, USSD p99 while the alert webhook answers after 2 s, and
-the latency of a "Check a recruiter" lookup step (one request, sequential,
-against the step before it that looks nothing up).
+Servers (loopback only, one redis-server with AOF everysec for all):
+- ceiling: tests/bench/ceiling.c answers every POST with a constant screen;
+- ceiling+1rt: the same, replying only after one trivial EVALSHA (hiredis
+  async on the same loop): the limit of a one-Redis-round-trip design;
+- hotlined w=1 and w=CORES: the shipped config and menus (abuse limits off:
+  the load comes from few synthetic numbers) with `workers = 1` and
+  `workers = ` the core count.
+Load: wrk, THREADS threads, CONNS connections, tests/bench/walk.lua walking
+whole Africa's Talking help sessions (each ends in a filed help request).
 
-Prints every figure and writes them to $B/bench/results.txt.
-Everything runs on loopback; every run is bounded by wrk's duration.
+Figures, one function each (fig_*; main() runs them in order):
+  throughput  ROUNDS rounds alternating the four servers, SECONDS each:
+              medians of req/s, p50/p99, hotlined's ratio to both ceilings,
+              RSS of every hotlined process (children of hotlined listed)
+  lookup      a "Check a recruiter" lookup step against the step before it
+  sessions    Redis bytes per live session (LIVE_SESSIONS left mid-walk)
+  scale       req/s and p99 with SCALE live sessions in Redis (real sessions'
+              keys copied with DUMP/RESTORE by a Lua script, TTL 10 min)
+  menus       load + check time of generated menus of MENU_SIZES nodes
+  longwalk    a WALK_STEPS-step Africa's Talking walk (the history grows
+              each step): time per step at steps 1, 10 and WALK_STEPS
+  alerts      webhook deliveries per second to a local counting receiver
+              while USSD load runs
+  slowalert   USSD p99 while the alert webhook answers after 2 s
+Everything is printed and written to $B/bench/results.txt.
+
+Options (environment variables; defaults keep one run under 5 minutes):
+  ROUNDS=3          rounds of the throughput figure (medians over them)
+  SECONDS=5         wrk seconds per server per round, and of slowalert
+  CONNS=50 THREADS=2  wrk connections and threads
+  WORKERS=cores     `workers` of the second hotlined (default os.cpu_count())
+  LOOKUPS=300       sequential lookup walks
+  LIVE_SESSIONS=2000  sessions left mid-walk for the bytes figure
+  SCALE=1000,100000,1000000  live-session counts of the scale figure
+  SCALE_SECONDS=3   wrk seconds per scale row
+  MENU_SIZES=10,100,512,1000,10000  nodes of the generated menus (hotlined
+                    refuses more than 512 nodes or 1 MB: timed with the
+                    caps lifted, hotlinectl's verdict shown)
+  MENU_RUNS=5       loads per menu size (median)
+  WALK_STEPS=50     steps of the long walk; WALKS=20 walks (median)
+  ALERT_SECONDS=5   wrk seconds of the alert figure; ALERT_DRAIN=20 seconds
+                    at most waited for the backlog to be delivered after it
+  ONLY=a,b          run only these figures (development: e.g.
+                    ONLY=menus,longwalk SECONDS=1); default all
+Every wait is bounded: wrk by its duration, walks by their counts, drains
+by their deadlines.
 """
+import http.client
 import os
 import re
+import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import threading
 import time
-import http.client
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -30,31 +65,64 @@ sys.path.insert(0, os.path.join(HERE, "..", "integration"))
 from harness import (RedisServer, Hotlined, free_port, wait_for, get, ROOT,  # noqa: E402
                      BIN, HOTLINECTL, PEPPER, _cleanup)
 
-ROUNDS = int(os.environ.get("ROUNDS", "3"))
-SECONDS = int(os.environ.get("SECONDS", "10"))
-CONNS = int(os.environ.get("CONNS", "50"))
-THREADS = int(os.environ.get("THREADS", "2"))
-LIVE = int(os.environ.get("LIVE_SESSIONS", "2000"))
-LOOKUPS = int(os.environ.get("LOOKUPS", "300"))
+
+def opt(name, default):
+    return type(default)(os.environ.get(name, default))
+
+
+def opt_list(name, default):
+    return [int(x) for x in os.environ.get(name, default).split(",") if x]
+
+
+CORES = os.cpu_count() or 1
+ROUNDS = opt("ROUNDS", 3)
+SECONDS = opt("SECONDS", 5)
+CONNS = opt("CONNS", 50)
+THREADS = opt("THREADS", 2)
+WORKERS = opt("WORKERS", CORES)
+LOOKUPS = opt("LOOKUPS", 300)
+LIVE = opt("LIVE_SESSIONS", 2000)
+SCALE = opt_list("SCALE", "1000,100000,1000000")
+SCALE_SECONDS = opt("SCALE_SECONDS", 3)
+MENU_SIZES = opt_list("MENU_SIZES", "10,100,512,1000,10000")
+MENU_RUNS = opt("MENU_RUNS", 5)
+WALK_STEPS = opt("WALK_STEPS", 50)
+WALKS = opt("WALKS", 20)
+ALERT_SECONDS = opt("ALERT_SECONDS", 5)
+ALERT_DRAIN = opt("ALERT_DRAIN", 20)
+ONLY = [x for x in os.environ.get("ONLY", "").split(",") if x]
+
 RESULT = re.compile(r"RESULT rps=([\d.]+) p50_us=(\d+) p99_us=(\d+) "
                     r"requests=(\d+) errors=(\d+) non2xx=(\d+)")
+FORM = {"Content-Type": "application/x-www-form-urlencoded"}
+POP_TTL_MS = 600000     # populated sessions outlive the run
 
 
-def bench_config(tmp, webhook_port=None):
-    """The shipped config with abuse limits off and quiet logs; optionally an
-    `urgent` queue whose webhook points at a local (slow) receiver."""
+# ---- servers and load -----------------------------------------------------
+
+def bench_config(tmp, name, workers=1, webhook_port=None):
+    """The shipped config with abuse limits off, quiet logs, `workers`, the
+    menus of tmp/menus (the shipped ones and the long walk's), the
+    long-walk channel (/ussd/chain, menu "chain") and optionally an `urgent`
+    queue whose webhook points at a local receiver."""
     with open(os.path.join(ROOT, "config", "hotlined.cfg")) as f:
         text = f.read()
     text = re.sub(r"limits = \{.*?\n\};", "limits = { sessions_per_hour = 0; "
                   "requests_per_day = 0; per_address_per_minute = 0; };",
                   text, flags=re.S)
     text = text.replace('log_level = "info";', 'log_level = "warn";')
+    text = re.sub(r"(?m)^workers = \d+;", "workers = %d;" % workers, text)
+    text = re.sub(r'(?m)^menus = "[^"]*";', 'menus = "%s";'
+                  % os.path.join(tmp, "menus"), text)
+    text = text.replace("channels = (\n", (
+        'channels = (\n  { name = "chain"; dialect = "africastalking-ussd"; '
+        'path = "/ussd/chain"; menu = "chain"; timeout = 180; fold = true; },\n'), 1)
     if webhook_port:
         text = re.sub(r"queues = \(.*?\n\);", (
             'queues = ( { name = "urgent"; alerts = ( { type = "webhook"; '
             'url = "http://127.0.0.1:%d/hook"; secret = "bench-secret-0123456789"; } ); } );'
             % webhook_port), text, flags=re.S)
-    path = os.path.join(tmp, "bench-%s.cfg" % ("hook" if webhook_port else "plain"))
+    path = os.path.join(tmp, "bench-%s.cfg" % name)
     with open(path, "w") as f:
         f.write(text)
     return path
@@ -75,32 +143,425 @@ def wrk(url, seconds=SECONDS):
 
 
 def rss_kb(pid):
-    with open("/proc/%d/status" % pid) as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
+    try:
+        with open("/proc/%d/status" % pid) as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
     return 0
 
 
+def processes(pid):
+    """[(pid, RSS kB)] of pid and the processes whose parent it is."""
+    out = [(pid, rss_kb(pid))]
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % d) as f:
+                stat = f.read()
+        except OSError:
+            continue
+        if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+            out.append((int(d), rss_kb(int(d))))
+    return out
+
+
 def used_memory(r):
-    info = r("INFO", "memory")
-    return int(re.search(r"used_memory:(\d+)", info).group(1))
+    return int(re.search(r"used_memory:(\d+)", r("INFO", "memory")).group(1))
 
 
-def live_sessions(hl, n):
+def at_body(session, text, phone):
+    return ("sessionId=%s&serviceCode=%%2A384%%2A123%%23&phoneNumber=%%2B%s"
+            "&networkCode=45204&text=%s"
+            % (session, phone, text.replace("*", "%2A").replace(" ", "+")))
+
+
+def live_sessions(hl, n, prefix="live"):
     """Leaves n sessions mid-walk (language chosen, on the main menu)."""
     conn = http.client.HTTPConnection("127.0.0.1", hl.port, timeout=10)
-    hdr = {"Content-Type": "application/x-www-form-urlencoded"}
     for i in range(n):
         for text in ("", "2"):
-            body = ("sessionId=live-%d&serviceCode=%%2A384%%2A123%%23&phoneNumber="
-                    "%%2B98%09d&networkCode=45204&text=%s" % (i, i, text))
-            conn.request("POST", "/ussd/africastalking", body, hdr)
+            conn.request("POST", "/ussd/africastalking",
+                         at_body("%s-%d" % (prefix, i), text, "98%09d" % i), FORM)
             resp = conn.getresponse()
             resp.read()
             if resp.status != 200:
                 raise RuntimeError("live session step: %d" % resp.status)
     conn.close()
+
+
+def step_ms(port, session, text, phone):
+    """One AT USSD request on a new connection; its round trip in ms."""
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+    t0 = time.perf_counter()
+    c.request("POST", "/ussd/africastalking",
+              at_body(session, text, phone), FORM)
+    out = c.getresponse().read().decode()
+    ms = (time.perf_counter() - t0) * 1000.0
+    c.close()
+    return ms, out
+
+
+def pct(v, q):
+    v = sorted(v)
+    return v[min(len(v) - 1, int(q * len(v)))]
+
+
+def median(rows, key):
+    return statistics.median(r[key] for r in rows)
+
+
+def _up(port):
+    try:
+        return get("http://127.0.0.1:%d/" % port)[0] == 200
+    except OSError:
+        return False
+
+
+def start_ceiling(ctx, *redis):
+    port = free_port()
+    p = subprocess.Popen([os.path.join(BIN, "bench", "ceiling"), "127.0.0.1",
+                          str(port)] + list(redis))
+    ctx.procs.append(p)
+    wait_for(lambda: _up(port), 5, what="ceiling server")
+    return port
+
+
+class Ctx:
+    """What the figures share: the temp dir, Redis, the workers=1 hotlined,
+    the figures measured so far (fig) and the printed lines."""
+
+    def __init__(self):
+        self.tmp = tempfile.mkdtemp(prefix="hotline-bench-")
+        self.lines = []
+        self.fig = {}
+        self.procs = []
+        self.menus = os.path.join(self.tmp, "menus")
+        os.makedirs(self.menus)
+        for f in os.listdir(os.path.join(ROOT, "config", "menus")):
+            if f.endswith(".cfg"):
+                shutil.copy(os.path.join(ROOT, "config", "menus", f), self.menus)
+        with open(os.path.join(self.menus, "chain.cfg"), "w") as f:
+            f.write(chain_menu(WALK_STEPS))
+        self.redis = RedisServer(self.tmp)
+        self.r = self.redis.client()
+        self.r("CONFIG", "SET", "appendfsync", "everysec")
+        self.hl = self.hotlined("w1", 1)
+
+    def hotlined(self, name, workers, webhook_port=None):
+        hl = Hotlined(self.tmp, self.redis.port, name="bench-" + name,
+                      config=bench_config(self.tmp, name, workers, webhook_port),
+                      menus=self.menus)
+        hl.wait_ready()
+        return hl
+
+    def say(self, s=""):
+        print(s, flush=True)
+        self.lines.append(s)
+
+
+# ---- throughput: the ceilings and hotlined, alternating --------------------
+
+def fig_throughput(ctx):
+    cport = start_ceiling(ctx)
+    rport = start_ceiling(ctx, "127.0.0.1:%d" % ctx.redis.port)
+    hln = ctx.hotlined("w%d" % WORKERS, WORKERS)
+    path = "/ussd/africastalking"
+    servers = [("ceiling", "http://127.0.0.1:%d%s" % (cport, path)),
+               ("ceiling+1rt", "http://127.0.0.1:%d%s" % (rport, path)),
+               ("hotlined w=1", ctx.hl.url(path)),
+               ("hotlined w=%d" % WORKERS, hln.url(path))]
+    for _, url in servers:
+        wrk(url, 1)
+    rows = {name: [] for name, _ in servers}
+    ctx.say("throughput: wrk -t%d -c%d -d%ds tests/bench/walk.lua, %d rounds "
+            "alternating; %d cores" % (THREADS, CONNS, SECONDS, ROUNDS, CORES))
+    for i in range(ROUNDS):
+        parts = []
+        for name, url in servers:
+            w = wrk(url)
+            rows[name].append(w)
+            parts.append("%s %.0f/s %.2f/%.2f ms%s" % (
+                name, w["rps"], w["p50_ms"], w["p99_ms"],
+                " ERR %d non-2xx %d" % (w["errors"], w["non2xx"])
+                if w["errors"] or w["non2xx"] else ""))
+        ctx.say("  round %d: %s" % (i + 1, " | ".join(parts)))
+    ctx.say("  median of %d:                 req/s    p50 ms   p99 ms" % ROUNDS)
+    for name, _ in servers:
+        ctx.say("    %-26s %8.0f %8.2f %8.2f" % (
+            name, median(rows[name], "rps"), median(rows[name], "p50_ms"),
+            median(rows[name], "p99_ms")))
+    c, rt = median(rows["ceiling"], "rps"), median(rows["ceiling+1rt"], "rps")
+    ctx.fig.update(ceiling=c, ceiling_rt=rt, rows=rows)
+    for name in ("hotlined w=1", "hotlined w=%d" % WORKERS):
+        h = median(rows[name], "rps")
+        ctx.say("  %s / ceiling %.2f (target >= 0.60), / ceiling+1rt %.2f "
+                "(target >= 0.70)" % (name, h / c, h / rt))
+    ctx.say("  ceiling+1rt / ceiling %.2f" % (rt / c))
+    ctx.fig["p99"] = median(rows["hotlined w=1"], "p99_ms")
+    ctx.fig["p50"] = median(rows["hotlined w=1"], "p50_ms")
+    ctx.fig["filed"] = ctx.r("XLEN", "hl:q:urgent")
+    ctx.say("  help requests filed: %s" % ctx.fig["filed"])
+    for name, hl in (("w=1", ctx.hl), ("w=%d" % WORKERS, hln)):
+        procs = processes(hl.proc.pid)
+        ctx.say("  RSS hotlined %s: %s (target <= 16 MB per worker)%s" % (
+            name, ", ".join("pid %d %.1f MB" % (p, kb / 1024.0) for p, kb in procs),
+            "" if len(procs) > 1 else "; one process: it forked no worker"))
+        ctx.fig["rss_" + name] = [kb for _, kb in procs]
+    hln.stop()
+
+
+# ---- one lookup step -------------------------------------------------------
+
+def fig_lookup(ctx):
+    """p50 / p99 of a lookup step (the caller's typed name, found in the
+    sample list) and of the step before it (no lookup), LOOKUPS each."""
+    e = dict(os.environ, HOTLINE_PEPPER=PEPPER)
+    subprocess.run([HOTLINECTL, "lists", "-c", ctx.hl.config, "--redis",
+                    "127.0.0.1:%d" % ctx.redis.port, "import", "licensed",
+                    os.path.join(ROOT, "config", "lists", "licensed.sample.csv"),
+                    "--key", "company,licence"], env=e, check=True,
+                   capture_output=True, timeout=60)
+    plain, look = [], []
+    for i in range(LOOKUPS):
+        # one number each: a walk left on a screen is offered back to its
+        # number (resume_s), which would shift the next walk's keys
+        sid, phone = "lk-%d" % i, "96%09d" % i
+        for text in ("", "2", "2*2"):
+            step_ms(ctx.hl.port, sid, text, phone)
+        plain.append(step_ms(ctx.hl.port, sid, "2*2*1", phone)[0])
+        ms, out = step_ms(ctx.hl.port, sid, "2*2*1*example manpower alpha", phone)
+        if "on the licensed list" not in out or "not on the" in out:
+            raise AssertionError("lookup did not find the sample: %r" % out)
+        look.append(ms)
+    ctx.say("lookup step p50 / p99 %.2f / %.2f ms vs %.2f / %.2f ms for the step "
+            "before it (%d sequential, sample list)"
+            % (pct(look, .5), pct(look, .99), pct(plain, .5), pct(plain, .99), LOOKUPS))
+
+
+# ---- Redis bytes per live session ------------------------------------------
+
+def fig_sessions(ctx):
+    ctx.r("FLUSHALL")
+    time.sleep(0.2)
+    base = used_memory(ctx.r)
+    live_sessions(ctx.hl, LIVE)
+    per = (used_memory(ctx.r) - base) / float(LIVE)
+    ctx.fig["bytes"] = per
+    ctx.say("Redis bytes per live session %.0f (target <= 256; %d sessions left "
+            "on the main menu, %d keys)" % (per, LIVE, ctx.r("DBSIZE")))
+
+
+# ---- how cost grows with live sessions ---------------------------------------
+
+POPULATE = """
+local dumps = {}
+for j, k in ipairs(KEYS) do dumps[j] = redis.call('DUMP', k) end
+local hexrun = string.rep('%x', 32)
+local first = tonumber(ARGV[1])
+for i = first, first + tonumber(ARGV[2]) - 1 do
+  local hex = string.format('%032x', i)
+  for j, k in ipairs(KEYS) do
+    local n, a = string.gsub(k, ARGV[4], 'pop-' .. i)
+    local m, b = string.gsub(n, hexrun, hex)
+    if a + b == 0 then m = k .. ':' .. i end
+    redis.call('RESTORE', m, ARGV[3], dumps[j], 'REPLACE')
+  end
+end
+return redis.call('DBSIZE')
+"""
+
+
+def session_template(ctx):
+    """The keys one real live session holds (made by hotlined: a session
+    left on the main menu), for POPULATE to copy."""
+    ctx.r("FLUSHALL")
+    live_sessions(ctx.hl, 1, prefix="tmpl")
+    keys = [k for k in ctx.r.scan_all() if ":menu:" not in k and
+            ctx.r("PTTL", k) > 0]
+    if not any("tmpl-0" in k for k in keys):
+        raise AssertionError("no session key in %r" % keys)
+    return keys
+
+
+def populate(ctx, keys, first, count):
+    """Copies the template session's keys count times (ids first..), in
+    batches, with AOF off; then AOF on again (one rewrite, waited for)."""
+    ctx.r("CONFIG", "SET", "appendonly", "no")
+    i, batch = first, 10000
+    while i < first + count:
+        n = min(batch, first + count - i)
+        ctx.r("EVAL", POPULATE, len(keys), *keys, i, n, POP_TTL_MS, "tmpl%-0")
+        i += n
+    ctx.r("CONFIG", "SET", "appendonly", "yes")
+
+    def rewritten():
+        info = ctx.r("INFO", "persistence")
+        return ("aof_rewrite_in_progress:0" in info and
+                "aof_rewrite_scheduled:0" in info and "aof_enabled:1" in info)
+    wait_for(rewritten, 120, step=0.2, what="AOF rewrite")
+
+
+def fig_scale(ctx):
+    keys = session_template(ctx)
+    ctx.say("cost per step with live sessions in Redis (hotlined w=1, wrk "
+            "-d%ds; each session: %s)" % (SCALE_SECONDS, ", ".join(
+                re.sub(r"[0-9a-f]{32}", "HEX", k) for k in keys)))
+    have, base = 0, used_memory(ctx.r)
+    rows = []
+    for n in SCALE:
+        t0 = time.time()
+        populate(ctx, keys, have, n - have)
+        load_s = time.time() - t0
+        have = n
+        per = (used_memory(ctx.r) - base) / float(n)
+        w = wrk(ctx.hl.url("/ussd/africastalking"), SCALE_SECONDS)
+        rows.append((n, w))
+        ctx.say("  %9d sessions: %7.0f req/s  p50 %.2f ms  p99 %.2f ms   "
+                "(%.0f B each, Redis %.0f MB; loaded in %.1f s)" % (
+                    n, w["rps"], w["p50_ms"], w["p99_ms"], per,
+                    used_memory(ctx.r) / 1048576.0, load_s))
+    ctx.fig["scale"] = rows
+    ctx.r("FLUSHALL")
+
+
+# ---- menu load and check ----------------------------------------------------
+
+GEN_HEAD = ('nav = { back = "0"; home = "00"; more = "98"; quit = "99"; };\n'
+            'strings = { back = "Back"; home = "Main menu"; more = "More"; '
+            'invalid = "Invalid. Try again."; quit = "Goodbye."; };\n')
+
+
+def tree_menu(n):
+    """A valid menu of n nodes: a tree, three options per menu node, the
+    leaves end screens; one language, compact (hotlined takes files up to
+    MENU_FILE_MAX, 1 MB, of up to 512 nodes: menu_load.c)."""
+    out = ['name = "gen%d"; languages = [ "en" ]; start = "n0";' % n, GEN_HEAD,
+           "nodes = {"]
+    for i in range(n):
+        kids = [c for c in (3 * i + 1, 3 * i + 2, 3 * i + 3) if c < n]
+        if kids:
+            opts = ",".join('{key="%d";label="Topic %d";next="n%d";}' % (k + 1, c, c)
+                            for k, c in enumerate(kids))
+            out.append('n%d={type="menu";text="Screen %d: what do you need?";'
+                       'options=(%s);};' % (i, i, opts))
+        else:
+            out.append('n%d={type="end";text="Advice %d. Call the hotline.";};'
+                       % (i, i))
+    out.append("};")
+    return "\n".join(out) + "\n"
+
+
+def chain_menu(steps):
+    """The long walk's menu: steps screens in a row, "1" goes on, the last
+    an end screen."""
+    out = ['name = "chain"; languages = [ "en" ]; start = "c1";', GEN_HEAD,
+           "nodes = {"]
+    for i in range(1, steps):
+        out.append('c%d={type="menu";text="Step %d of %d.";options=({key="1";'
+                   'label="Next";next="c%d";});};' % (i, i, steps, i + 1))
+    out.append('c%d={type="end";text="Step %d of %d: the end.";};'
+               % (steps, steps, steps))
+    out.append("};")
+    return "\n".join(out) + "\n"
+
+
+def fig_menus(ctx):
+    ctx.say("menu load and check (generated trees, 3 options a node; in-process "
+            "median of %d, caps lifted; hotlinectl median of 3):" % MENU_RUNS)
+    ctx.say("      nodes     bytes  load+check ms  4 channels ms   "
+            "`hotlinectl menu check FILE`")
+    rows = []
+    for n in MENU_SIZES:
+        path = os.path.join(ctx.tmp, "gen%d.cfg" % n)
+        with open(path, "w") as f:
+            f.write(tree_menu(n))
+        out = subprocess.run([os.path.join(BIN, "bench", "menuload"), path,
+                              str(MENU_RUNS)], capture_output=True, text=True,
+                             timeout=300)
+        m = re.search(r"load_us=(\d+) channels_us=(\d+) nodes=(\d+) errors=(\d+) "
+                      r"warnings=(\d+)", out.stdout)
+        if not m or int(m.group(3)) != n:
+            raise AssertionError("menuload %d: %s %s" % (n, out.stdout, out.stderr))
+        walls = []
+        for _ in range(3):
+            t0 = time.perf_counter()
+            chk = subprocess.run([HOTLINECTL, "menu", "check", path], capture_output=True, text=True, timeout=300)
+            walls.append((time.perf_counter() - t0) * 1000.0)
+        if chk.returncode == 0:
+            verdict = "%.1f ms%s" % (statistics.median(walls), "" if not chk.stdout
+                                     else " (%d warnings)" % len(chk.stdout.splitlines()))
+        else:
+            first = chk.stdout.strip().splitlines()[0] if chk.stdout.strip() else "?"
+            verdict = "refused in %.1f ms: %s" % (statistics.median(walls),
+                                                  first.split(": ", 1)[-1])
+        load_ms = int(m.group(1)) / 1000.0
+        rows.append((n, load_ms, chk.returncode == 0))
+        ctx.say("  %9d %9d %14.2f %14.2f   %s" % (
+            n, os.path.getsize(path), load_ms, int(m.group(2)) / 1000.0, verdict))
+    ctx.fig["menus"] = rows
+
+
+# ---- a long Africa's Talking walk ---------------------------------------------
+
+def fig_longwalk(ctx):
+    marks = sorted({1, 10, WALK_STEPS} & set(range(1, WALK_STEPS + 1)))
+    times = {k: [] for k in marks}
+    for w in range(WALKS):
+        c = http.client.HTTPConnection("127.0.0.1", ctx.hl.port, timeout=5)
+        c.connect()     # step 1 times the request, not the TCP handshake
+        for k in range(1, WALK_STEPS + 1):
+            body = at_body("chain-%d" % w, "*".join(["1"] * (k - 1)),
+                           "97%09d" % w)
+            t0 = time.perf_counter()
+            c.request("POST", "/ussd/chain", body, FORM)
+            out = c.getresponse().read().decode()
+            ms = (time.perf_counter() - t0) * 1000.0
+            if "Step %d of" % k not in out:
+                raise AssertionError("long walk step %d: %r" % (k, out))
+            if k in times:
+                times[k].append(ms)
+        c.close()
+    ctx.fig["walk"] = {k: statistics.median(v) for k, v in times.items()}
+    ctx.say("a %d-step Africa's Talking walk (history grows each step; median "
+            "of %d walks, sequential): %s" % (WALK_STEPS, WALKS, ", ".join(
+                "step %d %.2f ms" % (k, ctx.fig["walk"][k]) for k in marks)))
+
+
+# ---- alerts ---------------------------------------------------------------------
+
+def posts(port):
+    return int(get("http://127.0.0.1:%d/count" % port)[1])
+
+
+def fig_alerts(ctx):
+    ctx.r("FLUSHALL")
+    rport = start_ceiling(ctx)
+    hl = ctx.hotlined("hook", 1, webhook_port=rport)
+    try:
+        t0 = time.time()
+        w = wrk(hl.url("/ussd/africastalking"), ALERT_SECONDS)
+        dt = time.time() - t0
+        during, filed = posts(rport), ctx.r("XLEN", "hl:q:urgent")
+        end = time.time() + ALERT_DRAIN
+        while posts(rport) < filed and time.time() < end:
+            time.sleep(0.2)
+        drain = time.time() - t0 - dt
+        done = posts(rport)
+    finally:
+        hl.stop()
+    ctx.fig["alerts"] = during / dt
+    ctx.say("alerts while USSD runs (webhook to a local counting receiver, wrk "
+            "-d%ds): %.0f delivered/s during the load (%d), %.0f help requests "
+            "filed/s (%d) at %.0f req/s p99 %.2f ms; %s" % (
+                ALERT_SECONDS, during / dt, during, filed / dt, filed, w["rps"],
+                w["p99_ms"],
+                "backlog delivered %.1f s after the load" % drain if done >= filed
+                else "%d still undelivered %d s after the load" % (filed - done,
+                                                                   ALERT_DRAIN)))
 
 
 class SlowHook(BaseHTTPRequestHandler):
@@ -119,139 +580,94 @@ class SlowHook(BaseHTTPRequestHandler):
         pass
 
 
-def step_ms(port, session, text):
-    """One AT USSD request; its round trip in ms."""
-    body = ("sessionId=%s&serviceCode=*384*123%%23&phoneNumber=%%2B99100000001"
-            "&text=%s" % (session, text.replace(" ", "+")))
-    c = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
-    t0 = time.perf_counter()
-    c.request("POST", "/ussd/africastalking", body,
-              {"Content-Type": "application/x-www-form-urlencoded"})
-    out = c.getresponse().read().decode()
-    ms = (time.perf_counter() - t0) * 1000.0
-    c.close()
-    return ms, out
+def fig_slowalert(ctx):
+    hook = ThreadingHTTPServer(("127.0.0.1", 0), SlowHook)
+    threading.Thread(target=hook.serve_forever, daemon=True).start()
+    hl = ctx.hotlined("slowhook", 1, webhook_port=hook.server_address[1])
+    try:
+        wrk(hl.url("/ussd/africastalking"), 1)
+        slow = wrk(hl.url("/ussd/africastalking"))
+    finally:
+        hl.stop()
+        hook.shutdown()
+    base = ctx.fig.get("p99")
+    if base is None:
+        ctx.say("USSD p99, webhook answering in 2 s: %.2f ms (no baseline: "
+                "throughput not run)" % slow["p99_ms"])
+        return
+    ctx.fig["slow_change"] = 100.0 * (slow["p99_ms"] - base) / base
+    ctx.say("USSD p99, webhook answering in 2 s: %.2f ms vs %.2f ms: %+.1f %% "
+            "(target < 10 %%; %d webhook calls)"
+            % (slow["p99_ms"], base, ctx.fig["slow_change"], SlowHook.hits))
 
 
-def lookup_latency(hl, cfg, redis_port, n=LOOKUPS):
-    """p50 / p99 of a lookup step (the caller's typed name, found in the
-    sample list) and of the step before it (no lookup), n each."""
-    e = dict(os.environ, HOTLINE_PEPPER=PEPPER)
-    subprocess.run([HOTLINECTL, "lists", "-c", cfg, "--redis",
-                    "127.0.0.1:%d" % redis_port, "import", "licensed",
-                    os.path.join(ROOT, "config", "lists", "licensed.sample.csv"),
-                    "--key", "company,licence"], env=e, check=True,
-                   capture_output=True, timeout=60)
-    plain, look = [], []
-    for i in range(n):
-        sid = "lk-%d" % i
-        step_ms(hl.port, sid, "")
-        step_ms(hl.port, sid, "2")
-        step_ms(hl.port, sid, "2*2")
-        plain.append(step_ms(hl.port, sid, "2*2*1")[0])
-        ms, out = step_ms(hl.port, sid, "2*2*1*example manpower alpha")
-        if "on the licensed list" not in out:
-            raise AssertionError("lookup did not find the sample: %r" % out)
-        look.append(ms)
+def fig_targets(ctx):
+    """Issue 17's targets against this run's figures (those that ran)."""
+    f = ctx.fig
 
-    def pct(v, q):
-        v = sorted(v)
-        return v[min(len(v) - 1, int(q * len(v)))]
-    return pct(plain, 0.5), pct(plain, 0.99), pct(look, 0.5), pct(look, 0.99)
+    def line(what, value, ok):
+        ctx.say("  %-44s %-26s %s" % (what, value, "met" if ok else "NOT met"))
+    ctx.say("targets (issue 17):")
+    if "rows" in f:
+        for name in ("hotlined w=1", "hotlined w=%d" % WORKERS):
+            h = median(f["rows"][name], "rps")
+            line("%s >= 0.60 x ceiling" % name, "%.2f" % (h / f["ceiling"]),
+                 h / f["ceiling"] >= 0.60)
+            line("%s >= 0.70 x ceiling+1rt" % name, "%.2f" % (h / f["ceiling_rt"]),
+                 h / f["ceiling_rt"] >= 0.70)
+        line("p99 <= 2 ms (w=1)", "%.2f ms" % f["p99"], f["p99"] <= 2.0)
+        gain = (median(f["rows"]["hotlined w=%d" % WORKERS], "rps") /
+                median(f["rows"]["hotlined w=1"], "rps"))
+        line("w=%d faster than w=1" % WORKERS, "x %.2f" % gain, gain > 1.05)
+        worst = max(f["rss_w=1"] + f["rss_w=%d" % WORKERS]) / 1024.0
+        line("RSS <= 16 MB per worker", "largest %.1f MB" % worst, worst <= 16)
+    if "bytes" in f:
+        line("Redis <= 256 B per live session", "%.0f B" % f["bytes"],
+             f["bytes"] <= 256)
+    if f.get("scale") and len(f["scale"]) > 1:
+        (n0, a), (n1, b) = f["scale"][0], f["scale"][-1]
+        flat = b["rps"] >= 0.9 * a["rps"] and b["p99_ms"] <= 1.1 * a["p99_ms"] + 0.5
+        line("flat from %dk to %dk sessions" % (n0 // 1000, n1 // 1000),
+             "req/s x %.2f, p99 x %.2f" % (b["rps"] / a["rps"],
+                                          b["p99_ms"] / a["p99_ms"]), flat)
+    if "walk" in f and len(f["walk"]) > 1:
+        k = max(f["walk"])
+        grow = f["walk"][k] / f["walk"][1]
+        line("step %d at most linear in history" % k, "x %.2f of step 1" % grow,
+             grow <= k)
+    if "slow_change" in f:
+        line("slow alert changes p99 by < 10 %", "%+.1f %%" % f["slow_change"],
+             f["slow_change"] < 10)
 
 
-def median(rows, key):
-    return statistics.median(r[key] for r in rows)
+FIGURES = [("throughput", fig_throughput), ("lookup", fig_lookup),
+           ("sessions", fig_sessions), ("scale", fig_scale),
+           ("menus", fig_menus), ("longwalk", fig_longwalk),
+           ("alerts", fig_alerts), ("slowalert", fig_slowalert),
+           ("targets", fig_targets)]
 
 
 def main():
-    import tempfile
-    tmp = tempfile.mkdtemp(prefix="hotline-bench-")
-    lines = []
-
-    def say(s):
-        print(s, flush=True)
-        lines.append(s)
-
-    redis = RedisServer(tmp)
-    r = redis.client()
-    r("CONFIG", "SET", "appendfsync", "everysec")
-    cfg = bench_config(tmp)
-    hl = Hotlined(tmp, redis.port, config=cfg, name="bench")
-    hl.wait_ready()
-    cport = free_port()
-    ceiling = subprocess.Popen([os.path.join(BIN, "bench", "ceiling"),
-                                "127.0.0.1", str(cport)])
+    t0 = time.time()
+    ctx = Ctx()
     try:
-        wait_for(lambda: _up(cport), 5, what="ceiling server")
-        cu = "http://127.0.0.1:%d/ussd/africastalking" % cport
-        hu = hl.url("/ussd/africastalking")
-        wrk(cu, 2)
-        wrk(hu, 2)
-        ceil_rows, hl_rows = [], []
-        for i in range(ROUNDS):
-            c = wrk(cu)
-            h = wrk(hu)
-            ceil_rows.append(c)
-            hl_rows.append(h)
-            say("round %d: ceiling %.0f req/s p50 %.2f ms p99 %.2f ms | "
-                "hotlined %.0f req/s p50 %.2f ms p99 %.2f ms (errors %d, non-2xx %d)"
-                % (i + 1, c["rps"], c["p50_ms"], c["p99_ms"], h["rps"],
-                   h["p50_ms"], h["p99_ms"], h["errors"], h["non2xx"]))
-        rss = rss_kb(hl.proc.pid)
-        forwards = r("XLEN", "hl:q:urgent")
-        lk = lookup_latency(hl, cfg, redis.port)
-        ratio = median(hl_rows, "rps") / median(ceil_rows, "rps")
-        r("FLUSHALL")
-        time.sleep(0.2)
-        base = used_memory(r)
-        live_sessions(hl, LIVE)
-        per_session = (used_memory(r) - base) / float(LIVE)
-        nkeys = r("DBSIZE")
-        hl.stop()
-
-        hook = ThreadingHTTPServer(("127.0.0.1", 0), SlowHook)
-        threading.Thread(target=hook.serve_forever, daemon=True).start()
-        hl2 = Hotlined(tmp, redis.port, config=bench_config(tmp, hook.server_address[1]),
-                       name="bench-hook")
-        hl2.wait_ready()
-        wrk(hl2.url("/ussd/africastalking"), 2)
-        slow = wrk(hl2.url("/ussd/africastalking"))
-        hl2.stop()
-        hook.shutdown()
-
-        base_p99 = median(hl_rows, "p99_ms")
-        say("")
-        say("figures (median of %d rounds, wrk -t%d -c%d -d%ds, tests/bench/walk.lua):"
-            % (ROUNDS, THREADS, CONNS, SECONDS))
-        say("  ceiling requests/s          %.0f" % median(ceil_rows, "rps"))
-        say("  ceiling p50 / p99           %.2f ms / %.2f ms" % (median(ceil_rows, "p50_ms"), median(ceil_rows, "p99_ms")))
-        say("  hotlined requests/s         %.0f" % median(hl_rows, "rps"))
-        say("  hotlined p50 / p99          %.2f ms / %.2f ms" % (median(hl_rows, "p50_ms"), base_p99))
-        say("  ratio hotlined / ceiling    %.2f   (target >= 0.60)" % ratio)
-        say("  help requests filed         %s" % forwards)
-        say("  Redis bytes / live session  %.0f   (target <= 256; %d sessions, %d keys)" % (per_session, LIVE, nkeys))
-        say("  hotlined RSS                %.1f MB (target <= 16)" % (rss / 1024.0))
-        say("  p99, webhook answering in 2 s  %.2f ms vs %.2f ms: %+.1f %% (target < 10 %%; %d webhook calls)"
-            % (slow["p99_ms"], base_p99, 100.0 * (slow["p99_ms"] - base_p99) / base_p99, SlowHook.hits))
-        say("  lookup step p50 / p99       %.2f ms / %.2f ms vs %.2f ms / %.2f ms "
-            "for the step before it (%d sequential, sample list)"
-            % (lk[2], lk[3], lk[0], lk[1], LOOKUPS))
+        ctx.say("hotline bench, %s, %d cores (shared with whatever else runs)"
+                % (time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), CORES))
+        for name, fn in FIGURES:
+            if not ONLY or name in ONLY:
+                ctx.say("")
+                fn(ctx)
+        ctx.say("")
+        ctx.say("bench took %.0f s" % (time.time() - t0))
         os.makedirs(os.path.join(BIN, "bench"), exist_ok=True)
         with open(os.path.join(BIN, "bench", "results.txt"), "w") as f:
-            f.write(time.strftime("%Y-%m-%d %H:%M:%S UTC\n", time.gmtime()))
-            f.write("\n".join(lines) + "\n")
+            f.write("\n".join(ctx.lines) + "\n")
         print("written to %s" % os.path.join(BIN, "bench", "results.txt"))
     finally:
-        ceiling.terminate()
+        for p in ctx.procs:
+            p.terminate()
         _cleanup()
-
-
-def _up(port):
-    try:
-        return get("http://127.0.0.1:%d/" % port)[0] == 200
-    except OSError:
-        return False
+        shutil.rmtree(ctx.tmp, ignore_errors=True)
 
 
 if __name__ == "__main__":
