@@ -18,7 +18,8 @@ Figures, one function each (fig_*; main() runs them in order):
   lookup      a "Check a recruiter" lookup step against the step before it
   sessions    Redis bytes per live session (LIVE_SESSIONS left mid-walk)
   scale       req/s and p99 with SCALE live sessions in Redis (real sessions'
-              keys copied with DUMP/RESTORE by a Lua script, TTL 10 min)
+              keys copied with DUMP/RESTORE by a Lua script, TTL 10 min; one
+              Redis + hotlined per count, ROUNDS rounds alternating)
   menus       load + check time of generated menus of MENU_SIZES nodes
   longwalk    a WALK_STEPS-step Africa's Talking walk (the history grows
               each step): time per step at steps 1, 10 and WALK_STEPS
@@ -35,7 +36,7 @@ Options (environment variables; defaults keep one run under 5 minutes):
   LOOKUPS=300       sequential lookup walks
   LIVE_SESSIONS=2000  sessions left mid-walk for the bytes figure
   SCALE=1000,100000,1000000  live-session counts of the scale figure
-  SCALE_SECONDS=3   wrk seconds per scale row
+  SCALE_SECONDS=2   wrk seconds per scale row and round
   MENU_SIZES=10,100,512,1000,10000  nodes of the generated menus (hotlined
                     refuses more than 512 nodes or 1 MB: timed with the
                     caps lifted, hotlinectl's verdict shown)
@@ -83,7 +84,7 @@ WORKERS = opt("WORKERS", CORES)
 LOOKUPS = opt("LOOKUPS", 300)
 LIVE = opt("LIVE_SESSIONS", 2000)
 SCALE = opt_list("SCALE", "1000,100000,1000000")
-SCALE_SECONDS = opt("SCALE_SECONDS", 3)
+SCALE_SECONDS = opt("SCALE_SECONDS", 2)
 MENU_SIZES = opt_list("MENU_SIZES", "10,100,512,1000,10000")
 MENU_RUNS = opt("MENU_RUNS", 5)
 WALK_STEPS = opt("WALK_STEPS", 50)
@@ -251,8 +252,8 @@ class Ctx:
         self.r("CONFIG", "SET", "appendfsync", "everysec")
         self.hl = self.hotlined("w1", 1)
 
-    def hotlined(self, name, workers, webhook_port=None):
-        hl = Hotlined(self.tmp, self.redis.port, name="bench-" + name,
+    def hotlined(self, name, workers, webhook_port=None, redis_port=None):
+        hl = Hotlined(self.tmp, redis_port or self.redis.port, name="bench-" + name,
                       config=bench_config(self.tmp, name, workers, webhook_port),
                       menus=self.menus)
         hl.wait_ready()
@@ -268,12 +269,13 @@ class Ctx:
 def fig_throughput(ctx):
     cport = start_ceiling(ctx)
     rport = start_ceiling(ctx, "127.0.0.1:%d" % ctx.redis.port)
-    hln = ctx.hotlined("w%d" % WORKERS, WORKERS)
+    hls = [("w=1", ctx.hl)]
+    if WORKERS != 1:
+        hls.append(("w=%d" % WORKERS, ctx.hotlined("w%d" % WORKERS, WORKERS)))
     path = "/ussd/africastalking"
     servers = [("ceiling", "http://127.0.0.1:%d%s" % (cport, path)),
-               ("ceiling+1rt", "http://127.0.0.1:%d%s" % (rport, path)),
-               ("hotlined w=1", ctx.hl.url(path)),
-               ("hotlined w=%d" % WORKERS, hln.url(path))]
+               ("ceiling+1rt", "http://127.0.0.1:%d%s" % (rport, path))]
+    servers += [("hotlined " + name, hl.url(path)) for name, hl in hls]
     for _, url in servers:
         wrk(url, 1)
     rows = {name: [] for name, _ in servers}
@@ -296,7 +298,7 @@ def fig_throughput(ctx):
             median(rows[name], "p99_ms")))
     c, rt = median(rows["ceiling"], "rps"), median(rows["ceiling+1rt"], "rps")
     ctx.fig.update(ceiling=c, ceiling_rt=rt, rows=rows)
-    for name in ("hotlined w=1", "hotlined w=%d" % WORKERS):
+    for name in ("hotlined " + n for n, _ in hls):
         h = median(rows[name], "rps")
         ctx.say("  %s / ceiling %.2f (target >= 0.60), / ceiling+1rt %.2f "
                 "(target >= 0.70)" % (name, h / c, h / rt))
@@ -305,13 +307,16 @@ def fig_throughput(ctx):
     ctx.fig["p50"] = median(rows["hotlined w=1"], "p50_ms")
     ctx.fig["filed"] = ctx.r("XLEN", "hl:q:urgent")
     ctx.say("  help requests filed: %s" % ctx.fig["filed"])
-    for name, hl in (("w=1", ctx.hl), ("w=%d" % WORKERS, hln)):
+    ctx.fig["rss"] = []
+    for name, hl in hls:
         procs = processes(hl.proc.pid)
         ctx.say("  RSS hotlined %s: %s (target <= 16 MB per worker)%s" % (
             name, ", ".join("pid %d %.1f MB" % (p, kb / 1024.0) for p, kb in procs),
-            "" if len(procs) > 1 else "; one process: it forked no worker"))
-        ctx.fig["rss_" + name] = [kb for _, kb in procs]
-    hln.stop()
+            "; the first is the process started, then its children"
+            if len(procs) > 1 else "; one process: it forked no worker"))
+        ctx.fig["rss"] += [kb for _, kb in procs]
+    for _, hl in hls[1:]:
+        hl.stop()
 
 
 # ---- one lookup step -------------------------------------------------------
@@ -358,74 +363,101 @@ def fig_sessions(ctx):
 # ---- how cost grows with live sessions ---------------------------------------
 
 POPULATE = """
-local dumps = {}
-for j, k in ipairs(KEYS) do dumps[j] = redis.call('DUMP', k) end
-local hexrun = string.rep('%x', 32)
+local pre, post, fmt, dumps = {}, {}, {}, {}
+for j, k in ipairs(KEYS) do
+  dumps[j] = redis.call('DUMP', k)
+  local a, b = string.find(k, ARGV[4], 1, true)
+  fmt[j] = 'pop-%07d'
+  if not a then
+    a, b = string.find(k, string.rep('%x', 32))
+    fmt[j] = '%032x'
+  end
+  if a then pre[j], post[j] = string.sub(k, 1, a - 1), string.sub(k, b + 1)
+  else pre[j], post[j], fmt[j] = k .. ':', '', '%d' end
+end
 local first = tonumber(ARGV[1])
 for i = first, first + tonumber(ARGV[2]) - 1 do
-  local hex = string.format('%032x', i)
-  for j, k in ipairs(KEYS) do
-    local n, a = string.gsub(k, ARGV[4], 'pop-' .. i)
-    local m, b = string.gsub(n, hexrun, hex)
-    if a + b == 0 then m = k .. ':' .. i end
-    redis.call('RESTORE', m, ARGV[3], dumps[j], 'REPLACE')
+  for j = 1, #KEYS do
+    redis.call('RESTORE', pre[j] .. string.format(fmt[j], i) .. post[j],
+               ARGV[3], dumps[j], 'REPLACE')
   end
 end
 return redis.call('DBSIZE')
 """
 
 
-def session_template(ctx):
+def session_template(r, hl):
     """The keys one real live session holds (made by hotlined: a session
     left on the main menu), for POPULATE to copy."""
-    ctx.r("FLUSHALL")
-    live_sessions(ctx.hl, 1, prefix="tmpl")
-    keys = [k for k in ctx.r.scan_all() if ":menu:" not in k and
-            ctx.r("PTTL", k) > 0]
+    live_sessions(hl, 1, prefix="tmpl")
+    keys = [k for k in r.scan_all() if ":menu:" not in k and r("PTTL", k) > 0]
     if not any("tmpl-0" in k for k in keys):
         raise AssertionError("no session key in %r" % keys)
     return keys
 
 
-def populate(ctx, keys, first, count):
-    """Copies the template session's keys count times (ids first..), in
-    batches, with AOF off; then AOF on again (one rewrite, waited for)."""
-    ctx.r("CONFIG", "SET", "appendonly", "no")
-    i, batch = first, 10000
-    while i < first + count:
-        n = min(batch, first + count - i)
-        ctx.r("EVAL", POPULATE, len(keys), *keys, i, n, POP_TTL_MS, "tmpl%-0")
+def populate(r, keys, count):
+    """Copies the template session's keys count times, in batches, with AOF
+    off; then AOF on again (one rewrite, waited for). Returns the seconds
+    of both."""
+    t0 = time.time()
+    r("CONFIG", "SET", "appendonly", "no")
+    i, batch = 0, 10000
+    while i < count:
+        n = min(batch, count - i)
+        r("EVAL", POPULATE, len(keys), *keys, i, n, POP_TTL_MS, "tmpl-0")
         i += n
-    ctx.r("CONFIG", "SET", "appendonly", "yes")
+    t1 = time.time()
+    r("CONFIG", "SET", "appendonly", "yes")
 
     def rewritten():
-        info = ctx.r("INFO", "persistence")
+        info = r("INFO", "persistence")
         return ("aof_rewrite_in_progress:0" in info and
                 "aof_rewrite_scheduled:0" in info and "aof_enabled:1" in info)
     wait_for(rewritten, 120, step=0.2, what="AOF rewrite")
+    return t1 - t0, time.time() - t1
 
 
 def fig_scale(ctx):
-    keys = session_template(ctx)
-    ctx.say("cost per step with live sessions in Redis (hotlined w=1, wrk "
-            "-d%ds; each session: %s)" % (SCALE_SECONDS, ", ".join(
-                re.sub(r"[0-9a-f]{32}", "HEX", k) for k in keys)))
-    have, base = 0, used_memory(ctx.r)
-    rows = []
-    for n in SCALE:
-        t0 = time.time()
-        populate(ctx, keys, have, n - have)
-        load_s = time.time() - t0
-        have = n
-        per = (used_memory(ctx.r) - base) / float(n)
-        w = wrk(ctx.hl.url("/ussd/africastalking"), SCALE_SECONDS)
-        rows.append((n, w))
-        ctx.say("  %9d sessions: %7.0f req/s  p50 %.2f ms  p99 %.2f ms   "
-                "(%.0f B each, Redis %.0f MB; loaded in %.1f s)" % (
-                    n, w["rps"], w["p50_ms"], w["p99_ms"], per,
-                    used_memory(ctx.r) / 1048576.0, load_s))
-    ctx.fig["scale"] = rows
-    ctx.r("FLUSHALL")
+    """One redis-server and one hotlined (w=1) per SCALE count, populated
+    once, then ROUNDS rounds alternating between them: a busy neighbour on
+    a shared machine slows every row alike."""
+    levels = []
+    try:
+        for n in SCALE:
+            rs = RedisServer(ctx.tmp)
+            r = rs.client()
+            r("CONFIG", "SET", "appendfsync", "everysec")
+            hl = ctx.hotlined("s%d" % n, 1, redis_port=rs.port)
+            base = used_memory(r)
+            keys = session_template(r, hl)
+            load_s, aof_s = populate(r, keys, n - 1)
+            per = (used_memory(r) - base) / float(n)
+            levels.append((n, rs, r, hl, per, load_s, aof_s))
+            wrk(hl.url("/ussd/africastalking"), 1)
+        ctx.say("cost per step with live sessions in Redis (one Redis and one "
+                "hotlined w=1 each; %d rounds alternating, wrk -d%ds; a session "
+                "is %s)" % (ROUNDS, SCALE_SECONDS, " + ".join(
+                    re.sub(r"[0-9a-f]{32}", "HEX", k) for k in keys)))
+        rows = {n: [] for n in SCALE}
+        for _ in range(ROUNDS):
+            for n, _, _, hl, _, _, _ in levels:
+                rows[n].append(wrk(hl.url("/ussd/africastalking"), SCALE_SECONDS))
+        out = []
+        for n, rs, r, hl, per, load_s, aof_s in levels:
+            w = {k: median(rows[n], k) for k in ("rps", "p50_ms", "p99_ms")}
+            out.append((n, w))
+            ctx.say("  %9d sessions: %7.0f req/s  p50 %.2f ms  p99 %.2f ms   "
+                    "(%.0f B each, Redis %.0f MB; loaded in %.1f s + AOF "
+                    "rewrite %.1f s)" % (n, w["rps"], w["p50_ms"], w["p99_ms"],
+                                         per, used_memory(r) / 1048576.0,
+                                         load_s, aof_s))
+        ctx.fig["scale"] = out
+    finally:
+        for _, rs, r, hl, _, _, _ in levels:
+            hl.stop()
+            r.close()
+            rs.kill()
 
 
 # ---- menu load and check ----------------------------------------------------
@@ -609,17 +641,19 @@ def fig_targets(ctx):
         ctx.say("  %-44s %-26s %s" % (what, value, "met" if ok else "NOT met"))
     ctx.say("targets (issue 17):")
     if "rows" in f:
-        for name in ("hotlined w=1", "hotlined w=%d" % WORKERS):
+        hls = [n for n in f["rows"] if n.startswith("hotlined")]
+        for name in hls:
             h = median(f["rows"][name], "rps")
             line("%s >= 0.60 x ceiling" % name, "%.2f" % (h / f["ceiling"]),
                  h / f["ceiling"] >= 0.60)
             line("%s >= 0.70 x ceiling+1rt" % name, "%.2f" % (h / f["ceiling_rt"]),
                  h / f["ceiling_rt"] >= 0.70)
         line("p99 <= 2 ms (w=1)", "%.2f ms" % f["p99"], f["p99"] <= 2.0)
-        gain = (median(f["rows"]["hotlined w=%d" % WORKERS], "rps") /
-                median(f["rows"]["hotlined w=1"], "rps"))
-        line("w=%d faster than w=1" % WORKERS, "x %.2f" % gain, gain > 1.05)
-        worst = max(f["rss_w=1"] + f["rss_w=%d" % WORKERS]) / 1024.0
+        if len(hls) > 1:
+            gain = (median(f["rows"][hls[-1]], "rps") /
+                    median(f["rows"][hls[0]], "rps"))
+            line("%s faster than w=1" % hls[-1], "x %.2f" % gain, gain > 1.05)
+        worst = max(f["rss"]) / 1024.0
         line("RSS <= 16 MB per worker", "largest %.1f MB" % worst, worst <= 16)
     if "bytes" in f:
         line("Redis <= 256 B per live session", "%.0f B" % f["bytes"],
