@@ -687,6 +687,13 @@ def main():
     try:
         ctx.say("hotline bench, %s, %d cores (shared with whatever else runs)"
                 % (time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), CORES))
+        ctx.say("options: ROUNDS=%d SECONDS=%d CONNS=%d THREADS=%d WORKERS=%d "
+                "LOOKUPS=%d LIVE_SESSIONS=%d SCALE=%s SCALE_SECONDS=%d "
+                "MENU_SIZES=%s MENU_RUNS=%d WALK_STEPS=%d WALKS=%d ALERT_SECONDS=%d%s"
+                % (ROUNDS, SECONDS, CONNS, THREADS, WORKERS, LOOKUPS, LIVE,
+                   ",".join(map(str, SCALE)), SCALE_SECONDS,
+                   ",".join(map(str, MENU_SIZES)), MENU_RUNS, WALK_STEPS, WALKS,
+                   ALERT_SECONDS, " ONLY=" + ",".join(ONLY) if ONLY else ""))
         for name, fn in FIGURES:
             if not ONLY or name in ONLY:
                 ctx.say("")
