@@ -17,8 +17,8 @@ Figures, one function each (fig_*; main() runs them in order):
               RSS of every hotlined process (children of hotlined listed)
   lookup      a "Check a recruiter" lookup step against the step before it
   sessions    Redis bytes per live session (LIVE_SESSIONS left mid-walk)
-  scale       req/s and p99 with SCALE live sessions in Redis (real sessions'
-              keys copied with DUMP/RESTORE by a Lua script, TTL 10 min; one
+  scale       req/s and p99 with SCALE live sessions in Redis (the keys of a
+              real session copied, HSET/SET, by a Lua script, TTL 10 min; one
               Redis + hotlined per count, ROUNDS rounds alternating)
   menus       load + check time of generated menus of MENU_SIZES nodes
   longwalk    a WALK_STEPS-step Africa's Talking walk (the history grows
@@ -366,9 +366,12 @@ def fig_sessions(ctx):
 # ---- how cost grows with live sessions ---------------------------------------
 
 POPULATE = """
-local pre, post, fmt, dumps = {}, {}, {}, {}
+local pre, post, fmt, kind, vals = {}, {}, {}, {}, {}
 for j, k in ipairs(KEYS) do
-  dumps[j] = redis.call('DUMP', k)
+  kind[j] = redis.call('TYPE', k)['ok']
+  if kind[j] == 'hash' then vals[j] = redis.call('HGETALL', k)
+  elseif kind[j] == 'string' then vals[j] = redis.call('GET', k)
+  else return redis.error_reply('template key ' .. k .. ' is a ' .. kind[j]) end
   local a, b = string.find(k, ARGV[4], 1, true)
   fmt[j] = 'pop-%07d'
   if not a then
@@ -381,8 +384,10 @@ end
 local first = tonumber(ARGV[1])
 for i = first, first + tonumber(ARGV[2]) - 1 do
   for j = 1, #KEYS do
-    redis.call('RESTORE', pre[j] .. string.format(fmt[j], i) .. post[j],
-               ARGV[3], dumps[j], 'REPLACE')
+    local name = pre[j] .. string.format(fmt[j], i) .. post[j]
+    if kind[j] == 'hash' then redis.call('HSET', name, unpack(vals[j]))
+    else redis.call('SET', name, vals[j]) end
+    redis.call('PEXPIRE', name, ARGV[3])
   end
 end
 return redis.call('DBSIZE')
