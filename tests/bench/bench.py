@@ -18,8 +18,9 @@ Figures, one function each (fig_*; main() runs them in order):
   lookup      a "Check a recruiter" lookup step against the step before it
   sessions    Redis bytes per live session (LIVE_SESSIONS left mid-walk)
   scale       req/s and p99 with SCALE live sessions in Redis (the keys of a
-              real session copied, HSET/SET, by a Lua script, TTL 10 min; one
-              Redis + hotlined per count, ROUNDS rounds alternating)
+              real session, DUMPed, copied into an AOF base file that Redis
+              loads at start, TTL 10 min; one Redis + hotlined per count,
+              ROUNDS rounds alternating)
   menus       load + check time of generated menus of MENU_SIZES nodes
   longwalk    a WALK_STEPS-step Africa's Talking walk (the history grows
               each step): time per step at steps 1, 10 and WALK_STEPS
@@ -55,7 +56,9 @@ import http.client
 import os
 import re
 import shutil
+import socket
 import statistics
+import struct
 import subprocess
 import sys
 import tempfile
@@ -65,8 +68,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "integration"))
-from harness import (RedisServer, Hotlined, free_port, wait_for, get, ROOT,  # noqa: E402
-                     BIN, HOTLINECTL, PEPPER, _cleanup)
+from harness import (Redis, RedisServer, Hotlined, free_port, wait_for, get,  # noqa: E402
+                     ROOT, BIN, HOTLINECTL, PEPPER, _cleanup)
 
 
 def opt(name, default):
@@ -253,6 +256,7 @@ class Ctx:
         self.redis = RedisServer(self.tmp)
         self.r = self.redis.client()
         self.r("CONFIG", "SET", "appendfsync", "everysec")
+        self.base_mem = used_memory(self.r)     # an empty Redis
         self.hl = self.hotlined("w1", 1)
 
     def hotlined(self, name, workers, webhook_port=None, redis_port=None):
@@ -365,76 +369,117 @@ def fig_sessions(ctx):
 
 # ---- how cost grows with live sessions ---------------------------------------
 
-POPULATE = """
-local pre, post, fmt, kind, vals = {}, {}, {}, {}, {}
-for j, k in ipairs(KEYS) do
-  kind[j] = redis.call('TYPE', k)['ok']
-  if kind[j] == 'hash' then vals[j] = redis.call('HGETALL', k)
-  elseif kind[j] == 'string' then vals[j] = redis.call('GET', k)
-  else return redis.error_reply('template key ' .. k .. ' is a ' .. kind[j]) end
-  local a, b = string.find(k, ARGV[4], 1, true)
-  fmt[j] = 'pop-%07d'
-  if not a then
-    a, b = string.find(k, string.rep('%x', 32))
-    fmt[j] = '%032x'
-  end
-  if a then pre[j], post[j] = string.sub(k, 1, a - 1), string.sub(k, b + 1)
-  else pre[j], post[j], fmt[j] = k .. ':', '', '%d' end
-end
-local first = tonumber(ARGV[1])
-for i = first, first + tonumber(ARGV[2]) - 1 do
-  for j = 1, #KEYS do
-    local name = pre[j] .. string.format(fmt[j], i) .. post[j]
-    if kind[j] == 'hash' then redis.call('HSET', name, unpack(vals[j]))
-    else redis.call('SET', name, vals[j]) end
-    redis.call('PEXPIRE', name, ARGV[3])
-  end
-end
-return redis.call('DBSIZE')
-"""
+def raw_dump(port, key):
+    """DUMP key as bytes (the harness client decodes replies as text)."""
+    c = socket.create_connection(("127.0.0.1", port), timeout=10)
+    k = key.encode()
+    c.sendall(b"*2\r\n$4\r\nDUMP\r\n$%d\r\n%s\r\n" % (len(k), k))
+    buf = b""
+    while b"\r\n" not in buf:
+        buf += c.recv(65536)
+    line, buf = buf.split(b"\r\n", 1)
+    if line[:1] != b"$" or int(line[1:]) < 0:
+        raise RuntimeError("DUMP %s: %r" % (key, line))
+    n = int(line[1:])
+    while len(buf) < n + 2:
+        buf += c.recv(65536)
+    c.close()
+    return buf[:n]
 
 
-def session_template(r, hl):
+def rdb_len(n):
+    """RDB length encoding."""
+    if n < 64:
+        return bytes([n])
+    if n < 16384:
+        return bytes([0x40 | (n >> 8), n & 0xff])
+    return b"\x80" + struct.pack(">I", n)
+
+
+def session_template(ctx):
     """The keys one real live session holds (made by hotlined: a session
-    left on the main menu), for POPULATE to copy."""
-    live_sessions(hl, 1, prefix="tmpl")
-    keys = [k for k in r.scan_all() if ":menu:" not in k and r("PTTL", k) > 0]
+    left on the main menu), each as (name prefix, id format, name suffix,
+    DUMP payload): the id in the name is the aggregator's session id or a
+    32-hex-digit HMAC of the number."""
+    ctx.r("FLUSHALL")
+    live_sessions(ctx.hl, 1, prefix="tmpl")
+    keys = [k for k in ctx.r.scan_all() if ":menu:" not in k and
+            ctx.r("PTTL", k) > 0]
     if not any("tmpl-0" in k for k in keys):
         raise AssertionError("no session key in %r" % keys)
-    return keys
+    out = []
+    for k in keys:
+        m = re.search(r"tmpl-0", k)
+        fmt = "pop-%07d"
+        if not m:
+            m, fmt = re.search(r"[0-9a-f]{32}", k), "%032x"
+        pre, post = (k[:m.start()], k[m.end():]) if m else (k + ":", "")
+        out.append((pre, "%d" if not m else fmt, post, raw_dump(ctx.redis.port, k)))
+    ctx.r("FLUSHALL")
+    return keys, out
 
 
-def populate(r, keys, count):
-    """Copies the template session's keys count times, in batches. The AOF
-    stays on (everysec, like the other rows) with its automatic rewrite
-    off, so no rewrite of the whole data set runs under the measurement.
-    Returns the seconds it took."""
+def write_aof_base(path, template, n):
+    """A Redis AOF directory whose base file (RDB format) holds n copies of
+    the template session, TTL POP_TTL_MS: redis-server loads it at start
+    with the AOF on, as after a rewrite, in seconds where a million
+    scripted writes take a minute on a busy machine."""
+    os.makedirs(path)
+    ver = struct.unpack("<H", template[0][3][-10:-8])[0]
+    exp = b"\xfc" + struct.pack("<Q", int(time.time() * 1000) + POP_TTL_MS)
+    parts = [b"REDIS%04d" % ver, b"\xfe\x00\xfb" + rdb_len(n * len(template)) +
+             rdb_len(n * len(template))]
+    for pre, fmt, post, dump in template:
+        klen = len((pre + fmt % (n - 1) + post).encode())
+        head = exp + dump[:1] + rdb_len(klen) + pre.encode()
+        tail = post.encode() + dump[1:-10]
+        f = fmt.encode()
+        parts.append(b"".join(head + f % i + tail for i in range(n)))
+    parts.append(b"\xff" + b"\0" * 8)         # checksum 0: not checked
+    with open(os.path.join(path, "appendonly.aof.1.base.rdb"), "wb") as f:
+        f.write(b"".join(parts))
+    with open(os.path.join(path, "appendonly.aof.manifest"), "w") as f:
+        f.write("file appendonly.aof.1.base.rdb seq 1 type b\n")
+
+
+def start_loaded_redis(ctx, n, template):
+    """redis-server (AOF everysec, like the main one) holding n sessions."""
+    port = free_port()
+    data = os.path.join(ctx.tmp, "redis-scale-%d" % n)
     t0 = time.time()
-    r("CONFIG", "SET", "auto-aof-rewrite-percentage", "0")
-    i, batch = 0, 10000
-    while i < count:
-        n = min(batch, count - i)
-        r("EVAL", POPULATE, len(keys), *keys, i, n, POP_TTL_MS, "tmpl-0")
-        i += n
-    return time.time() - t0
+    write_aof_base(os.path.join(data, "appendonlydir"), template, n)
+    p = subprocess.Popen(["redis-server", "--port", str(port), "--bind", "127.0.0.1",
+                          "--dir", data, "--save", "", "--appendonly", "yes",
+                          "--appendfsync", "everysec", "--daemonize", "no",
+                          "--logfile", os.path.join(data, "redis.log")],
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    ctx.procs.append(p)
+    r = Redis(port)
+
+    def up():
+        try:
+            return r("PING") == "PONG"
+        except OSError:
+            return False
+        except RuntimeError:        # -LOADING
+            r.close()
+            return False
+    wait_for(up, 120, step=0.2, what="redis-server loading %d sessions" % n)
+    return p, port, r, time.time() - t0
 
 
 def fig_scale(ctx):
-    """One redis-server and one hotlined (w=1) per SCALE count, populated
-    once, then ROUNDS rounds alternating between them: a busy neighbour on
-    a shared machine slows every row alike."""
+    """One redis-server (loaded with SCALE[i] copies of a real session) and
+    one hotlined (w=1) per count, then ROUNDS rounds alternating between
+    them: a busy neighbour on a shared machine slows every row alike."""
+    keys, template = session_template(ctx)
     levels = []
     try:
         for n in SCALE:
-            rs = RedisServer(ctx.tmp)
-            r = rs.client()
-            r("CONFIG", "SET", "appendfsync", "everysec")
-            hl = ctx.hotlined("s%d" % n, 1, redis_port=rs.port)
-            base = used_memory(r)
-            keys = session_template(r, hl)
-            load_s = populate(r, keys, n - 1)
-            per = (used_memory(r) - base) / float(n)
-            levels.append((n, rs, r, hl, per, load_s))
+            p, port, r, load_s = start_loaded_redis(ctx, n, template)
+            per = (used_memory(r) - ctx.base_mem) / float(n)
+            hl = ctx.hotlined("s%d" % n, 1, redis_port=port)
+            levels.append((n, p, r, hl, per, load_s))
             wrk(hl.url("/ussd/africastalking"), 1)
         ctx.say("cost per step with live sessions in Redis (one Redis and one "
                 "hotlined w=1 each; %d rounds alternating, wrk -d%ds; a session "
@@ -445,19 +490,20 @@ def fig_scale(ctx):
             for n, _, _, hl, _, _ in levels:
                 rows[n].append(wrk(hl.url("/ussd/africastalking"), SCALE_SECONDS))
         out = []
-        for n, rs, r, hl, per, load_s in levels:
+        for n, p, r, hl, per, load_s in levels:
             w = {k: median(rows[n], k) for k in ("rps", "p50_ms", "p99_ms")}
             out.append((n, w))
             ctx.say("  %9d sessions: %7.0f req/s  p50 %.2f ms  p99 %.2f ms   "
-                    "(%.0f B each, Redis %.0f MB; loaded in %.1f s)" % (
-                        n, w["rps"], w["p50_ms"], w["p99_ms"], per,
-                        used_memory(r) / 1048576.0, load_s))
+                    "(%.0f B each, Redis %.0f MB; written and loaded in %.1f s)"
+                    % (n, w["rps"], w["p50_ms"], w["p99_ms"], per,
+                       used_memory(r) / 1048576.0, load_s))
         ctx.fig["scale"] = out
     finally:
-        for _, rs, r, hl, _, _ in levels:
+        for _, p, r, hl, _, _ in levels:
             hl.stop()
             r.close()
-            rs.kill()
+            p.kill()
+            p.wait(timeout=10)
 
 
 # ---- menu load and check ----------------------------------------------------
