@@ -319,7 +319,7 @@ def fig_throughput(ctx):
         procs = processes(hl.proc.pid)
         ctx.say("  RSS hotlined %s: %s (target <= 16 MB per worker)%s" % (
             name, ", ".join("pid %d %.1f MB" % (p, kb / 1024.0) for p, kb in procs),
-            "; the first is the process started, then its children"
+            "; the first is the process started (the supervisor), then the workers it forked"
             if len(procs) > 1 else "; one process: it forked no worker"))
         ctx.fig["rss"] += [kb for _, kb in procs]
     for _, hl in hls[1:]:
