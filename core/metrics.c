@@ -93,6 +93,7 @@ static const struct { const char *name, *type, *help; } helps[] = {
     { "hotline_alerts_failed_total", "counter", "alert deliveries that failed (retried), by type" },
     { "hotline_alerts_acked_total", "counter", "help requests whose every alert was delivered" },
     { "hotline_alerts_dead_total", "counter", "help requests moved to the dead-letter stream" },
+    { "hotline_alerts_retried_total", "counter", "dead letters put back on their queue (supervisor Retry, hotlinectl alerts retry)" },
     { "hotline_alerts_erased_total", "counter", "help requests erased (cases erase) before their alerts went out" },
     { "hotline_alerts_inflight", "gauge", "alert deliveries under way" },
     { "hotline_sms_replies_total", "counter", "SMS replies sent through a provider API, by outcome" },

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "hotlinectl.h"
+#include "log.h"
 #include "menu.h"
 #include "menu_ops.h"
 
@@ -72,12 +73,14 @@ static const char usage_top[] =
     "        its password asked) or --token T / HOTLINE_STAFF_TOKEN\n"
     "\n"
     "  cases [-c CONFIG] [--redis H:P] [--token T] [--json] list|show|claim|\n"
-    "        note|resolve|erase ...   hotline staff work help requests\n"
+    "        note|resolve|reassign|erase ...   hotline staff work help requests\n"
     "        (hotlinectl cases --help)\n"
     "  staff [-c CONFIG] [--redis H:P] add|passwd|disable|enable|list ...\n"
     "        staff accounts for the console (hotlinectl staff --help)\n"
     "  lists [-c CONFIG] [--redis H:P] import|show|rollback|export ...\n"
     "        the lists lookup nodes search (hotlinectl lists --help)\n"
+    "  alerts [-c CONFIG] [--redis H:P] list-dead | retry QUEUE/ID|--all\n"
+    "        the dead-lettered alerts, delivered again (hotlinectl alerts --help)\n"
     "\n"
     "  hotlinectl --help, hotlinectl menu --help: this text.\n"
     "Exit status: 0 ok, 1 failed (e.g. the menu has errors), 2 usage error.\n";
@@ -750,13 +753,18 @@ static int group_menu(int argc, char **argv)
 /* Command groups. `cases` (hotlinectl_cases.c) adds its entry here. */
 static const struct ctl_cmd groups[] = {
     { "menu", group_menu, "menu check|simulate|graph ..." },
-    { "cases", hotlinectl_cases, "cases list|show|claim|note|resolve|erase" },
+    { "cases", hotlinectl_cases, "cases list|show|claim|note|resolve|reassign|erase" },
     { "staff", hotlinectl_staff, "staff add|passwd|disable|enable|list" },
     { "lists", hotlinectl_lists, "lists import|show|rollback|export" },
+    { "alerts", hotlinectl_alerts, "alerts list-dead|retry" },
 };
 
 int main(int argc, char **argv)
 {
+    /* hotlinectl prints its own output only: what loading the config says
+     * for the daemon (channels it would disable, menu warnings) is not
+     * for the person at the terminal; errors still come back to us. */
+    log_set_level(LOG_ERROR);
     return dispatch("hotlinectl", groups, sizeof groups / sizeof groups[0],
                     argc - 1, argv + 1);
 }

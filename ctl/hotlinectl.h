@@ -43,6 +43,10 @@ int ctl_operator(struct redisContext *rc, const struct cfg *c,
                  const char *as, const char *token, int pw_stdin, char *who,
                  size_t whosz);
 
+/* `hotlinectl alerts list-dead|retry` (hotlinectl_alerts.c): the
+ * dead-lettered alerts. Same exit statuses. */
+int hotlinectl_alerts(int argc, char **argv);
+
 /* `hotlinectl lists ...` (hotlinectl_lists.c): the lists lookup nodes
  * search. Same exit statuses. */
 int hotlinectl_lists(int argc, char **argv);

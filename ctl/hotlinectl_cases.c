@@ -6,7 +6,7 @@
  *       list [--status S] [--queue Q] [--limit N] [--cursor C] | show REF |
  *       claim REF | release REF | note REF TEXT | resolve REF |
  *       erase --phone NUMBER [--spool FILE] | reindex |
- *       tag REF ID...
+ *       tag REF ID... | reassign REF NAME
  *
  * A thin shell: the config says where Redis is, the key prefix, the pepper
  * and who the staff are; the case rules are the Lua scripts of
@@ -25,6 +25,7 @@
 #include <string.h>
 #include <sys/time.h>
 
+#include "accounts.h"
 #include "cases.h"
 #include "cfg.h"
 #include "dialect.h"
@@ -61,6 +62,8 @@ static const char cases_usage[] =
     "  claim REF | resolve REF                move a case on\n"
     "  release REF                            give a case you claimed back\n"
     "  note REF TEXT                          add a note\n"
+    "  reassign REF NAME                      give a claimed case to another\n"
+    "                                         staff member (as a supervisor)\n"
     "  tag REF ID [ID ...]                    recruiter identifiers seen in\n"
     "                                         the case (+phone, web address,\n"
     "                                         @handle, company): callers who\n"
@@ -583,6 +586,42 @@ static int cmd_tag(redisContext *rc, const struct cfg *c, const char *who,
     return 0;
 }
 
+/* reassign: the supervisor script of the console, as a supervisor (the
+ * operator at the server's shell); the new owner is an enabled account
+ * or a staff member of the config. */
+static int cmd_reassign(redisContext *rc, const struct cfg *c,
+                        const char *who, const char *ref, const char *to)
+{
+    char key[128], now[24];
+    int in_cfg = 0, code;
+    redisReply *r;
+
+    for (size_t i = 0; i < c->nstaff; i++)
+        if (strcmp(c->staff[i].name, to) == 0)
+            in_cfg = 1;
+    snprintf(key, sizeof key, "%scase:%s", c->prefix, ref);
+    snprintf(now, sizeof now, "%lld", now_ms());
+    r = redisCommand(rc, "EVAL %s 1 %s %s %s %s supervisor %s",
+                     cases_script_reassign, key, who, now, to,
+                     in_cfg ? "1" : "0");
+    if (!r || r->type != REDIS_REPLY_ARRAY || r->elements < 2 ||
+        r->element[0]->type != REDIS_REPLY_INTEGER ||
+        r->element[1]->type != REDIS_REPLY_STRING) {
+        fprintf(stderr, "hotlinectl cases: reassign failed: %s\n",
+                r && r->type == REDIS_REPLY_ERROR ? r->str : "no answer");
+        freeReplyObject(r);
+        return EXIT_USAGE;
+    }
+    code = r->element[0]->integer == 1 ? 0 : EXIT_REFUSED;
+    if (code == 0)
+        printf("%s %s\n", ref, r->element[1]->str);
+    else
+        fprintf(stderr, "hotlinectl cases: reassign %s: %s\n", ref,
+                r->element[1]->str);
+    freeReplyObject(r);
+    return code;
+}
+
 /* Runs the command o names, as staff member who. */
 static int run(redisContext *rc, const struct cfg *c, struct copts *o,
                const char *who)
@@ -603,6 +642,11 @@ static int run(redisContext *rc, const struct cfg *c, struct copts *o,
         return bad_usage("a case reference (e.g. K7M3QX) is needed");
     if (strcmp(cmd, "show") == 0 && o->argc == 2)
         return cmd_show(rc, c, o, who, o->argv[1]);
+    if (strcmp(cmd, "reassign") == 0) {
+        if (o->argc != 3 || !acct_name_ok(o->argv[2]))
+            return bad_usage("reassign REF NAME (a staff member's name)");
+        return cmd_reassign(rc, c, who, o->argv[1], o->argv[2]);
+    }
     if (strcmp(cmd, "tag") == 0)
         return cmd_tag(rc, c, who, o->argv[1], o->argc - 2, o->argv + 2);
     if ((strcmp(cmd, "claim") == 0 || strcmp(cmd, "resolve") == 0 ||

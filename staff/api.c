@@ -12,6 +12,10 @@
  *   GET  /api/events                                the live queue (live.h)
  *   /api/operator/...   the operator pages (operator_api.h): a signed-in
  *                       operator's only; a bearer token gets 403
+ *   POST /api/cases/REF/reassign {"to": "NAME"}     {"ok": true, "message"}
+ *        (supervisors only, 403 otherwise: a claimed case to another)
+ *   GET|POST /api/super/...                         the supervisor view
+ *        (super.h; signed-in supervisors only, 403 otherwise)
  *
  * A listing is one page of the case index (cases.h), oldest first: limit
  * 1..200 (default 100), and `next` is the cursor of the page after it.
@@ -57,6 +61,7 @@
 #include <string.h>
 #include <sys/time.h>
 
+#include "accounts.h"
 #include "cases.h"
 #include "cfg.h"
 #include "gw.h"
@@ -67,6 +72,7 @@
 #include "operator_api.h"
 #include "session_auth.h"
 #include "store.h"
+#include "super.h"
 
 #define BODY_MAX 4096
 #define API_PREFIX 8            /* token characters a prefix counter keys */
@@ -94,7 +100,7 @@ const char api_script_auth[] =
     "return c\n";
 
 enum api_op { OP_LIST, OP_GET, OP_CLAIM, OP_NOTE, OP_RESOLVE, OP_RELEASE,
-              OP_TAG, OP_EVENTS, OP_REVEAL };
+              OP_TAG, OP_EVENTS, OP_REVEAL, OP_REASSIGN };
 #define API_TAGS_MAX 8
 
 struct areq {
@@ -327,7 +333,8 @@ static void on_moved(redisReply *r, void *arg)
     struct areq *a = arg;
     static const char *const verbs[] = { "", "", "claimed", "noted",
                                          "resolved", "released", "tagged",
-                                         "", "revealed the number of" };
+                                         "", "revealed the number of",
+                                         "reassigned" };
     long long code;
     json_t *o;
     char *s;
@@ -451,6 +458,45 @@ static char *tag_keys(struct evhttp_request *req)
     return out;
 }
 
+/* Reassign: the new owner's name from {"to": "NAME"} (an account name's
+ * rules); NULL when malformed. */
+static char *reassign_to(struct evhttp_request *req)
+{
+    struct evbuffer *in = evhttp_request_get_input_buffer(req);
+    size_t len = evbuffer_get_length(in);
+    char body[BODY_MAX + 1];
+    json_t *o, *t;
+    char *to = NULL;
+
+    if (len == 0 || len > BODY_MAX)
+        return NULL;
+    evbuffer_copyout(in, body, len);
+    body[len] = '\0';
+    o = json_loadb(body, len, JSON_REJECT_DUPLICATES, NULL);
+    t = json_is_object(o) ? json_object_get(o, "to") : NULL;
+    if (json_is_string(t) && acct_name_ok(json_string_value(t)))
+        to = strdup(json_string_value(t));
+    json_decref(o);
+    return to;
+}
+
+/* The reassign script (rare: sent as EVAL, not preloaded). The new owner
+ * may be a staff member of the config (vouched here) or an account. */
+static int start_reassign(struct areq *a, const char *key, const char *now)
+{
+    int in_cfg = 0;
+
+    for (size_t i = 0; i < a->cfg->nstaff; i++)
+        if (strcmp(a->cfg->staff[i].name, a->text) == 0)
+            in_cfg = 1;
+    {
+        const char *av[] = { "EVAL", cases_script_reassign, "1", key, a->who,
+                             now, a->text, a->role, in_cfg ? "1" : "0" };
+
+        return store_cmd(a->gw->store, on_moved, a, 9, av, NULL);
+    }
+}
+
 /* Sends the Redis call of a's operation. 0 when sent. */
 static int start(struct areq *a)
 {
@@ -476,6 +522,8 @@ static int start(struct areq *a)
         return store_eval(a->gw->store, GW_SCRIPT_READ, on_get, a, 1, 3, av,
                           NULL);
     }
+    if (a->op == OP_REASSIGN)
+        return start_reassign(a, key, now);
     av[argc++] = key;
     av[argc++] = a->who;
     av[argc++] = now;
@@ -591,6 +639,8 @@ static int route(const char *rest, enum evhttp_cmd_type m, struct areq *a,
         a->op = OP_TAG;
     else if (strcmp(slash, "/reveal") == 0)
         a->op = OP_REVEAL;
+    else if (strcmp(slash, "/reassign") == 0)
+        a->op = OP_REASSIGN;
     else {
         *why = "no such endpoint";
         return 404;
@@ -759,6 +809,11 @@ static void parse(struct areq *a, const char *path)
         a->st = evhttp_request_get_command(a->req) == EVHTTP_REQ_GET ? 0 : 405;
         return;
     }
+    if (strncmp(path, "/api/super/", 11) == 0) {
+        a->st = 403;            /* bearer tokens have no role */
+        a->why = "the supervisor view is for signed-in supervisors";
+        return;
+    }
     a->st = strncmp(path, "/api/cases", 10) == 0 ?
                 route(path + 10, evhttp_request_get_command(a->req), a,
                       &a->why) : 404;
@@ -779,6 +834,18 @@ static void parse(struct areq *a, const char *path)
             a->why = "body must be JSON {\"identifiers\": [\"+84...\", "
                      "...]}: 1 to 8 phone numbers with their country code, "
                      "web addresses, @handles or company names";
+        }
+    }
+    if (a->st == 0 && a->op == OP_REASSIGN) {
+        a->text = strcmp(a->role, "supervisor") == 0 ?
+                      reassign_to(a->req) : NULL;
+        if (strcmp(a->role, "supervisor") != 0) {
+            a->st = 403;
+            a->why = "only a supervisor may reassign a case";
+        } else if (!a->text) {
+            a->st = 400;
+            a->why = "body must be JSON {\"to\": \"NAME\"}: a staff "
+                     "member's name";
         }
     }
     if (a->st == 0 && a->gw->draining) {
@@ -840,6 +907,10 @@ void api_serve(struct gw *gw, struct evhttp_request *req, const char *path,
 
     if (opapi_path(path)) {
         opapi_serve(gw, req, path, who, role);
+        return;
+    }
+    if (strncmp(path, "/api/super/", 11) == 0) {
+        super_serve(gw, req, path, who, role);
         return;
     }
     a = calloc(1, sizeof *a);

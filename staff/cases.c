@@ -222,6 +222,34 @@ const char cases_script_resolve[] =
     "event('resolve', ca)\n"
     "return {1, 'resolved', ca}\n";
 
+/* Reassign (supervisor view): a claimed case to another staff member,
+ * who must be an enabled account (P staff-names, P staff:NAME) unless the
+ * caller vouches that NAME is a staff member of the config (ARGV 5 "1").
+ * The history gets {who, at, what: "reassign", from, to}. */
+const char cases_script_reassign[] =
+    "local role = ARGV[4]\n"
+    LUA_CASE
+    "if role ~= 'supervisor' then\n"
+    "  return {-1, 'only a supervisor may reassign a case', 0}\n"
+    "end\n"
+    "if s ~= 'claimed' then return {-1, 'case is ' .. s .. ', not claimed',"
+    " 0} end\n"
+    "local to = ARGV[3]\n"
+    "if ARGV[5] ~= '1' and (redis.call('SISMEMBER', P .. 'staff-names', to)"
+    " == 0 or redis.call('HGET', P .. 'staff:' .. to, 'disabled') == '1')"
+    " then\n"
+    "  return {-1, 'no enabled staff account named ' .. to, 0}\n"
+    "end\n"
+    "if by == to then return {1, 'already claimed by ' .. to, 0} end\n"
+    "redis.call('HSET', KEYS[1], 'claimed_by', to, 'claimed_at', ARGV[2])\n"
+    "local h = cjson.decode(redis.call('HGET', KEYS[1], 'history') or '[]')\n"
+    "h[#h + 1] = {who = ARGV[1], at = tonumber(ARGV[2]), what = 'reassign',"
+    " from = by or '', to = to}\n"
+    "trim(h)\n"
+    "redis.call('HSET', KEYS[1], 'history', cjson.encode(h))\n"
+    "live('reassign')\n"
+    "return {1, 'reassigned to ' .. to, 0}\n";
+
 /* The number, to one who may act on the case, written to its history. */
 const char cases_script_reveal[] =
     "local role = ARGV[3]\n"

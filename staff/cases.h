@@ -16,7 +16,8 @@
  * claimed_by,
  * claimed_at, first_claimed_at, resolved_by, resolved_at (ms), notes and
  * history (JSON arrays of {"who","at","text"} / {"who","at","what"}; "what"
- * is claim, release, note, resolve, or an audit entry: read, list).
+ * is claim, release, note, resolve, reveal, reassign (with "from" and "to"),
+ * or an audit entry: read, list).
  *
  * The case index: sorted sets of references scored by `created` (ms),
  *   P cx:STATUS          every queue's cases in that status
@@ -92,6 +93,10 @@ extern const char cases_script_note[];
 extern const char cases_script_resolve[];
 extern const char cases_script_release[];
 extern const char cases_script_reveal[];
+/* reassign KEYS case key; ARGV who, now, new owner, role, "1" when the new
+ * owner is a staff member of the config (else an enabled account is
+ * needed). Only role "supervisor"; only a claimed case. */
+extern const char cases_script_reassign[];
 extern const char cases_script_list[];
 extern const char cases_script_read[];
 extern const char cases_script_audit[];
