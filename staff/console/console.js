@@ -171,6 +171,7 @@
     });
     if (state.who) showWho();
     tell("hl-lang", state.lang);
+    superHook("lang", state.lang);
     renderCases();
     if (state.open) renderCase(state.open);
   }
@@ -181,6 +182,12 @@
    * the language: hl-signin {name, role, csrf}, hl-signout, hl-lang. */
   function tell(name, detail) {
     document.dispatchEvent(new CustomEvent(name, { detail: detail }));
+  }
+
+  /* The supervisor view (super.js) is told of sign-in, sign-out, live
+   * events and the language; it gets api() to make its own calls. */
+  function superHook(what, arg) {
+    if (window.hotlineSuper) window.hotlineSuper[what](arg, api);
   }
 
   /* One API call. Sends the CSRF token on anything but GET; the cookie
@@ -211,6 +218,7 @@
     state.open = null;
     if (state.timer) { clearInterval(state.timer); state.timer = null; }
     if (state.es) { state.es.close(); state.es = null; }
+    superHook("stop");
     $("work").hidden = true;
     $("signin").hidden = false;
     tell("hl-signout", null);
@@ -232,6 +240,7 @@
     $("signin-error").textContent = "";
     showWho();
     tell("hl-signin", who);
+    superHook("start", who);
     live();
     if (!state.timer) state.timer = setInterval(tick, 1000);
   }
@@ -378,6 +387,7 @@
     var e;
     try { e = JSON.parse(ev.data); } catch (x) { return; }
     if (!e || !e.ref) return;
+    superHook("event", e);
     api("GET", "/api/cases/" + encodeURIComponent(e.ref)).then(function (r) {
       if (r.status !== 200 || !r.body) return;
       var isNew = !state.cases[e.ref] && e.what === "new";
@@ -594,6 +604,7 @@
     $("lang-vi").addEventListener("click", function () { setLang("vi"); });
     $("signin-form").addEventListener("submit", onSignin);
     $("refresh").addEventListener("click", loadCases);
+    $("refresh").addEventListener("click", function () { superHook("reload"); });
     $("signout").addEventListener("click", function () { signout(false); });
     $("signout-all").addEventListener("click", function () { signout(true); });
     ["f-status", "f-queue", "f-lang", "f-ref"].forEach(function (id) {

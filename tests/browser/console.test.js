@@ -358,7 +358,7 @@ async function main() {
 
   test("page weight stays under 100 KB", async () => {
     let total = 0;
-    for (const f of ["", "console.js", "console.css", "operator.js", "operator.css", "favicon.svg"])
+    for (const f of ["", "console.js", "super.js", "console.css", "operator.js", "operator.css", "favicon.svg"])
       total += (await (await fetch(URL_ + "/console/" + f)).arrayBuffer()).byteLength;
     console.log(`figures: console page weight ${total} bytes uncompressed`);
     assert.ok(total < 100 * 1024, `${total} bytes`);

@@ -7,6 +7,7 @@ so it runs last). Installs the npm packages with
 `npm ci` when tests/browser/node_modules is missing. Prints node's lines and
 its closing "N passed, N failed"; screenshots go to $B/browser/.
 """
+import json
 import os
 import re
 import shutil
@@ -14,12 +15,15 @@ import subprocess
 import sys
 import tempfile
 import threading
-from http.server import BaseHTTPRequestHandler, HTTPServer
+import time
+import urllib.request
+from http.server import BaseHTTPRequestHandler, HTTPServer, ThreadingHTTPServer
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "integration"))
 from harness import (RedisServer, Hotlined, at_ussd, ROOT, BIN,  # noqa: E402
-                     HOTLINECTL, PEPPER, _cleanup, sanitizer_reports)
+                     HOTLINECTL, PEPPER, _cleanup, sanitizer_reports,
+                     SANITIZER_MARKS)
 
 NAME = "lan"
 NAME2 = "minh"
@@ -156,12 +160,173 @@ def main():
             print("FAIL hotlined's log holds a phone number or a password")
             print("0 passed, 1 failed")
             sys.exit(1)
-        print("%d passed, %d failed" % tuple(total))
-        sys.exit(1 if total[1] else 0)
+        return total
+    finally:
+        _cleanup()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+# ---- the supervisor view (super.test.js) -------------------------------------
+
+SUPER = ("sara", "supervisor")
+SECRET = "webhook-secret-0123456789"
+
+
+def super_config(tmp, hook_port):
+    """The browser config with one queue whose webhook is hook_port, two
+    attempts apart by 100 ms (a dead letter within a second)."""
+    with open(config(tmp)) as f:
+        text = f.read()
+    text, n = re.subn(r"^queues = \(.*?^\);", 'queues = ( { name = "urgent"; '
+                      'alerts = ( { type = "webhook"; url = "http://127.0.0.1:%d/'
+                      'hook"; secret = "env:TEST_WEBHOOK_SECRET"; } ); } );'
+                      % hook_port, text, flags=re.S | re.M)
+    assert n == 1
+    text, n = re.subn(r"^alerts = \{.*?^\};", "alerts = { attempts = 2; "
+                      "backoff_ms = 100; backoff_max_ms = 200; timeout_ms = "
+                      "2000; claim_s = 60; };", text, flags=re.S | re.M)
+    assert n == 1
+    path = os.path.join(tmp, "super.cfg")
+    with open(path, "w") as f:
+        f.write(text)
+    return path
+
+
+class Hook:
+    """The webhook receiver, down until POST /up on the control server;
+    GET /got answers the references it received, in order."""
+
+    def __init__(self):
+        self.port = HTTPServer(("127.0.0.1", 0), BaseHTTPRequestHandler)
+        self.srv, self.got = None, []
+        p = self.port.server_port
+        self.port.server_close()
+        self.port = p
+
+    def up(self):
+        hook = self
+
+        class H(BaseHTTPRequestHandler):
+            def do_POST(self):
+                n = int(self.headers.get("Content-Length", "0"))
+                hook.got.append(json.loads(self.rfile.read(n))["ref"])
+                self.send_response(200)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *a):
+                pass
+        self.srv = ThreadingHTTPServer(("127.0.0.1", self.port), H)
+        threading.Thread(target=self.srv.serve_forever, daemon=True).start()
+
+    def control(self):
+        hook = self
+
+        class C(BaseHTTPRequestHandler):
+            def do_POST(self):
+                if hook.srv is None:
+                    hook.up()
+                self.send_response(204)
+                self.end_headers()
+
+            def do_GET(self):
+                out = json.dumps(hook.got).encode()
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(out)))
+                self.end_headers()
+                self.wfile.write(out)
+
+            def log_message(self, *a):
+                pass
+        srv = HTTPServer(("127.0.0.1", 0), C)
+        threading.Thread(target=srv.serve_forever, daemon=True).start()
+        return srv
+
+
+def api_as(hl, name, method, path):
+    """One call as the signed-in account name (cookie and CSRF token)."""
+    req = urllib.request.Request(hl.url("/api/session"), method="POST",
+                                 data=json.dumps({"name": name, "password": PW})
+                                 .encode(), headers={"Content-Type":
+                                                     "application/json"})
+    with urllib.request.urlopen(req, timeout=10) as r:
+        csrf = json.loads(r.read())["csrf"]
+        cookie = r.headers["Set-Cookie"].split(";")[0]
+    req = urllib.request.Request(hl.url(path), method=method, data=b"",
+                                 headers={"Cookie": cookie,
+                                          "X-CSRF-Token": csrf})
+    with urllib.request.urlopen(req, timeout=10) as r:
+        return r.status
+
+
+def super_main(shots):
+    """Its own redis-server and hotlined: a dead letter (the receiver is
+    down), a case minh claimed, then super.test.js. Returns (passed,
+    failed)."""
+    tmp = tempfile.mkdtemp(prefix="hotline-browser-super-")
+    try:
+        hook = Hook()
+        redis = RedisServer(tmp)
+        cfg = super_config(tmp, hook.port)
+        hl = Hotlined(tmp, redis.port, config=cfg,
+                      env={"TEST_WEBHOOK_SECRET": SECRET}, name="super")
+        hl.wait_ready()
+        for who, role in (SUPER, ("minh", "staff"), ("thu", "staff")):
+            p = subprocess.run([HOTLINECTL, "staff", "-c", cfg, "--redis",
+                                "127.0.0.1:%d" % redis.port, "add", who,
+                                "--role", role, "--password-stdin"],
+                               input=PW + "\n", cwd=ROOT,
+                               env=dict(os.environ, HOTLINE_PEPPER=PEPPER,
+                                        TEST_WEBHOOK_SECRET=SECRET),
+                               capture_output=True, text=True, timeout=30)
+            if p.returncode != 0:
+                fail("hotlinectl staff add: %s" % p.stderr)
+        refs = []
+        for i, phone in enumerate(("+84912000601", "+84912000602")):
+            body = ""
+            for text in HELP:
+                st, body = at_ussd(hl, "browser-super-%d" % i, text, phone=phone)
+            refs.append(REF.search(body).group(1))
+        r = redis.client()
+        for _ in range(100):        # both dead-lettered (two attempts each)
+            if r("XLEN", "hl:dead:urgent") == 2:
+                break
+            time.sleep(0.05)
+        else:
+            fail("no dead letters: %s" % hl.log()[-2000:])
+        if api_as(hl, "minh", "POST", "/api/cases/%s/claim" % refs[1]) != 200:
+            fail("minh's claim")
+        ctl = hook.control()
+        env = dict(os.environ, HL_URL=hl.url(""), HL_PW=PW, HL_SUPER=SUPER[0],
+                   HL_STAFF="minh", HL_TO="thu", HL_DEAD=refs[0],
+                   HL_CLAIMED=refs[1], HL_PHONES="+84912000601 +84912000602",
+                   HL_SHOTS=shots,
+                   HL_HOOK="http://127.0.0.1:%d" % ctl.server_port)
+        sys.stdout.flush()
+        n = node("super.test.js", env)
+        ctl.shutdown()
+        hl.stop()                   # LeakSanitizer reports at exit
+        log = hl.log()
+        for mark in SANITIZER_MARKS:
+            if mark in log:
+                print("FAIL sanitizer report:\n" + log[log.find(mark):][:3000])
+                return (n[0], n[1] + 1)
+        if n[1]:
+            print("hotlined's warnings:\n" + "\n".join(
+                [ln for ln in log.splitlines()
+                 if " warn " in ln or " error " in ln][-30:]))
+        if "84912000601" in log or "84912000602" in log or PW in log:
+            print("FAIL hotlined's log holds a phone number or a password")
+            return (n[0], n[1] + 1)
+        return n
     finally:
         _cleanup()
         shutil.rmtree(tmp, ignore_errors=True)
 
 
 if __name__ == "__main__":
-    main()
+    total = main()
+    n = super_main(os.path.join(BIN, "browser"))
+    total = [total[0] + n[0], total[1] + n[1]]
+    print("%d passed, %d failed" % tuple(total))
+    sys.exit(1 if total[1] else 0)

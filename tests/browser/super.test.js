@@ -1,0 +1,218 @@
+/*
+ * super.test.js: the supervisor view of the staff console in a real
+ * browser (Debian's chromium, playwright-core). tests/browser/run.py
+ * (super_main) starts its own redis-server and hotlined with one queue
+ * whose webhook receiver is down, files two help requests (both
+ * dead-lettered), has a staff member claim the second, then runs this with:
+ *   HL_URL      hotlined's base URL       HL_PW       every account's password
+ *   HL_SUPER    the supervisor            HL_STAFF    a staff member (claimed HL_CLAIMED)
+ *   HL_TO       a staff member to reassign to
+ *   HL_DEAD     the case whose alert is only dead-lettered (still new)
+ *   HL_PHONES   the callers' numbers      HL_HOOK     the receiver's control
+ *   HL_SHOTS    where the screenshot goes
+ * Prints one line per test and ends with "N passed, N failed".
+ */
+"use strict";
+
+const assert = require("node:assert/strict");
+const fs = require("node:fs");
+const os = require("node:os");
+const path = require("node:path");
+const { chromium } = require("playwright-core");
+
+const URL_ = process.env.HL_URL;
+const PW = process.env.HL_PW;
+const SUPER = process.env.HL_SUPER;
+const STAFF = process.env.HL_STAFF;
+const TO = process.env.HL_TO;
+const DEAD = process.env.HL_DEAD;
+const CLAIMED = process.env.HL_CLAIMED;
+const PHONES = process.env.HL_PHONES.split(" ");
+const HOOK = process.env.HL_HOOK;
+const SHOTS = process.env.HL_SHOTS;
+const FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+  "--no-first-run", "--disable-background-networking",
+  "--disable-component-update", "--disable-sync"];
+
+const tests = [];
+function test(name, fn) { tests.push({ name, fn }); }
+
+const problems = [];
+let forbidden = false;      /* the staff member's 403 is expected */
+function watch(page) {
+  page.on("console", (m) => {
+    if (m.type() !== "error" && m.type() !== "warning") return;
+    const where = (m.location() && m.location().url) || "";
+    if (/status of 401/.test(m.text()) && /\/api\/session$/.test(where)) return;
+    if (forbidden && /status of 403/.test(m.text()) && /\/api\/super\//.test(where)) return;
+    problems.push("console " + m.type() + ": " + m.text() + " @ " + where);
+  });
+  page.on("pageerror", (e) => problems.push("page error: " + e.message));
+  page.on("requestfailed", (r) => {
+    if (/\/api\/events$/.test(r.url()) && /ERR_ABORTED/.test((r.failure() || {}).errorText)) return;
+    problems.push("request failed: " + r.url() + " " + (r.failure() || {}).errorText);
+  });
+  page.on("request", (r) => {
+    if (!r.url().startsWith(URL_) && !r.url().startsWith("data:"))
+      problems.push("request to another host: " + r.url());
+  });
+}
+
+function record(page, into) {
+  page.on("response", async (r) => {
+    if (/\/api\/events$/.test(r.url())) return;
+    try { into.push({ url: r.url(), body: await r.text() }); } catch (e) { /* gone */ }
+  });
+}
+
+async function signIn(page, name) {
+  await page.goto(URL_ + "/console/");
+  await page.waitForSelector("#signin:not([hidden])");
+  await page.fill("#name", name);
+  await page.fill("#password", PW);
+  await page.click("#signin-button");
+  await page.waitForSelector("#work:not([hidden])");
+}
+
+async function browser() {
+  const profile = fs.mkdtempSync(path.join(os.tmpdir(), "hotline-chromium-"));
+  const ctx = await chromium.launchPersistentContext(profile, {
+    executablePath: "/usr/bin/chromium", headless: true, args: FLAGS,
+    viewport: { width: 1100, height: 900 },
+  });
+  const page = ctx.pages()[0] || await ctx.newPage();
+  page.setDefaultTimeout(10000);
+  watch(page);
+  return { ctx, page, profile };
+}
+
+async function main() {
+  const a = await browser();
+  const page = a.page;
+  const seen = [];
+  record(page, seen);
+
+  test("a supervisor sees open cases per queue, the oldest waiting and today's figures", async () => {
+    await signIn(page, SUPER);
+    await page.waitForSelector("#super:not([hidden])");
+    await page.waitForSelector('#s-queue-rows tr[data-queue="urgent"]');
+    const row = await page.$eval('#s-queue-rows tr[data-queue="urgent"]', (tr) =>
+      Array.from(tr.cells).map((c) => c.textContent));
+    assert.equal(row[0], "urgent");
+    assert.equal(row[1], "1", "one new case");
+    assert.equal(row[2], "1", "one claimed case");
+    assert.match(row[3], new RegExp("^" + DEAD + " \u2014 \\d+ s$"), "the oldest waiting");
+    assert.match(await page.textContent("#s-ttc"), /^median \d+ s, 90% within \d+ s \(cases: 1\)$/);
+    assert.equal(await page.textContent("#s-ttr"), "no cases yet today");
+    assert.match(await page.textContent(`#s-claimed-rows tr[data-ref="${CLAIMED}"]`),
+      new RegExp(STAFF + ", \\d+ s"));
+    await page.screenshot({ path: path.join(SHOTS, "supervisor.png"), fullPage: true });
+  });
+
+  test("the dead-lettered alerts are listed; Retry delivers one again, once", async () => {
+    await page.waitForSelector("#s-dead:not([hidden])");
+    const rows = await page.$$eval("#s-dead-rows tr", (l) => l.map((tr) =>
+      Array.from(tr.cells).slice(0, 3).map((c) => c.textContent)));
+    assert.deepEqual(rows.map((r) => r[0]).sort(), [DEAD, CLAIMED].sort());
+    assert.deepEqual(rows.map((r) => r[2]), ["2", "2"], "two attempts each");
+    await fetch(HOOK + "/up", { method: "POST" });          /* the receiver is back */
+    const id = await page.$eval("#s-dead-rows tr", (tr) => tr.getAttribute("data-id"));
+    const ref = await page.$eval("#s-dead-rows tr td", (td) => td.textContent);
+    await page.click("#s-dead-rows tr .s-retry");
+    await page.waitForFunction(() => /^Sent again: 1\./.test(
+      document.getElementById("s-msg").textContent));
+    const t0 = Date.now();
+    let got = [];
+    while (Date.now() - t0 < 5000) {
+      got = await (await fetch(HOOK + "/got")).json();
+      if (got.length) break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    assert.deepEqual(got, [ref], "the retried alert arrived");
+    await page.waitForFunction((i) => !document.querySelector(`#s-dead-rows tr[data-id="${i}"]`), id);
+    await new Promise((r) => setTimeout(r, 1000));
+    assert.deepEqual(await (await fetch(HOOK + "/got")).json(), [ref], "once");
+    /* Retry all sends the other */
+    await page.click("#s-retry-all");
+    await page.waitForSelector("#s-no-dead:not([hidden])");
+    const t1 = Date.now();
+    while (Date.now() - t1 < 5000 && got.length < 2) {
+      got = await (await fetch(HOOK + "/got")).json();
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    assert.deepEqual(got.sort(), [DEAD, CLAIMED].sort(), "each delivered once");
+  });
+
+  test("a supervisor reassigns a claimed case; the history says who did it", async () => {
+    const row = `#s-claimed-rows tr[data-ref="${CLAIMED}"]`;
+    await page.fill(row + " .s-to", TO);
+    await page.click(row + " .s-reassign");
+    await page.waitForFunction((t) => document.getElementById("s-msg").textContent ===
+      t, `${CLAIMED} reassigned to ${TO}.`);
+    await page.waitForFunction(([sel, to]) => {
+      const tr = document.querySelector(sel);
+      return tr && tr.querySelector(".s-by").textContent.startsWith(to + ",");
+    }, [row, TO]);
+    const c = await page.evaluate(async (ref) =>
+      (await fetch("/api/cases/" + ref, { credentials: "same-origin" })).json(), CLAIMED);
+    assert.equal(c.claimed_by, TO);
+    const h = c.history.filter((e) => e.what === "reassign");
+    assert.deepEqual(h.map((e) => [e.who, e.from, e.to]), [[SUPER, STAFF, TO]]);
+  });
+
+  test("no phone number in the page or any response it received", async () => {
+    const html = await page.content();
+    for (const p of PHONES) {
+      const tail = p.slice(3);
+      assert.ok(!html.includes(tail), "number in the DOM");
+      for (const s of seen)
+        assert.ok(!s.body.includes(tail), "number in " + s.url);
+      assert.ok(!page.url().includes(tail));
+    }
+    assert.ok(seen.some((s) => /\/api\/super\/dead$/.test(s.url)), "responses were seen");
+  });
+
+  let b = null;
+  test("a staff member does not see the view, and its API answers 403", async () => {
+    b = await browser();
+    forbidden = true;
+    await signIn(b.page, STAFF);
+    await b.page.waitForSelector("#case-rows tr");
+    assert.equal(await b.page.$eval("#super", (e) => e.hidden), true);
+    const st = await b.page.evaluate(async () => [
+      (await fetch("/api/super/summary", { credentials: "same-origin" })).status,
+      (await fetch("/api/super/dead", { credentials: "same-origin" })).status]);
+    assert.deepEqual(st, [403, 403]);
+  });
+
+  test("no console errors, page errors, blocked or foreign requests", async () => {
+    assert.deepEqual(problems, []);
+  });
+
+  let passed = 0, failed = 0;
+  for (const t of tests) {
+    const t0 = Date.now();
+    try {
+      await t.fn();
+      passed++;
+      console.log(`ok   ${t.name} (${((Date.now() - t0) / 1000).toFixed(2)}s)`);
+    } catch (e) {
+      failed++;
+      console.log(`FAIL ${t.name} (${((Date.now() - t0) / 1000).toFixed(2)}s)`);
+      console.log(e && e.stack ? e.stack : String(e));
+    }
+  }
+  for (const x of [a, b]) {
+    if (!x) continue;
+    await x.ctx.close().catch(() => {});
+    fs.rmSync(x.profile, { recursive: true, force: true });
+  }
+  console.log(`${passed} passed, ${failed} failed`);
+  process.exitCode = failed ? 1 : 0;
+}
+
+main().catch((e) => {
+  console.log("FAIL browser: " + (e && e.stack ? e.stack : e));
+  console.log(`0 passed, ${tests.length || 1} failed`);
+  process.exitCode = 1;
+});
