@@ -933,9 +933,17 @@ static void staff_load(const config_setting_t *st, struct cfg *c,
         struct cfg_staff *sf = &c->staff[c->nstaff];
         int line = config_setting_source_line(s);
         const char *weak;
+        int demo;
 
         opt_str(s, "name", &sf->name, e);
-        if (get_str(s, "token", &sf->token, &envname) == 2) {
+        demo = 0;
+        config_setting_lookup_bool(s, "demo", &demo);
+        if (get_str(s, "token", &sf->token, &envname) == 2 && demo) {
+            /* make run's member: absent, silently, anywhere else */
+            free(sf->name);
+            sf->name = NULL;
+            continue;
+        } else if (!sf->token && envname) {
             /* A member without a token cannot log in; others still can. */
             log_warn("%s:%d: staff %s has no token (%s is not set)", e->file,
                      line, sf->name ? sf->name : "?", envname);

@@ -765,6 +765,8 @@ int main(int argc, char **argv)
      * for the daemon (channels it would disable, menu warnings) is not
      * for the person at the terminal; errors still come back to us. */
     log_set_level(LOG_ERROR);
+    /* after `make run`, its pepper and demo staff token (var/) */
+    ctl_local_env("var/hotline.env");
     return dispatch("hotlinectl", groups, sizeof groups / sizeof groups[0],
                     argc - 1, argv + 1);
 }

@@ -27,6 +27,13 @@ struct cfg;
  * when len is not NULL, or NULL when it cannot be read or is larger. */
 char *ctl_read_file(const char *path, size_t max, size_t *len);
 
+/* make run's variables (deploy/local-env.sh): from the file at path, which
+ * must be the user's own and not readable by others, HOTLINE_PEPPER,
+ * HOTLINE_DEMO_STAFF_TOKEN and HOTLINE_STAFF_TOKEN are set when the
+ * environment does not have them already (hotlinectl_common.c). Nothing
+ * when the file is absent. */
+void ctl_local_env(const char *path);
+
 /* Connects to the Redis of config c (hotlinectl_common.c) with a deadline of
  * timeout_s seconds on connect and on each command, and AUTH when c has a
  * password. Returns the context (the caller redisFree()s it), or NULL after

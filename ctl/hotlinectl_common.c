@@ -2,11 +2,15 @@
  * hotlinectl_common.c — what hotlinectl's command groups share: the one way
  * they reach Redis (a blocking hiredis connection to the config's Redis,
  * with a deadline on connect and on every command, and AUTH when the config
- * has a password) and the one way they read an operator's file (bounded).
+ * has a password), the one way they read an operator's file (bounded), and
+ * make run's variables (var/hotline.env).
  */
 #include <hiredis/hiredis.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "cfg.h"
 #include "hotlinectl.h"
@@ -60,4 +64,30 @@ char *ctl_read_file(const char *path, size_t max, size_t *len)
     if (len)
         *len = n;
     return buf;
+}
+
+void ctl_local_env(const char *path)
+{
+    static const char *const names[] = { "HOTLINE_PEPPER",
+                                          "HOTLINE_DEMO_STAFF_TOKEN",
+                                          "HOTLINE_STAFF_TOKEN" };
+    struct stat st;
+    char *text, *save = NULL;
+
+    if (stat(path, &st) != 0 || !S_ISREG(st.st_mode) ||
+        st.st_uid != getuid() || (st.st_mode & 077))
+        return;                 /* absent, or not this user's own file */
+    text = ctl_read_file(path, 4096, NULL);
+    for (char *l = text ? strtok_r(text, "\n", &save) : NULL; l;
+         l = strtok_r(NULL, "\n", &save)) {
+        char *eq = strchr(l, '=');
+
+        if (!eq)
+            continue;
+        *eq = '\0';
+        for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+            if (strcmp(l, names[i]) == 0 && eq[1])
+                setenv(l, eq + 1, 0);
+    }
+    free(text);
 }

@@ -54,11 +54,13 @@ cp -R deploy/README.md deploy/nginx deploy/redis deploy/kannel \
   deploy/prometheus deploy/hotlined.env.example "$DOC/deploy/"
 chmod 0700 "$D/var/lib/hotline"
 
-# The config: the shipped reference with the installed menus directory.
+# The config: the shipped reference with the installed menus directory,
+# without make run's demo staff member.
 # Everything else in it is what the runbook has you review.
 if [ ! -e "$ETC/hotlined.cfg" ]; then
   sed -e 's|^menus = "config/menus";|menus = "/etc/hotline/menus";|' \
     -e 's|^  dir = "staff/console";|  dir = "/usr/local/share/hotline/console";|' \
+    -e '/^  { name = "demo"; token = "env:HOTLINE_DEMO_STAFF_TOKEN"; demo = true; }$/d' \
     config/hotlined.cfg > "$ETC/hotlined.cfg"
   chmod 0644 "$ETC/hotlined.cfg"
   echo "install: wrote $ETC/hotlined.cfg (review it: deploy/README.md)"

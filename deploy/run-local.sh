@@ -18,12 +18,17 @@ if ! redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1; then
     sleep 0.2
   done
 fi
-# A local pepper, kept in var/ so session keys survive restarts.
-if [ -z "${HOTLINE_PEPPER:-}" ]; then
-  [ -s var/pepper ] || od -An -tx1 -N24 /dev/urandom | tr -d ' \n' > var/pepper
-  HOTLINE_PEPPER=$(cat var/pepper)
-fi
-export HOTLINE_PEPPER
+# A local pepper (var/pepper, so session keys survive restarts) and the
+# token of the config's demo staff member, in var/hotline.env: hotlinectl
+# reads the same file, so the README's `hotlinectl cases` lines work as
+# printed. A HOTLINE_PEPPER of your own wins (export it for hotlinectl too).
+sh deploy/local-env.sh var
+own_pepper=${HOTLINE_PEPPER:-}
+set -a
+. var/hotline.env
+set +a
+[ -n "$own_pepper" ] && HOTLINE_PEPPER=$own_pepper
+export HOTLINE_PEPPER HOTLINE_DEMO_STAFF_TOKEN
 export AT_BASE_URL=${AT_BASE_URL:-https://api.sandbox.africastalking.com}
 export AT_USERNAME=${AT_USERNAME:-sandbox}
 # A demo staff account for the console, only while hotlined listens on
