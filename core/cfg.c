@@ -21,8 +21,10 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "dialect.h"
 #include "log.h"
+
+/* The dialects channels may name: the gateway's (cfg_set_dialects). */
+static cfg_dialect_fn dialects;
 
 /* Error context: the first error wins, formatted as FILE:LINE: message. */
 struct cfg_err {
@@ -372,7 +374,7 @@ static void channel_load(const config_setting_t *g, struct cfg_channel *ch,
     const config_setting_t *reply;
     const char *envname = NULL;
     int line = config_setting_source_line(g);
-    int fold = 0;
+    int fold = 0, sms = 0, in_body = 1;
 
     ch->line = line;
     ch->timeout_s = 180;
@@ -398,14 +400,14 @@ static void channel_load(const config_setting_t *g, struct cfg_channel *ch,
         fail(e, line, "channel %s: path must start with '/'", ch->name);
         return;
     }
-    ch->dialect = dialect_find(ch->dialect_name);
+    ch->dialect = dialects ? dialects(ch->dialect_name, &sms, &in_body)
+                           : NULL;
     if (!ch->dialect) {
         fail(e, line, "channel %s: unknown dialect '%s'", ch->name,
              ch->dialect_name);
         return;
     }
-    ch->render.channel = ch->dialect->kind == IN_SMS ? MENU_CH_SMS
-                                                     : MENU_CH_USSD;
+    ch->render.channel = sms ? MENU_CH_SMS : MENU_CH_USSD;
     if (get_str(g, "secret", &ch->secret, &envname) == 2) {
         fail(e, line, "channel %s: environment variable %s is not set",
              ch->name, envname);
@@ -449,12 +451,17 @@ static void channel_load(const config_setting_t *g, struct cfg_channel *ch,
         log_warn("%s:%d: channel %s disabled: %s is not set", e->file, line,
                  ch->name, envname);
     }
-    if (!ch->dialect->reply_in_body && !ch->disabled &&
+    if (!in_body && !ch->disabled &&
         (!ch->reply.provider || !ch->reply.base_url)) {
         fail(e, line, "channel %s: dialect %s replies through an API: "
              "set reply = { provider; base_url; ... }", ch->name,
              ch->dialect_name);
     }
+}
+
+void cfg_set_dialects(cfg_dialect_fn fn)
+{
+    dialects = fn;
 }
 
 static void channel_free(struct cfg_channel *ch)

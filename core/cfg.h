@@ -168,6 +168,18 @@ struct cfg_overrides {
     const char *workers;        /* 0..64 (0: one per core) */
 };
 
+/* What the config needs to know of a channel's dialect, asked of whoever
+ * knows them (the gateway's dialect table, gateway/dialect.c, registered by
+ * hotlined and hotlinectl before cfg_load): the dialect named name, or NULL
+ * when there is none, with *sms 1 for an SMS dialect (0 USSD) and
+ * *reply_in_body 0 when replies go out through a provider's API. core/
+ * never includes the gateway's headers: the arrows point down. */
+typedef const struct dialect *(*cfg_dialect_fn)(const char *name, int *sms,
+                                                int *reply_in_body);
+/* Sets the dialect lookup for every later cfg_load (NULL: every dialect
+ * unknown). */
+void cfg_set_dialects(cfg_dialect_fn fn);
+
 /* Loads FILE, applies ov, loads every menu in menus_dir and resolves each
  * channel's dialect and menu. On error returns -1 with "FILE:LINE: message"
  * (or a menu checker's lines) in err, and *out is NULL. Warnings (a channel

@@ -19,6 +19,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cfg.h"
+#include "dialect.h"
 #include "hotlinectl.h"
 #include "log.h"
 #include "menu.h"
@@ -767,6 +769,7 @@ int main(int argc, char **argv)
     log_set_level(LOG_ERROR);
     /* after `make run`, its pepper and demo staff token (var/) */
     ctl_local_env("var/hotline.env");
+    cfg_set_dialects(dialect_for_cfg);  /* the gateway's, for cfg_load */
     return dispatch("hotlinectl", groups, sizeof groups / sizeof groups[0],
                     argc - 1, argv + 1);
 }

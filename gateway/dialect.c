@@ -37,6 +37,18 @@ const struct dialect *dialect_find(const char *name)
     return NULL;
 }
 
+const struct dialect *dialect_for_cfg(const char *name, int *sms,
+                                      int *reply_in_body)
+{
+    const struct dialect *d = dialect_find(name);
+
+    if (d) {
+        *sms = d->kind == IN_SMS;
+        *reply_in_body = d->reply_in_body;
+    }
+    return d;
+}
+
 const struct dialect *const *dialect_all(void)
 {
     return all;

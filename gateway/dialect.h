@@ -92,6 +92,9 @@ struct dialect {
 
 /* The dialect named `name`, or NULL. */
 const struct dialect *dialect_find(const char *name);
+/* dialect_find in the form cfg_set_dialects takes (core/cfg.h). */
+const struct dialect *dialect_for_cfg(const char *name, int *sms,
+                                      int *reply_in_body);
 /* NULL-terminated list of every dialect (for docs and tests). */
 const struct dialect *const *dialect_all(void);
 

@@ -32,6 +32,7 @@
 #include "live.h"
 #include "cfg.h"
 #include "confirm.h"
+#include "dialect.h"
 #include "gw.h"
 #include "http_client.h"
 #include "log.h"
@@ -388,6 +389,7 @@ int main(int argc, char **argv)
     char err[4096];
     int rc = 0, nworkers;
 
+    cfg_set_dialects(dialect_for_cfg);  /* core/cfg.c asks us */
     if (parse_args(argc, argv, &opts) != 0) {
         usage(stderr);
         return 2;
