@@ -347,15 +347,34 @@
   }
 
   /* The whole list again (on start, on every (re)connection of the live
-   * link): rows are keyed by reference, so nothing is doubled. */
+   * link): every open case, new and claimed, page after page of 200 until
+   * the listing's cursor ends (at most PAGES_MAX pages of each: 5000
+   * cases). Rows are keyed by reference, so nothing is doubled; resolved
+   * rows already shown stay, open rows no longer listed were resolved or
+   * erased meanwhile and go. */
+  var PAGES_MAX = 25;
+  function listAll(status, into) {
+    function page(cursor, n) {
+      return api("GET", "/api/cases?status=" + status + "&limit=200" +
+                 (cursor ? "&cursor=" + encodeURIComponent(cursor) : "")).then(function (r) {
+        if (r.status !== 200) return r.status;
+        casesOf(r.body).forEach(function (c) { into[c.ref] = c; });
+        if (r.body && r.body.next && n + 1 < PAGES_MAX) return page(r.body.next, n + 1);
+        return 200;
+      });
+    }
+    return page(null, 0);
+  }
+
   function loadCases() {
-    return api("GET", "/api/cases?limit=200").then(function (r) {
-      if (r.status === 401) { showSignin(t("expired")); return; }
-      if (r.status !== 200) { say(t("failed")); return; }
-      var next = {};
-      casesOf(r.body).forEach(function (c) { next[c.ref] = c; });
+    var next = {};
+    return listAll("new", next).then(function (st) {
+      return st === 200 ? listAll("claimed", next) : st;
+    }).then(function (st) {
+      if (st === 401) { showSignin(t("expired")); return; }
+      if (st !== 200) { say(t("failed")); return; }
       Object.keys(state.cases).forEach(function (ref) {
-        if (!next[ref] && state.cases[ref].status !== "resolved") next[ref] = state.cases[ref];
+        if (!next[ref] && state.cases[ref].status === "resolved") next[ref] = state.cases[ref];
       });
       state.cases = next;
       renderCases();
