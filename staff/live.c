@@ -6,7 +6,9 @@
  * reader sends XREAD COUNT 100 BLOCK 2000 STREAMS P ev:live LAST again as
  * soon as each reply is handled; LAST starts at the process's start time
  * (a stream id is its time in ms), so an event written between two reads
- * is never missed. A failed read is retried after RETRY_MS.
+ * is never missed. A failed read is retried after RETRY_MS. The events of
+ * one read go to each client as one write (a busy minute is a few writes
+ * per client, not one per event).
  *
  * A client is an evhttp request whose chunked reply never ends. Before
  * each write the bytes evhttp still holds for it (front.c keeps there
@@ -39,6 +41,7 @@
 #define BLOCK_MS 2000
 #define RETRY_MS 500
 #define MSG_MAX 256
+#define READ_COUNT 100          /* events one XREAD returns */
 
 struct client {
     struct evhttp_request *req;
@@ -199,14 +202,17 @@ static void on_read(redisReply *r, void *arg)
         r->element[0]->elements == 2 &&
         r->element[0]->element[1]->type == REDIS_REPLY_ARRAY) {
         const redisReply *es = r->element[0]->element[1];
+        /* the whole batch (at most READ_COUNT events) as one write per
+         * client: 20 consoles cost 20 writes a read, not 20 per event */
+        static char batch[READ_COUNT * MSG_MAX];
+        size_t used = 0;
 
-        for (size_t i = 0; i < es->elements; i++) {
-            char msg[MSG_MAX];
-            size_t len = message(es->element[i], msg, sizeof msg);
-
-            if (len)
-                fan_out(msg, len);
-        }
+        for (size_t i = 0; i < es->elements; i++)
+            used += message(es->element[i], batch + used,
+                            used + MSG_MAX <= sizeof batch ?
+                                MSG_MAX : 0);
+        if (used)
+            fan_out(batch, used);
     }
     read_next();
 }
@@ -214,7 +220,8 @@ static void on_read(redisReply *r, void *arg)
 static void read_next(void)
 {
     char key[128];
-    const char *av[] = { "XREAD", "COUNT", "100", "BLOCK", "2000",
+    const char *av[] = { "XREAD", "COUNT", "100" /* READ_COUNT */,
+                         "BLOCK", "2000",
                          "STREAMS", key, the->last };
 
     if (the->reading || !store_ready(the->st))

@@ -28,6 +28,9 @@ Figures, one function each (fig_*; main() runs them in order):
               while USSD load runs
   slowalert   USSD p99 while the alert webhook answers after 2 s, against
               the plain hotlined, ROUNDS rounds alternating
+  consoles    USSD p99 with CONSOLES staff consoles' live queues open (curl
+              readers of GET /api/events, each getting every case event),
+              against none open, ROUNDS rounds alternating, SECONDS each
 Everything is printed and written to $B/bench/results.txt.
 
 Options (environment variables; defaults keep one run under 5 minutes):
@@ -47,6 +50,7 @@ Options (environment variables; defaults keep one run under 5 minutes):
   ALERT_SECONDS=5   wrk seconds of the alert figure; ALERT_DRAIN=20 seconds
                     at most waited for the backlog to be delivered after it
   SLOW_SECONDS=3    wrk seconds per server per round of slowalert
+  CONSOLES=20       live queues open in the consoles figure
   ONLY=a,b          run only these figures (development: e.g.
                     ONLY=menus,longwalk SECONDS=1); default all
 Every wait is bounded: wrk by its duration, walks by their counts, drains
@@ -97,6 +101,7 @@ WALKS = opt("WALKS", 20)
 ALERT_SECONDS = opt("ALERT_SECONDS", 5)
 SLOW_SECONDS = opt("SLOW_SECONDS", 3)
 ALERT_DRAIN = opt("ALERT_DRAIN", 20)
+CONSOLES = opt("CONSOLES", 20)
 ONLY = [x for x in os.environ.get("ONLY", "").split(",") if x]
 
 RESULT = re.compile(r"RESULT rps=([\d.]+) p50_us=(\d+) p99_us=(\d+) "
@@ -684,6 +689,62 @@ def fig_slowalert(ctx):
                median(slow, "rps"), median(plain, "rps")))
 
 
+# ---- consoles: open live queues against the USSD path ---------------------
+
+def console_cookie(hl, cfg, redis_port):
+    """A staff account (hotlinectl staff add) signed in: its cookie."""
+    pw = "bench console password"
+    subprocess.run([HOTLINECTL, "staff", "-c", cfg, "--redis",
+                    "127.0.0.1:%d" % redis_port, "add", "bench",
+                    "--password-stdin"], input=pw + "\n", text=True,
+                   env=dict(os.environ, HOTLINE_PEPPER=PEPPER), check=True,
+                   capture_output=True, timeout=60)
+    c = http.client.HTTPConnection("127.0.0.1", hl.port, timeout=10)
+    c.request("POST", "/api/session", body='{"name": "bench", "password": "%s"}' % pw,
+              headers={"Content-Type": "application/json"})
+    r = c.getresponse()
+    r.read()
+    return r.getheader("Set-Cookie").split(";")[0]
+
+
+def live_queue(port, cookie, seconds):
+    """One console's live queue for `seconds`: curl reading GET /api/events
+    (C, so the readers take little of the CPU hotlined runs on), piped to
+    grep counting the case events; its stdout says how many."""
+    return subprocess.Popen(
+        "curl -sN --max-time %d -H 'Cookie: %s' http://127.0.0.1:%d/api/events"
+        " | grep -c '^event: case'" % (seconds, cookie, port),
+        shell=True, stdout=subprocess.PIPE, text=True)
+
+
+def fig_consoles(ctx):
+    """ROUNDS rounds alternating the w=1 hotlined with no console open and
+    with CONSOLES live queues open, SECONDS each: medians."""
+    url = ctx.hl.url("/ussd/africastalking")
+    cookie = console_cookie(ctx.hl, ctx.hl.config, ctx.redis.port)
+    without, with_, counts = [], [], []
+    wrk(url, 1)
+    for _ in range(ROUNDS):
+        without.append(wrk(url))
+        queues = [live_queue(ctx.hl.port, cookie, SECONDS + 3)
+                  for _ in range(CONSOLES)]
+        time.sleep(1.0)
+        with_.append(wrk(url))
+        counts += [int(q.communicate(timeout=30)[0] or 0) for q in queues]
+    m = get(ctx.hl.url("/metrics"))[1]
+    gone = sum(float(x) for x in re.findall(
+        r"^hotline_live_(?:dropped|refused)_total (\S+)$", m, flags=re.M))
+    p1, p0 = median(with_, "p99_ms"), median(without, "p99_ms")
+    ctx.fig["consoles_change"] = 100.0 * (p1 - p0) / p0
+    ctx.say("USSD p99 with %d consoles' live queues open: %.2f ms vs %.2f ms "
+            "with none: %+.1f %% (target < 5 %%; %d rounds alternating, wrk "
+            "-d%ds; %d to %d case events each, %d queues dropped or refused; "
+            "req/s %.0f vs %.0f)"
+            % (CONSOLES, p1, p0, ctx.fig["consoles_change"], ROUNDS, SECONDS,
+               min(counts), max(counts), gone, median(with_, "rps"),
+               median(without, "rps")))
+
+
 def fig_targets(ctx):
     """Issue 17's targets against this run's figures (those that ran)."""
     f = ctx.fig
@@ -723,13 +784,16 @@ def fig_targets(ctx):
     if "slow_change" in f:
         line("slow alert changes p99 by < 10 %", "%+.1f %%" % f["slow_change"],
              f["slow_change"] < 10)
+    if "consoles_change" in f:
+        line("%d consoles change p99 by < 5 %%" % CONSOLES,
+             "%+.1f %%" % f["consoles_change"], f["consoles_change"] < 5)
 
 
 FIGURES = [("throughput", fig_throughput), ("lookup", fig_lookup),
            ("sessions", fig_sessions), ("scale", fig_scale),
            ("menus", fig_menus), ("longwalk", fig_longwalk),
            ("alerts", fig_alerts), ("slowalert", fig_slowalert),
-           ("targets", fig_targets)]
+           ("consoles", fig_consoles), ("targets", fig_targets)]
 
 
 def main():
@@ -741,11 +805,11 @@ def main():
         ctx.say("options: ROUNDS=%d SECONDS=%d CONNS=%d THREADS=%d WORKERS=%d "
                 "LOOKUPS=%d LIVE_SESSIONS=%d SCALE=%s SCALE_SECONDS=%d "
                 "MENU_SIZES=%s MENU_RUNS=%d WALK_STEPS=%d WALKS=%d ALERT_SECONDS=%d "
-                "SLOW_SECONDS=%d%s"
+                "SLOW_SECONDS=%d CONSOLES=%d%s"
                 % (ROUNDS, SECONDS, CONNS, THREADS, WORKERS, LOOKUPS, LIVE,
                    ",".join(map(str, SCALE)), SCALE_SECONDS,
                    ",".join(map(str, MENU_SIZES)), MENU_RUNS, WALK_STEPS, WALKS,
-                   ALERT_SECONDS, SLOW_SECONDS,
+                   ALERT_SECONDS, SLOW_SECONDS, CONSOLES,
                    " ONLY=" + ",".join(ONLY) if ONLY else ""))
         for name, fn in FIGURES:
             if not ONLY or name in ONLY:
