@@ -11,7 +11,8 @@
  * A thin shell: the config says where Redis is, the key prefix, the pepper
  * and who the staff are; the case rules are the Lua scripts of
  * staff/cases.c, the same the staff API runs. The token (--token or
- * HOTLINE_STAFF_TOKEN) names the staff member written into the case history;
+ * HOTLINE_STAFF_TOKEN, or var/hotline.env after `make run`: hotlinectl.c)
+ * names the staff member written into the case history;
  * show and list write an audit entry there too (read / list), as the API.
  * erase takes the number in any form a person types it (spaces, dashes,
  * 00 or "+", or none) and removes it in every form it may be stored in.
@@ -73,7 +74,8 @@ static const char cases_usage[] =
     "  reindex                                put every case in the case index\n"
     "                                         (once, after an upgrade)\n"
     "The token is --token or $HOTLINE_STAFF_TOKEN (a staff token of the\n"
-    "config); the config needs HOTLINE_PEPPER like hotlined.\n";
+    "config); the config needs HOTLINE_PEPPER like hotlined. After make run,\n"
+    "both come from var/hotline.env when the environment lacks them.\n";
 
 static long long now_ms(void)
 {

@@ -5,7 +5,8 @@
  *   GET /api/events    text/event-stream; staff only (cookie or token)
  *
  * Every change a console shows is appended to the stream P ev:live
- * {what = new | risk | claim | release | note | resolve, ref} (capped at
+ * {what = new | risk | claim | release | note | resolve | reveal |
+ * reassign, ref} (capped at
  * ~1 000 entries; no number, no place): the STEP script when a help
  * request is filed or a caller leaves by the duress exit, the case
  * scripts on every transition. One reader per hotlined, on a Redis
