@@ -64,6 +64,7 @@ static void cfg_defaults(struct cfg *c)
     c->prefix = strdup("hl:");
     c->redis_timeout_ms = 250;          /* one Redis call; then fall back */
     c->wait_replicas = 0;               /* no replica: nothing to wait for */
+    c->session_cache = 2048;            /* scache.h; 0 = off */
     c->wait_ms = 100;
     c->menus_dir = strdup("config/menus");
     c->spool_path = strdup("var/spool.jsonl");
@@ -684,6 +685,7 @@ static void settings_load(const config_setting_t *root, struct cfg *c,
         opt_str(redis, "master", &c->sentinel_master, e);
         opt_int(redis, "wait_replicas", &c->wait_replicas, 0, 16, e);
         opt_int(redis, "wait_ms", &c->wait_ms, 1, 5000, e);
+        opt_int(redis, "session_cache", &c->session_cache, 0, 1 << 20, e);
         if (c->nsentinels && !c->sentinel_master)
             fail(e, config_setting_source_line(redis),
                  "redis.sentinels needs redis.master (the master's name)");

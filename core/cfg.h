@@ -114,6 +114,7 @@ struct cfg {
     char *prefix;               /* key prefix, default "hl:" */
     int redis_timeout_ms;       /* deadline of one Redis call */
     int wait_replicas;          /* replicas that must hold a filing, or 0 */
+    int session_cache;          /* session states cached per process, 0 off */
     int wait_ms;                /* how long WAIT waits for them */
     char **sentinels;           /* "HOST:PORT" of Redis Sentinels, or none */
     size_t nsentinels;

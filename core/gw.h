@@ -18,6 +18,7 @@ struct hc;
 struct alert;
 struct confirm;
 struct mpub;
+struct scache;
 
 struct gw {
     struct event_base *base;
@@ -32,6 +33,9 @@ struct gw {
     struct alert *alert;        /* alert delivery worker (alert.h) */
     struct evhttp *http;
     struct mpub *mpub;          /* published menus followed (menu_pub.h) */
+    struct scache *scache;      /* recent session states (scache.h), made
+                                 * on first use; NULL = off */
+    int scache_failed;          /* could not be made: not tried again */
     int inflight;               /* requests accepted, not yet answered */
     int draining;               /* SIGTERM received */
     int spool_busy;             /* a spool drain is under way */
@@ -45,15 +49,19 @@ enum gw_script { GW_SCRIPT_LOAD = 0, GW_SCRIPT_STEP, GW_SCRIPT_CLAIM,
                  GW_SCRIPT_NOTE, GW_SCRIPT_RESOLVE, GW_SCRIPT_LIST,
                  GW_SCRIPT_READ, GW_SCRIPT_AUDIT, GW_SCRIPT_AUTH,
                  GW_SCRIPT_RELEASE, GW_SCRIPT_LOOKUP, GW_SCRIPT_TAG,
-                 GW_SCRIPT_REVEAL, GW_SCRIPT_COUNT };
+                 GW_SCRIPT_REVEAL, GW_SCRIPT_STEP_LEGACY, GW_SCRIPT_COUNT };
 extern const char *const gw_scripts[GW_SCRIPT_COUNT];
 /* Keys the STEP script takes (session.c documents them); a spool record is
- * that script's argv, at least GW_STEP_MIN_ARGS long. */
-#define GW_STEP_NKEYS 11
-#define GW_STEP_MIN_ARGS (GW_STEP_NKEYS + 13)
-/* Records spooled before the case index had 9 keys (their 10th element,
- * the blanked ttl, is empty); the drain replays them with 9 and the script
- * derives the index keys. */
+ * that script's argv: GW_STEP_NKEYS keys, then ARGV 1 = GW_STEP_LAYOUT,
+ * at least GW_STEP_MIN_ARGS elements in all. */
+#define GW_STEP_NKEYS 15
+#define GW_STEP_LAYOUT "step3"
+#define GW_STEP_MIN_ARGS (GW_STEP_NKEYS + 26)
+/* Records spooled by versions before the fixed layout are replayed by
+ * GW_SCRIPT_STEP_LEGACY (the positional script those versions ran): 11
+ * keys; or 9 before the case index (their 10th element, the blanked ttl,
+ * is empty; the script derives the index keys). */
+#define GW_STEP_NKEYS_LEGACY 11
 #define GW_STEP_NKEYS_V1 9
 
 /* Moves spooled help requests into Redis (drain.c). Called when a store

@@ -167,11 +167,11 @@ int store_cmd(struct store *s, store_cb cb, void *arg, int argc,
 int store_eval(struct store *s, size_t script, store_cb cb, void *arg,
                int nkeys, int argc, const char **argv, const size_t *argvlen)
 {
-    const char *av[64];
-    size_t al[64];
+    const char *av[STORE_EVAL_ARGS_MAX + 3];
+    size_t al[STORE_EVAL_ARGS_MAX + 3];
     char nk[16];
 
-    if (!s || script >= s->nscripts || argc + 3 > 64)
+    if (!s || script >= s->nscripts || argc > STORE_EVAL_ARGS_MAX)
         return -1;
     snprintf(nk, sizeof nk, "%d", nkeys);
     av[0] = "EVALSHA";

@@ -48,7 +48,9 @@ int store_ready(const struct store *s);
 int store_cmd(struct store *s, store_cb cb, void *arg, int argc,
               const char **argv, const size_t *argvlen);
 /* EVALSHA of script number i (as given in opts, loaded on every connect):
- * argv holds the nkeys keys then the arguments, argc counting both. */
+ * argv holds the nkeys keys then the arguments, argc counting both (at
+ * most STORE_EVAL_ARGS_MAX; more is -1). */
+#define STORE_EVAL_ARGS_MAX 125
 int store_eval(struct store *s, size_t script, store_cb cb, void *arg,
                int nkeys, int argc, const char **argv, const size_t *argvlen);
 /* Points the store at another server (Sentinel failover) and reconnects. */

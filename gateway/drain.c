@@ -31,7 +31,7 @@
 #include "spool.h"
 #include "store.h"
 
-#define DRAIN_ARGS_MAX 72
+#define DRAIN_ARGS_MAX 96
 
 struct drain {
     struct gw *gw;
@@ -99,7 +99,7 @@ static void on_filed(struct redisReply *reply, void *arg)
     struct drain *d = arg;
 
     redis_full_note(d->gw, reply, "drain");
-    if (!reply || reply->type != REDIS_REPLY_ARRAY || reply->elements != 2 ||
+    if (!reply || reply->type != REDIS_REPLY_ARRAY || reply->elements < 2 ||
         reply->element[0]->integer < 0)
         d->failed++;
     else if (reply->element[0]->integer == 1)
@@ -139,10 +139,15 @@ static int send_record(struct drain *d, const char *rec)
     }
     /* hiredis copies the arguments when formatting the command. A record
      * spooled before the case index had fewer keys (gw.h). */
-    rc = store_eval(d->store, GW_SCRIPT_STEP, on_filed, d,
-                    al[GW_STEP_NKEYS_V1] == 0 ? GW_STEP_NKEYS_V1 :
-                                                GW_STEP_NKEYS,
-                    (int)n, av, al);
+    if (n >= GW_STEP_MIN_ARGS &&
+        strcmp(av[GW_STEP_NKEYS], GW_STEP_LAYOUT) == 0)
+        rc = store_eval(d->store, GW_SCRIPT_STEP, on_filed, d, GW_STEP_NKEYS,
+                        (int)n, av, al);
+    else
+        rc = store_eval(d->store, GW_SCRIPT_STEP_LEGACY, on_filed, d,
+                        al[GW_STEP_NKEYS_V1] == 0 ? GW_STEP_NKEYS_V1 :
+                                                    GW_STEP_NKEYS_LEGACY,
+                        (int)n, av, al);
     json_decref(arr);
     return rc;
 }

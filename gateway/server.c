@@ -42,6 +42,7 @@
 #include "log.h"
 #include "menu_pub.h"
 #include "metrics.h"
+#include "scache.h"
 #include "session.h"
 #include "session_auth.h"
 #include "spool.h"
@@ -126,6 +127,23 @@ void server_gauges(struct gw *gw)
     metrics_set(gw->metrics, "hotline_spool_depth",
                 (double)spool_depth(gw->spool));
     metrics_set(gw->metrics, "hotline_inflight", gw->inflight);
+    {
+        struct scache_stats sc;
+
+        scache_stats(gw->scache, &sc);
+        metrics_set(gw->metrics, "hotline_session_cache_entries",
+                    (double)sc.entries);
+        metrics_set(gw->metrics, "hotline_session_cache_capacity",
+                    (double)sc.cap);
+        metrics_set(gw->metrics, "hotline_session_cache_hits_total",
+                    (double)sc.hits);
+        metrics_set(gw->metrics, "hotline_session_cache_misses_total",
+                    (double)sc.misses);
+        metrics_set(gw->metrics, "hotline_session_cache_evictions_total",
+                    (double)sc.evictions);
+        metrics_set(gw->metrics, "hotline_session_cache_conflicts_total",
+                    (double)sc.conflicts);
+    }
     metrics_set(gw->metrics, "hotline_menus_loaded", (double)gw->cfg->nmenus);
     metrics_set(gw->metrics, "hotline_http_connections",
                 (double)front_connections());

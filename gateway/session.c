@@ -3,7 +3,9 @@
  *
  * A request is a small state machine, struct sreq:
  *   LOAD   one EVALSHA of the LOAD script: the session hash and, for SMS,
- *          whether the number opted out;
+ *          whether the number opted out — or, for a USSD session this
+ *          process saved last, its cached copy (scache.h; see "One round
+ *          trip" below);
  *   DECIDE pure: menu_step / menu_replay / menu_show on what was loaded;
  *   SAVE   one EVALSHA of the STEP script: the new state with its TTL and,
  *          for a forward, the help request (case hash + stream entry), made
@@ -34,6 +36,16 @@
  *   P cx:new, P cx:new:QUEUE   the case index (cases.h)
  * ID is the aggregator's session id for USSD, and PHONEKEY (an HMAC of the
  * number) for SMS and Nalo: no key ever contains a phone number.
+ *
+ * One round trip. A step decided from the cache is saved by the STEP script
+ * with a compare-and-set (the version, state and walk id it was computed
+ * from): when Redis holds something else nothing is written and the step is
+ * taken again from a LOAD (redo). Only a step that continues a live walk
+ * and saves or deletes it goes this way (cas_ok); anything else — a new
+ * walk, a filing, a limit, a retry — is redone from a LOAD before any
+ * write, so filing, spooling and WAIT work as without a cache. A STEP Redis
+ * does not take (not connected) is redone as if the LOAD had found no
+ * Redis.
  *
  * Retries without a history. Africa's Talking's history tells a retried
  * step (same history) from a new one; Hubtel numbers its steps (Sequence,
@@ -87,6 +99,7 @@
 #include "menu_pub.h"
 #include "metrics.h"
 #include "redis_full.h"
+#include "scache.h"
 #include "sms_reply.h"
 #include "spool.h"
 #include "store.h"
@@ -102,7 +115,7 @@
  * 5 per-address counter, 6 the number's saved place (resume key).
  * ARGV 1: per-address window in seconds (0 = off); 2: '1' to read the
  * saved place (a USSD session), else ''.
- * Returns {session fields st h q r w pk b mv, opted out, sessions, requests,
+ * Returns {session fields st h q r w pk b mv v, opted out, sessions, requests,
  * address count, seconds since the session's last step (-1 unknown),
  * {saved place's menu, state, seconds since it was saved (-1 none)}}.
  * A Redis out of memory refuses the counter's INCR (pcall): the session is
@@ -124,12 +137,14 @@ static const char script_load[] =
     "  place[3] = tonumber(place[3] or '') and now - tonumber(place[3]) or -1\n"
     "end\n"
     "return {redis.call('HMGET', KEYS[1], 'st', 'h', 'q', 'r', 'w', 'pk',"
-    " 'b', 'mv'),"
+    " 'b', 'mv', 'v'),"
     " redis.call('EXISTS', KEYS[2]),"
     " tonumber(redis.call('GET', KEYS[3]) or '0'),"
     " tonumber(redis.call('GET', KEYS[4]) or '0'), a, idle, place}";
 
-/* STEP: KEYS 1 session, 2-4 case keys of the candidate references,
+/* STEP_LEGACY: the STEP script of versions before the fixed layout, kept
+ * only to replay their spool records after an upgrade (gw.h; drain.c).
+ * KEYS 1 session, 2-4 case keys of the candidate references,
  * 5 queue stream, 6 opt-out key, 7 the case this session filed earlier (or
  * the session key). ARGV 1 ttl ('0' deletes the session), 2 state ('' saves
  * nothing), 3 history, 4 marker, 5 opt-out op ('' | 'set' | 'clear'),
@@ -159,7 +174,7 @@ static const char script_load[] =
  * KEYS 10 and 11: the case index P cx:new and P cx:new:QUEUE (cases.h); a
  * filed case is added to both, scored by its creation time. A record
  * spooled before they existed has no KEYS 10/11: they are derived. */
-static const char script_step[] =
+static const char script_step_legacy[] =
     "local res = {2, ''}\n"
     "if ARGV[6] == '1' then\n"
     "  res = {-1, ''}\n"
@@ -253,13 +268,155 @@ static const char script_step[] =
     "end\n"
     "return res\n";
 
+/* STEP (layout GW_STEP_LAYOUT): one step of a session, applied atomically.
+ * KEYS, all it touches:
+ *   1 s      the session            2-4 c1..c3 case keys of the candidate
+ *   5 queue  help-request stream        references (the session key when
+ *   6 opt    opt-out key                not filing)
+ *   7 rcase  the case this session filed earlier (duress flag), or s
+ *   8 rls    the number's sessions this hour   9 rlf its requests today
+ *   10 cx, 11 cq   the case index P cx:new and P cx:new:QUEUE (cases.h)
+ *   12 live  the consoles' live stream P ev:live (staff/live.h)
+ *   13 rk    the number's saved place (resume key), or s
+ *   14 fk    the funnel hash of the pinned menu version, or s
+ *   15 rla   the requests-per-address counter, or s
+ * ARGV, by name:
+ *   1 layout ('step3')   2 ttl ('' = a replay from the spool, '0' deletes)
+ *   3 st (state, '' saves nothing)   4 hist   5 marker   6 optop
+ *   ('' | 'set' | 'clear')   7 file ('0' | '1')   8-10 ref1..ref3
+ *   11 owner (the walk)   12 risk ('high' | '')   13 began ('1' | '')
+ *   14 wid   15 base (`b`)   16 rop ('set' | 'del' | '': the saved place)
+ *   17 mname   18 resume_s   19 mv   20 pk (the number's HMAC, set once)
+ *   21-23 expv, expst, expw: the version, state and walk id the step was
+ *   computed from ('' expv: no check)   24 awin, 25 alim: the address
+ *   window in seconds and its limit ('' or 0: not counted here)
+ *   26 n: pairs of the help request, then n field/value pairs, then the
+ *   funnel fields ("NODE|LANG|EVENT") to the end.
+ * Compare-and-set: with expv, nothing is written unless the session still
+ * holds that version (`v`, a counter every save increments), state and
+ * walk id; the gateway then takes the step again from a LOAD.
+ * Returns {code, ref, cas, v}: code 1 filed, 0 already filed by this owner,
+ * -1 every candidate taken, 2 nothing to file; cas 1 applied, 0 the
+ * session changed (nothing written), -3 the address is over its limit
+ * (nothing written); v the session's version after the step (0 none). */
+static const char script_step[] =
+    "local s, queue, opt, rcase = KEYS[1], KEYS[5], KEYS[6], KEYS[7]\n"
+    "local rls, rlf, cx, cq, live = KEYS[8], KEYS[9], KEYS[10], KEYS[11],"
+    " KEYS[12]\n"
+    "local rk, fk, rla = KEYS[13], KEYS[14], KEYS[15]\n"
+    "local ttl, st, hist, marker, optop, file = ARGV[2], ARGV[3], ARGV[4],"
+    " ARGV[5], ARGV[6], ARGV[7]\n"
+    "local refs = {ARGV[8], ARGV[9], ARGV[10]}\n"
+    "local owner, risk, began, wid, base = ARGV[11], ARGV[12], ARGV[13],"
+    " ARGV[14], ARGV[15]\n"
+    "local rop, mname, resume_s, mv, pk = ARGV[16], ARGV[17], ARGV[18],"
+    " ARGV[19], ARGV[20]\n"
+    "local expv, expst, expw = ARGV[21], ARGV[22], ARGV[23]\n"
+    "local awin, alim = tonumber(ARGV[24]) or 0, tonumber(ARGV[25]) or 0\n"
+    "local n = tonumber(ARGV[26])\n"
+    "local first_funnel = 27 + 2 * n\n"
+    "if awin > 0 then\n"
+    "  local a = redis.pcall('INCR', rla)\n"
+    "  if type(a) ~= 'number' then a = 0\n"
+    "  elseif a == 1 then redis.call('EXPIRE', rla, awin) end\n"
+    "  if alim > 0 and a > alim then return {2, '', -3, 0} end\n"
+    "end\n"
+    "if expv ~= '' then\n"
+    "  local cur = redis.call('HMGET', s, 'v', 'st', 'w')\n"
+    "  if cur[1] ~= expv or cur[2] ~= expst or (cur[3] or '') ~= expw then\n"
+    "    return {2, '', 0, 0}\n"
+    "  end\n"
+    "end\n"
+    "local res = {2, ''}\n"
+    "if file == '1' then\n"
+    "  res = {-1, ''}\n"
+    "  local entry = {}\n"
+    "  for k = 27, 26 + 2 * n do entry[#entry + 1] = ARGV[k] end\n"
+    "  local at, free = nil, nil\n"
+    "  for i = 1, 3 do\n"
+    "    local o = redis.call('HGET', KEYS[1 + i], 'owner')\n"
+    "    if o == owner then\n"
+    "      at = i\n"
+    "      res = {0, refs[i]}\n"
+    "      break\n"
+    "    elseif not o and not free then\n"
+    "      free = i\n"
+    "    end\n"
+    "  end\n"
+    "  if not at and free then\n"
+    "    at = free\n"
+    "    local ck, ref = KEYS[1 + at], refs[at]\n"
+    "    local id = redis.call('XADD', queue, '*', 'ref', ref,"
+    " unpack(entry))\n"
+    "    redis.call('HSET', ck, 'ref', ref, 'owner', owner,"
+    " 'status', 'new', 'entry', id, unpack(entry))\n"
+    "    local f = {}\n"
+    "    for k = 1, #entry, 2 do f[entry[k]] = entry[k + 1] end\n"
+    "    redis.call('ZADD', cx, tonumber(f.created) or 0, ref)\n"
+    "    redis.call('ZADD', cq, tonumber(f.created) or 0, ref)\n"
+    "    res = {1, ref}\n"
+    "    redis.call('XADD', live, 'MAXLEN', '~', 1000, '*', 'what', 'new',"
+    " 'ref', ref)\n"
+    "  end\n"
+    "  if ttl == '' and at and at > 1 then\n"
+    "    redis.call('HSET', KEYS[1 + at], 'told', refs[1])\n"
+    "    if redis.call('EXISTS', KEYS[2]) == 1 then\n"
+    "      redis.call('HSET', KEYS[2], 'told_also', refs[at])\n"
+    "    end\n"
+    "  end\n"
+    "end\n"
+    "local v = 0\n"
+    "if ttl == '0' then\n"
+    "  redis.call('DEL', s)\n"
+    "elseif st ~= '' then\n"
+    "  redis.call('HSET', s, 'st', st, 'h', hist, 'w', wid, 'mv', mv,"
+    " 't', redis.call('TIME')[1])\n"
+    "  v = redis.call('HINCRBY', s, 'v', 1)\n"
+    "  redis.call('HSETNX', s, 'pk', pk)\n"
+    "  if marker ~= '' then redis.call('HSET', s, 'q', marker) end\n"
+    "  if base ~= '' then redis.call('HSET', s, 'b', base)\n"
+    "  else redis.call('HDEL', s, 'b') end\n"
+    "  if res[1] >= 0 and res[2] ~= '' then\n"
+    "    redis.call('HSET', s, 'r', res[2])\n"
+    "  end\n"
+    "  redis.call('EXPIRE', s, ttl)\n"
+    "end\n"
+    "if risk == 'high' and redis.call('EXISTS', rcase) == 1 then\n"
+    "  redis.call('HSET', rcase, 'risk', 'high')\n"
+    "  redis.call('XADD', live, 'MAXLEN', '~', 1000, '*', 'what', 'risk',"
+    " 'ref', redis.call('HGET', rcase, 'ref') or '')\n"
+    "end\n"
+    "if began == '1' then\n"
+    "  if redis.call('INCR', rls) == 1 then redis.call('EXPIRE', rls, 3600)"
+    " end\n"
+    "end\n"
+    "if res[1] == 1 then\n"
+    "  if redis.call('INCR', rlf) == 1 then redis.call('EXPIRE', rlf, 86400)"
+    " end\n"
+    "end\n"
+    "if optop == 'set' then redis.call('SET', opt, '1')\n"
+    "elseif optop == 'clear' then redis.call('DEL', opt) end\n"
+    "if rk ~= s and rop == 'del' then redis.call('DEL', rk)\n"
+    "elseif rk ~= s and rop == 'set' and st ~= '' then\n"
+    "  redis.call('HSET', rk, 'm', mname, 'st', st, 't',"
+    " redis.call('TIME')[1])\n"
+    "  redis.call('EXPIRE', rk, resume_s)\n"
+    "end\n"
+    "if ttl ~= '' and fk ~= s then\n"
+    "  for k = first_funnel, #ARGV do\n"
+    "    redis.call('HINCRBY', fk, ARGV[k], 1)\n"
+    "  end\n"
+    "end\n"
+    "return {res[1], res[2], 1, v}\n";
+
 /* Loaded on every connect; the staff API runs the case scripts. */
 const char *const gw_scripts[GW_SCRIPT_COUNT] = {
     script_load, script_step, cases_script_claim, cases_script_note,
     cases_script_resolve, cases_script_list, cases_script_read,
     cases_script_audit, api_script_auth, cases_script_release, lookup_script,
     cases_script_tag,
-    cases_script_reveal         /* the console's Reveal (staff/cases.h) */
+    cases_script_reveal,        /* the console's Reveal (staff/cases.h) */
+    script_step_legacy          /* spool records of older versions */
 };
 
 static const char ref_alphabet[] = "346789ABCDEFGHJKMNPQRTWXY";
@@ -274,6 +431,8 @@ struct loaded {
     char ref[SESSION_REF_LEN + 1];
     char wid[WALK_ID_LEN + 1];  /* the walk id, "" before this version */
     char pk[33];                /* the number the session began with */
+    char ver[SCACHE_VER_MAX];   /* `v`: the session's version ("" none) */
+    char st_enc[MENU_STATE_ENC_MAX]; /* `st` as stored */
     char base_enc[MENU_STATE_ENC_MAX]; /* `b`: the session's first screen
                                    when not start's (the resume question) */
     int have_base;
@@ -335,11 +494,23 @@ struct sreq {
     int held_fallback;
     int unconfirmed;            /* no WAIT confirmed it: spool it too */
     int spooled;                /* the filing is in the spool already */
+    int cas;                    /* decided from the cache: the STEP
+                                   compares and sets (see "One round trip") */
+    char state_enc[MENU_STATE_ENC_MAX]; /* the state the STEP saves */
     session_done_cb done;
     void *arg;
 };
 
 static void serve_current(struct sreq *r);
+
+/* How a step is taken again without the cache (redo). */
+enum redo_how {
+    REDO_LOAD,                  /* from a LOAD */
+    REDO_LOAD_COUNTED,          /* from a LOAD; the STEP counted the address */
+    REDO_NO_REDIS               /* as a LOAD that found no Redis would */
+};
+static void redo(struct sreq *r, enum redo_how how);
+static void cache_store(struct sreq *r, long long v, const char *ref);
 
 static void hmac256(const char *key, const char *data, unsigned char out[32])
 {
@@ -416,6 +587,11 @@ static void walk_resume(struct sreq *r)
     char wid[WALK_ID_LEN + 1];
 
     if (r->by_number) {
+        walk_set(r, r->L.wid);
+        return;
+    }
+    if (r->cas && r->L.wid[0]) {
+        /* What this version stored is the derived id: no HMAC again. */
         walk_set(r, r->L.wid);
         return;
     }
@@ -552,86 +728,119 @@ static void resume_decide(struct sreq *r)
 
 /* ---- the help request ------------------------------------------------ */
 
-/* Fills argv for the STEP script (keys first). Strings point into r or into
- * `scratch`. Returns argc. */
+/* Scratch strings of one STEP call (keys and numbers step_args makes). */
+struct step_scratch {
+    char ck[NREFS][64];         /* case keys */
+    char queue[64], rls[64], rlf[64], cx[64], cq[64], live[64], rla[KEY_MAX];
+    char ttl[16], npairs[16], created[24], resume_s[16], awin[16], alim[16];
+    char fname[MENU_VARS_MAX][64];
+};
+
+/* Fills argv for the STEP script (keys first, the layout in its comment).
+ * Strings point into r, `state`, `hist` or `x`. Returns argc. */
 static int step_args(struct sreq *r, const char **av, size_t *al,
-                     char scratch[][64], const char *state, const char *hist)
+                     struct step_scratch *x, const char *state,
+                     const char *hist)
 {
     const struct menu_node *fw = r->res.node;
     const char *lang = r->ctx.menu->langs[r->st.lang];
+    const char *P = r->cfg->prefix;
+    const char *q = fw && fw->queue ? fw->queue : "default";
     int n = 0;
     int npairs = 0;
     int npos;
 
+    /* KEYS */
     av[n++] = r->skey;
     for (int i = 0; i < NREFS; i++) {
-        snprintf(scratch[i], 64, "%scase:%s", r->cfg->prefix, r->refs[i]);
-        av[n++] = scratch[i];
+        if (r->file) {
+            snprintf(x->ck[i], sizeof x->ck[i], "%scase:%s", P, r->refs[i]);
+            av[n++] = x->ck[i];
+        } else {
+            av[n++] = r->skey;          /* not touched: nothing to file */
+        }
     }
-    snprintf(scratch[3], 64, "%sq:%s", r->cfg->prefix,
+    snprintf(x->queue, sizeof x->queue, "%sq:%s", P,
              r->file && fw && fw->queue ? fw->queue : "none");
-    av[n++] = scratch[3];
+    av[n++] = x->queue;
     av[n++] = r->okey;
     av[n++] = r->risk ? r->riskkey : r->skey;
-    snprintf(scratch[7 + MENU_VARS_MAX], 64, "%srl:s:%s", r->cfg->prefix,
-             r->pkey);
-    snprintf(scratch[8 + MENU_VARS_MAX], 64, "%srl:f:%s", r->cfg->prefix,
-             r->pkey);
-    av[n++] = scratch[7 + MENU_VARS_MAX];
-    av[n++] = scratch[8 + MENU_VARS_MAX];
-    /* the case index (cases.h) */
-    snprintf(scratch[9 + MENU_VARS_MAX], 64, "%scx:new", r->cfg->prefix);
-    snprintf(scratch[10 + MENU_VARS_MAX], 64, "%scx:new:%s", r->cfg->prefix,
-             fw && fw->queue ? fw->queue : "default");
-    av[n++] = scratch[9 + MENU_VARS_MAX];
-    av[n++] = scratch[10 + MENU_VARS_MAX];
-    snprintf(scratch[4], 64, "%d", r->del ? 0 : r->ch->timeout_s);
-    av[n++] = scratch[4];
+    snprintf(x->rls, sizeof x->rls, "%srl:s:%s", P, r->pkey);
+    snprintf(x->rlf, sizeof x->rlf, "%srl:f:%s", P, r->pkey);
+    av[n++] = x->rls;
+    av[n++] = x->rlf;
+    snprintf(x->cx, sizeof x->cx, "%scx:new", P);
+    snprintf(x->cq, sizeof x->cq, "%scx:new:%s", P, q);
+    av[n++] = x->cx;
+    av[n++] = x->cq;
+    snprintf(x->live, sizeof x->live, "%sev:live", P);
+    av[n++] = x->live;
+    av[n++] = r->rkey[0] ? r->rkey : r->skey;
+    snprintf(r->fkey, sizeof r->fkey, "%smenu:%s:f:%lld", P,
+             r->ctx.menu->name ? r->ctx.menu->name : "", r->mv);
+    av[n++] = r->fkey;
+    if (r->cas && r->cfg->limit_addr_minute) {
+        snprintf(x->rla, sizeof x->rla, "%srl:a:%s", P, r->peer);
+        av[n++] = x->rla;
+    } else {
+        av[n++] = r->skey;
+    }
+    /* ARGV */
+    av[n++] = GW_STEP_LAYOUT;
+    snprintf(x->ttl, sizeof x->ttl, "%d", r->del ? 0 : r->ch->timeout_s);
+    av[n++] = x->ttl;
     av[n++] = r->save ? state : "";
     av[n++] = hist;
     av[n++] = r->in.msg_id;
     av[n++] = r->optout_op;
     av[n++] = r->file ? "1" : "0";
     for (int i = 0; i < NREFS; i++)
-        av[n++] = r->refs[i];
+        av[n++] = r->file ? r->refs[i] : "";
     av[n++] = r->owner;
-    npos = n++;
-    if (r->file && fw) {
-        snprintf(scratch[6], 64, "%.0f", now_ms());
-        av[n++] = "queue";    av[n++] = fw->queue ? fw->queue : "default";
-        av[n++] = "channel";  av[n++] = r->ch->name;
-        av[n++] = "phone";    av[n++] = r->in.phone;
-        av[n++] = "lang";     av[n++] = lang;
-        av[n++] = "created";  av[n++] = scratch[6];
-        av[n++] = "service";  av[n++] = r->in.service;
-        npairs = 6;
-        for (size_t i = 0; i < fw->nfields && i < MENU_VARS_MAX; i++) {
-            const char *v = menu_state_get(&r->st, fw->fields[i]);
-
-            snprintf(scratch[7 + i], 64, "f:%s", fw->fields[i]);
-            av[n++] = scratch[7 + i];
-            av[n++] = v ? v : "";
-            npairs++;
-        }
-    }
-    snprintf(scratch[5], 64, "%d", npairs);
-    av[npos] = scratch[5];
     av[n++] = r->risk ? "high" : "";
     /* Sessions are counted only while that limit is on: the counter is a
      * key per number, most of a live session's memory otherwise. */
     av[n++] = r->began && r->cfg->limit_sessions_hour ? "1" : "";
     av[n++] = r->wid;
     av[n++] = r->base;
-    av[n++] = r->rkey;
     av[n++] = r->resume_op;
     av[n++] = r->ctx.menu->name ? r->ctx.menu->name : "";
-    snprintf(scratch[11 + MENU_VARS_MAX], 64, "%d", resume_seconds(r));
-    av[n++] = scratch[11 + MENU_VARS_MAX];
+    snprintf(x->resume_s, sizeof x->resume_s, "%d", resume_seconds(r));
+    av[n++] = x->resume_s;
     snprintf(r->mvs, sizeof r->mvs, "%lld", r->mv);
-    snprintf(r->fkey, sizeof r->fkey, "%smenu:%s:f:%lld", r->cfg->prefix,
-             r->ctx.menu->name, r->mv);
     av[n++] = r->mvs;
-    av[n++] = r->fkey;
+    av[n++] = r->pkey;
+    /* compare-and-set: a step computed from the cache (see "One round
+     * trip") */
+    av[n++] = r->cas ? r->L.ver : "";
+    av[n++] = r->cas ? r->L.st_enc : "";
+    av[n++] = r->cas ? r->L.wid : "";
+    snprintf(x->awin, sizeof x->awin, "%d",
+             r->cas && r->cfg->limit_addr_minute ? 60 : 0);
+    snprintf(x->alim, sizeof x->alim, "%d", r->cfg->limit_addr_minute);
+    av[n++] = x->awin;
+    av[n++] = x->alim;
+    npos = n++;
+    if (r->file && fw) {
+        snprintf(x->created, sizeof x->created, "%.0f", now_ms());
+        av[n++] = "queue";    av[n++] = q;
+        av[n++] = "channel";  av[n++] = r->ch->name;
+        av[n++] = "phone";    av[n++] = r->in.phone;
+        av[n++] = "lang";     av[n++] = lang;
+        av[n++] = "created";  av[n++] = x->created;
+        av[n++] = "service";  av[n++] = r->in.service;
+        npairs = 6;
+        for (size_t i = 0; i < fw->nfields && i < MENU_VARS_MAX; i++) {
+            const char *v = menu_state_get(&r->st, fw->fields[i]);
+
+            snprintf(x->fname[i], sizeof x->fname[i], "f:%s", fw->fields[i]);
+            av[n++] = x->fname[i];
+            av[n++] = v ? v : "";
+            npairs++;
+        }
+    }
+    snprintf(x->npairs, sizeof x->npairs, "%d", npairs);
+    av[npos] = x->npairs;
     for (int i = 0; i < r->nff; i++)
         av[n++] = r->ff[i];
     for (int i = 0; i < n; i++)
@@ -650,13 +859,13 @@ static int spool_request(struct sreq *r, const char **av, const size_t *al,
     int err;
 
     for (int i = 0; i < argc; i++) {
-        /* The drain files only: ttl, state, marker and opt-out blanked
-         * (ARGV 1, 2, 4, 5, after the keys). */
+        /* The drain files only: ttl, state, marker, opt-out and the
+         * compare-and-set blanked (ARGV 2, 3, 5, 6, 21-25). */
         const char *v = av[i];
         size_t l = al[i];
-        int k = i - GW_STEP_NKEYS;
+        int k = i - GW_STEP_NKEYS + 1;
 
-        if (k == 0 || k == 1 || k == 3 || k == 4) {
+        if (k == 2 || k == 3 || k == 5 || k == 6 || (k >= 21 && k <= 25)) {
             v = "";
             l = 0;
         }
@@ -691,26 +900,26 @@ static void confirm_filing(struct sreq *r);
 
 /* ... then the menu version, the funnel key and its fields */
 #define STEP_ARGS_MAX \
-    (GW_STEP_NKEYS + 21 + FUNNEL_MAX + 2 * (6 + MENU_VARS_MAX))
-#define NSCRATCH (12 + MENU_VARS_MAX)
+    (GW_STEP_NKEYS + 26 + FUNNEL_MAX + 2 * (6 + MENU_VARS_MAX))
 
 /* SAVE: runs the STEP script, or spools when Redis is not there. */
 static void save(struct sreq *r)
 {
     const char *av[STEP_ARGS_MAX];
     size_t al[STEP_ARGS_MAX];
-    char scratch[NSCRATCH][64];
-    char state[MENU_STATE_ENC_MAX];
+    struct step_scratch x;
+    char *state = r->state_enc;
     const char *hist = r->in.has_history ? r->in.text : "";
     int argc;
 
     state[0] = '\0';
     if (r->save && menu_state_encode(r->ctx.menu, &r->st, state,
-                                     sizeof state) < 0) {
+                                     sizeof r->state_enc) < 0) {
         log_error("channel %s: state does not encode", r->ch->name);
+        state[0] = '\0';
         r->save = 0;
     }
-    argc = step_args(r, av, al, scratch, state, hist);
+    argc = step_args(r, av, al, &x, state, hist);
     if (r->file && store_eval(r->gw->fstore, GW_SCRIPT_STEP, on_saved, r,
                               GW_STEP_NKEYS, argc, av, al) == 0) {
         if (r->cfg->wait_replicas > 0)
@@ -722,6 +931,13 @@ static void save(struct sreq *r)
         /* The filing connection is down: nothing confirms this one. */
         if (r->file && r->cfg->wait_replicas > 0)
             r->unconfirmed = 1;
+        return;
+    }
+    scache_del(r->gw->scache, r->skey);
+    if (r->cas) {
+        /* Decided from the cache, and Redis is not there: decide again
+         * as a LOAD that found no Redis would have. */
+        redo(r, REDO_NO_REDIS);
         return;
     }
     /* Redis is not there: the help request goes to the spool. */
@@ -746,8 +962,8 @@ static int spool_filing(struct sreq *r, const char *why)
 {
     const char *av[STEP_ARGS_MAX];
     size_t al[STEP_ARGS_MAX];
-    char scratch[NSCRATCH][64];
-    int argc = step_args(r, av, al, scratch, "", "");
+    struct step_scratch x;
+    int argc = step_args(r, av, al, &x, "", "");
 
     return spool_request(r, av, al, argc, why);
 }
@@ -808,10 +1024,28 @@ static void on_saved(struct redisReply *reply, void *arg)
     const char *queue = r->res.node && r->res.node->queue ? r->res.node->queue
                                                           : "default";
 
-    if (!reply || reply->type != REDIS_REPLY_ARRAY || reply->elements != 2) {
+    if (r->cas && reply && reply->type == REDIS_REPLY_ARRAY &&
+        reply->elements == 4 && reply->element[2]->integer == 0) {
+        /* The session changed behind the cache: nothing was written. */
+        scache_conflict(r->gw->scache);
+        scache_del(r->gw->scache, r->skey);
+        redo(r, REDO_LOAD_COUNTED);
+        return;
+    }
+    if (r->cas && reply && reply->type == REDIS_REPLY_ARRAY &&
+        reply->elements == 4 && reply->element[2]->integer == -3) {
+        metrics_add(r->gw->metrics, "hotline_limited_total", "limit",
+                    "address", 1);
+        r->status = 429;
+        finish(r);
+        return;
+    }
+    if (!reply || reply->type != REDIS_REPLY_ARRAY || reply->elements != 4) {
         /* An error reply (out of memory, say): nothing of the step was
          * stored. */
         int refused = reply && reply->type == REDIS_REPLY_ERROR;
+
+        scache_del(r->gw->scache, r->skey);
 
         if (refused)
             redis_full_note(r->gw, reply, "step");
@@ -836,6 +1070,9 @@ static void on_saved(struct redisReply *reply, void *arg)
         return;
     }
     redis_full_note(r->gw, reply, "step");
+    cache_store(r, reply->element[3]->integer,
+                r->file && reply->element[0]->integer >= 0 ?
+                    reply->element[1]->str : NULL);
     if (r->file) {
         long long code = reply->element[0]->integer;
         const char *ref = reply->element[1]->str;
@@ -1193,9 +1430,8 @@ static void parse_place(struct sreq *r, const redisReply *p)
 /* The session began on menu version mv (absent: the file, 0): serve it that
  * one, so a publish never changes the screen under a caller. A version no
  * longer loaded here: the session starts again on the current one. */
-static void pin_version(struct sreq *r, const redisReply *mv)
+static void pin_version(struct sreq *r, long long want)
 {
-    long long want = mv->type == REDIS_REPLY_STRING ? atoll(mv->str) : 0;
     struct mpub_ver *h;
     const struct menu *m;
     long long v;
@@ -1237,6 +1473,26 @@ static void serve_current(struct sreq *r)
     r->ctx.menu = m;
 }
 
+/* Decodes what was loaded (or found in the cache) into L: the pinned menu
+ * version first, then the state and the replay base against it. */
+static void loaded_decode(struct sreq *r, int have_st, long long mv)
+{
+    struct loaded *L = &r->L;
+
+    if (have_st)
+        pin_version(r, mv);
+    if (have_st && !r->restart &&
+        menu_state_decode(r->ctx.menu, L->st_enc, strlen(L->st_enc),
+                          &L->st) == 0)
+        L->have_state = 1;
+    if (L->base_enc[0] && !r->restart &&
+        menu_state_decode(r->ctx.menu, L->base_enc, strlen(L->base_enc),
+                          &L->base) == 0 && !L->base.ended)
+        L->have_base = 1;
+    else
+        L->base_enc[0] = '\0';
+}
+
 static void parse_loaded(struct sreq *r, const redisReply *reply)
 {
     struct loaded *L = &r->L;
@@ -1244,35 +1500,102 @@ static void parse_loaded(struct sreq *r, const redisReply *reply)
 
     if (!reply || reply->type != REDIS_REPLY_ARRAY || reply->elements != 7 ||
         reply->element[0]->type != REDIS_REPLY_ARRAY ||
-        reply->element[0]->elements != 8)
+        reply->element[0]->elements != 9)
         return;
     L->ok = 1;
     h = reply->element[0];
-    if (h->element[0]->type == REDIS_REPLY_STRING)
-        pin_version(r, h->element[7]);
     L->opted_out = reply->element[1]->type == REDIS_REPLY_INTEGER &&
                    reply->element[1]->integer == 1;
     L->sessions = reply->element[2]->integer;
     L->requests = reply->element[3]->integer;
     L->from_addr = reply->element[4]->integer;
     L->idle = reply->element[5]->integer;
-    if (h->element[0]->type == REDIS_REPLY_STRING && !r->restart &&
-        menu_state_decode(r->ctx.menu, h->element[0]->str,
-                          h->element[0]->len, &L->st) == 0)
-        L->have_state = 1;
+    copy_str(L->st_enc, sizeof L->st_enc, h->element[0]);
     copy_str(L->hist, sizeof L->hist, h->element[1]);
     copy_str(L->marker, sizeof L->marker, h->element[2]);
     copy_str(L->ref, sizeof L->ref, h->element[3]);
     copy_str(L->wid, sizeof L->wid, h->element[4]);
     copy_str(L->pk, sizeof L->pk, h->element[5]);
     copy_str(L->base_enc, sizeof L->base_enc, h->element[6]);
-    if (L->base_enc[0] && !r->restart &&
-        menu_state_decode(r->ctx.menu, L->base_enc, strlen(L->base_enc),
-                          &L->base) == 0 && !L->base.ended)
-        L->have_base = 1;
-    else
-        L->base_enc[0] = '\0';
+    copy_str(L->ver, sizeof L->ver, h->element[8]);
+    loaded_decode(r, h->element[0]->type == REDIS_REPLY_STRING,
+                  h->element[7]->type == REDIS_REPLY_STRING ?
+                      atoll(h->element[7]->str) : 0);
     parse_place(r, reply->element[6]);
+}
+
+/* Copies field f of a cache entry into dst (cap bytes); -1 when it does not
+ * fit. */
+static int cache_field(char *dst, size_t cap, const struct scache_val *v,
+                       enum scache_field f)
+{
+    if (v->flen[f] >= cap)
+        return -1;
+    memcpy(dst, v->f[f], v->flen[f] + 1);
+    return 0;
+}
+
+/* Fills L from the cache (see "One round trip"): 1 when the session was
+ * there and this step may be decided from it. */
+static int from_cache(struct sreq *r)
+{
+    struct loaded *L = &r->L;
+    struct scache_val v;
+
+    if (r->in.kind != IN_USSD || r->in.is_release ||
+        scache_get(r->gw->scache, r->skey, &v) != 0)
+        return 0;
+    if (cache_field(L->st_enc, sizeof L->st_enc, &v, SC_ST) ||
+        cache_field(L->hist, sizeof L->hist, &v, SC_H) ||
+        cache_field(L->marker, sizeof L->marker, &v, SC_Q) ||
+        cache_field(L->ref, sizeof L->ref, &v, SC_R) ||
+        cache_field(L->wid, sizeof L->wid, &v, SC_W) ||
+        cache_field(L->pk, sizeof L->pk, &v, SC_PK) ||
+        cache_field(L->base_enc, sizeof L->base_enc, &v, SC_B) ||
+        strlen(v.ver) >= sizeof L->ver) {
+        scache_del(r->gw->scache, r->skey);
+        memset(L, 0, sizeof *L);
+        L->idle = -1;
+        return 0;
+    }
+    memcpy(L->ver, v.ver, strlen(v.ver) + 1);
+    L->ok = 1;
+    loaded_decode(r, L->st_enc[0] != '\0', v.mv);
+    return 1;
+}
+
+/* Remembers what the STEP script just wrote to the session (version v), so
+ * that its next step needs no LOAD; forgets it when nothing usable was
+ * written. ref: the reference filed, or NULL. */
+static void cache_store(struct sreq *r, long long v, const char *ref)
+{
+    struct scache_val e;
+    char ver[24];
+    const char *q = r->in.msg_id[0] ? r->in.msg_id : r->L.marker;
+    const char *pk = r->L.pk[0] ? r->L.pk : r->pkey;
+    const char *h = r->in.has_history ? r->in.text : "";
+    const char *rf = ref && ref[0] ? ref : r->L.ref;
+
+    if (!r->gw->scache)
+        return;
+    if (r->in.kind != IN_USSD || v <= 0 || !r->save || r->del ||
+        !r->state_enc[0]) {
+        scache_del(r->gw->scache, r->skey);
+        return;
+    }
+    snprintf(ver, sizeof ver, "%lld", v);
+    e.ver = ver;
+    e.mv = r->mv;
+    e.f[SC_ST] = r->state_enc;
+    e.f[SC_H] = h;
+    e.f[SC_Q] = q;
+    e.f[SC_R] = rf;
+    e.f[SC_W] = r->wid;
+    e.f[SC_PK] = pk;
+    e.f[SC_B] = r->base;
+    for (int i = 0; i < SCACHE_NFIELDS; i++)
+        e.flen[i] = strlen(e.f[i]);
+    scache_put(r->gw->scache, r->skey, &e);
 }
 
 /* Abuse limits, applied to what the step decided. A number over a limit
@@ -1416,6 +1739,11 @@ static void decide_and_save(struct sreq *r)
         finish(r);
         return;
     }
+    if (r->cas && !r->by_number && r->L.pk[0] &&
+        strcmp(r->L.pk, r->pkey) != 0) {
+        redo(r, REDO_LOAD);     /* Redis decides: the number is refused */
+        return;
+    }
     if (refuse_other_number(r))
         return;
     walk_resume(r);
@@ -1430,9 +1758,24 @@ static void decide_and_save(struct sreq *r)
     decided(r);
 }
 
+/* 1 when a step decided from the cache may be saved by one compare-and-set
+ * STEP: it continues a live walk (saves or deletes it) and does nothing
+ * else — no new walk, filing, duress flag, limit, opt-out or special
+ * screen. Anything else is taken again from a LOAD, as without a cache. */
+static int cas_ok(const struct sreq *r)
+{
+    return !r->file && !r->began && !r->restart && !r->status && !r->text &&
+           !r->silent && !r->optout_op[0] && (r->save || r->del) &&
+           !(r->res.action == MENU_ACT_QUIT && r->L.ref[0]);
+}
+
 /* The rest of a step once the walk is decided (and a lookup answered). */
 static void decided(struct sreq *r)
 {
+    if (r->cas && !cas_ok(r)) {
+        redo(r, REDO_LOAD);
+        return;
+    }
     if (r->L.ok)
         apply_limits(r);
     resume_decide(r);
@@ -1460,6 +1803,65 @@ static void on_loaded(struct redisReply *reply, void *arg)
     decide_and_save(r);
 }
 
+/* LOAD: sends the LOAD script for r (count_addr: count the request
+ * against its address's limit). */
+static void send_load(struct sreq *r, int count_addr)
+{
+    const struct cfg *cfg = r->cfg;
+    char keys[3][KEY_MAX];
+    char window[16];
+    const char *av[8];
+    size_t al[8];
+
+    snprintf(keys[0], KEY_MAX, "%srl:s:%s", cfg->prefix, r->pkey);
+    snprintf(keys[1], KEY_MAX, "%srl:f:%s", cfg->prefix, r->pkey);
+    snprintf(keys[2], KEY_MAX, "%srl:a:%s", cfg->prefix, r->peer);
+    snprintf(window, sizeof window, "%d",
+             cfg->limit_addr_minute && count_addr ? 60 : 0);
+    av[0] = r->skey;
+    av[1] = r->okey;
+    av[2] = keys[0];
+    av[3] = keys[1];
+    av[4] = keys[2];
+    av[5] = r->rkey[0] ? r->rkey : r->skey;
+    av[6] = window;
+    av[7] = r->rkey[0] ? "1" : "";
+    for (int i = 0; i < 8; i++)
+        al[i] = strlen(av[i]);
+    if (store_eval(r->gw->store, GW_SCRIPT_LOAD, on_loaded, r, 6, 8, av,
+                   al) != 0)
+        on_loaded(NULL, r);     /* Redis not there: decide without it */
+}
+
+/* Takes the step again from the start without the cache (see "One round
+ * trip"): everything the decision set is cleared first. */
+static void redo(struct sreq *r, enum redo_how how)
+{
+    r->cas = 0;
+    memset(&r->L, 0, sizeof r->L);
+    r->L.idle = -1;
+    memset(&r->st, 0, sizeof r->st);
+    memset(&r->res, 0, sizeof r->res);
+    r->began = r->restart = r->nff = 0;
+    r->fin = NULL;
+    r->resume_op = "";
+    r->base[0] = '\0';
+    r->save = r->del = r->file = r->silent = r->risk = r->status = 0;
+    r->optout_op = "";
+    r->riskkey[0] = '\0';
+    r->text = NULL;
+    r->end = 0;
+    r->waiting = r->held = r->held_fallback = 0;
+    r->unconfirmed = r->spooled = 0;
+    r->state_enc[0] = '\0';
+    r->ctx.ref = NULL;
+    serve_current(r);
+    if (how == REDO_NO_REDIS)
+        on_loaded(NULL, r);
+    else
+        send_load(r, how == REDO_LOAD);
+}
+
 /* Nalo and Arkesel send the whole dialled string ("*920*55*2*1#") as the
  * first message: with the channel's service_code ("*920*55#") known, what
  * follows it is pre-dialled input ("2*1"), and the service is the code. */
@@ -1481,10 +1883,6 @@ void session_handle(struct gw *gw, struct cfg *cfg,
                     const char *peer, session_done_cb done, void *arg)
 {
     struct sreq *r = calloc(1, sizeof *r);
-    char keys[3][KEY_MAX];
-    char window[16];
-    const char *av[8];
-    size_t al[8];
 
     if (!r) {
         done(503, "", 0, "text/plain", arg);
@@ -1519,21 +1917,15 @@ void session_handle(struct gw *gw, struct cfg *cfg,
     if (in->kind == IN_USSD && in->is_new && !in->has_history)
         dialled_input(r);
     r->L.idle = -1;
-    snprintf(keys[0], KEY_MAX, "%srl:s:%s", cfg->prefix, r->pkey);
-    snprintf(keys[1], KEY_MAX, "%srl:f:%s", cfg->prefix, r->pkey);
-    snprintf(keys[2], KEY_MAX, "%srl:a:%s", cfg->prefix, r->peer);
-    snprintf(window, sizeof window, "%d", cfg->limit_addr_minute ? 60 : 0);
-    av[0] = r->skey;
-    av[1] = r->okey;
-    av[2] = keys[0];
-    av[3] = keys[1];
-    av[4] = keys[2];
-    av[5] = r->rkey[0] ? r->rkey : r->skey;
-    av[6] = window;
-    av[7] = r->rkey[0] ? "1" : "";
-    for (int i = 0; i < 8; i++)
-        al[i] = strlen(av[i]);
-    if (store_eval(gw->store, GW_SCRIPT_LOAD, on_loaded, r, 6, 8, av, al) !=
-        0)
-        on_loaded(NULL, r);     /* Redis not there: decide without it */
+    if (!gw->scache && cfg->session_cache > 0 && !gw->scache_failed) {
+        gw->scache = scache_new((size_t)cfg->session_cache);
+        gw->scache_failed = !gw->scache;
+    }
+    if (from_cache(r)) {
+        r->cas = 1;
+        decide_and_save(r);
+        return;
+    }
+    send_load(r, 1);
 }
+

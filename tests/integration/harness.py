@@ -373,6 +373,7 @@ def run(tests):
             _cleanup()
             del _procs[:]
             del _hotlineds[:]
-            shutil.rmtree(tmp, ignore_errors=True)
+            if not os.environ.get("KEEP"):
+                shutil.rmtree(tmp, ignore_errors=True)
     print("%d passed, %d failed" % (passed, failed))
     sys.exit(1 if failed else 0)

@@ -161,6 +161,21 @@ def test_spooled_filing_is_indexed(tmp):
     eq([c["ref"] for c in json.loads(text)["cases"]], [ref])
 
 
+def v1_record(rec):
+    """The record an older version (9 keys, positional ARGV) spooled for the
+    same filing as rec, a record of today's layout (session.c, STEP)."""
+    eq(rec[15], "step3", "today's records carry the layout tag")
+    eq(rec[9:12], ["hl:cx:new", "hl:cx:new:urgent", "hl:ev:live"],
+       "the index keys and the live stream are KEYS 10-12")
+    a = rec[15:]
+    n = int(a[25])
+    pairs, funnel = a[26:26 + 2 * n], a[26 + 2 * n:]
+    rk = rec[12] if rec[12] != rec[0] else ""
+    return (rec[:9] + a[1:11] + [a[25]] + pairs +
+            [a[11], a[12], a[13], a[14], rk, a[15], a[16], a[17], a[18],
+             rec[13]] + funnel)
+
+
 def test_spool_of_an_older_version_is_indexed(tmp):
     """A record spooled by a version without the index (9 keys: no cx keys)
     is filed and indexed when a new hotlined drains it (an upgrade during
@@ -173,9 +188,7 @@ def test_spool_of_an_older_version_is_indexed(tmp):
     with open(spool) as f:
         recs = [json.loads(line) for line in f if line.strip()]
     eq(len(recs), 1)
-    rec = recs[0]
-    eq(rec[9:11], ["hl:cx:new", "hl:cx:new:urgent"], "the index keys are KEYS 10, 11")
-    old = rec[:9] + rec[11:]
+    old = v1_record(recs[0])
     eq(old[9], "", "the older record's 10th element is the blanked ttl")
     with open(spool, "w") as f:
         f.write(json.dumps(old) + "\n")
@@ -186,6 +199,31 @@ def test_spool_of_an_older_version_is_indexed(tmp):
     st, text, _ = api(hl, "GET", "/api/cases?status=new&queue=urgent")
     eq([c["ref"] for c in json.loads(text)["cases"]], [ref])
     eq(redis.client().hgetall("hl:case:" + ref)["phone"], "+84913000008")
+
+
+def test_spool_of_the_positional_layout_is_filed(tmp):
+    """A record spooled by the version before the fixed STEP layout (11
+    keys, positional ARGV) is filed and indexed when a new hotlined drains
+    it (an upgrade during a Redis outage)."""
+    redis, hl, r, ctl = tc.setup(tmp)
+    redis.kill()
+    ref = tc.walk(hl, "sp-old2", "+84913000009")
+    hl.stop()
+    spool = os.path.join(tmp, "var", "spool.jsonl")
+    with open(spool) as f:
+        recs = [json.loads(line) for line in f if line.strip()]
+    eq(len(recs), 1)
+    v1 = v1_record(recs[0])
+    old = v1[:9] + recs[0][9:11] + v1[9:]
+    with open(spool, "w") as f:
+        f.write(json.dumps(old) + "\n")
+    redis.start()
+    hl.start()
+    wait_for(lambda: "help requests moved to Redis" in hl.log(), 15,
+             what="the spool drained")
+    st, text, _ = api(hl, "GET", "/api/cases?status=new&queue=urgent")
+    eq([c["ref"] for c in json.loads(text)["cases"]], [ref])
+    eq(redis.client().hgetall("hl:case:" + ref)["phone"], "+84913000009")
 
 
 def test_claimer_owns_the_case(tmp):
