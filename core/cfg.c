@@ -560,6 +560,17 @@ static int menus_load(struct cfg *c, char *err, size_t errlen)
     return rc;
 }
 
+/* Renders the screens of ch's menu once for ch's render mode (menu.h,
+ * menu_prerender); on failure they are rendered on demand. */
+static void prerender(struct cfg *c, const struct cfg_channel *ch)
+{
+    for (size_t i = 0; i < c->nmenus; i++)
+        if (c->menus[i] == ch->menu &&
+            menu_prerender(c->menus[i], &ch->render) != 0)
+            log_warn("channel %s: screens of menu %s rendered on demand "
+                     "(out of memory)", ch->name, ch->menu_name);
+}
+
 static const struct menu *menu_by_name(const struct cfg *c, const char *name)
 {
     for (size_t i = 0; i < c->nmenus; i++) {
@@ -1055,6 +1066,8 @@ int cfg_load(const char *path, const struct cfg_overrides *ov,
         if (!ch->menu)
             fail(&e, ch->line, "channel %s: no menu named '%s' in %s",
                  ch->name, ch->menu_name, c->menus_dir);
+        else
+            prerender(c, ch);
     }
     if (e.failed) {
         cfg_release(c);

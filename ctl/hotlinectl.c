@@ -562,7 +562,7 @@ static int cmd_menu_simulate(int argc, char **argv)
     struct menu *m = load_or_report(o.file);
     if (!m)
         return 1;
-    struct menu_ctx c = { m, o.render, SIM_REF };
+    struct menu_ctx c = { m, o.render, SIM_REF, NULL, NULL };
     printf("[simulating %s on %s%s; reference %s is simulated, nothing is "
            "filed]\n", o.file,
            o.render.channel == MENU_CH_SMS ? "sms" : "ussd",

@@ -178,6 +178,17 @@ static size_t judge(struct mpub *mp, struct menu *m, const char *label,
     return errors;
 }
 
+/* Renders m's screens once for every channel serving it (menu.h,
+ * menu_prerender); what fails is rendered on demand. */
+static void prerender(struct mpub *mp, struct menu *m)
+{
+    const struct cfg *c = mp->gw->cfg;
+
+    for (size_t i = 0; i < c->nchannels; i++)
+        if (strcmp(c->channels[i].menu_name, m->name) == 0)
+            menu_prerender(m, &c->channels[i].render);
+}
+
 static void refuse(struct mpub_menu *e, long long v, const char *why)
 {
     e->bad = v;
@@ -228,7 +239,7 @@ static void on_text(struct redisReply *reply, void *arg)
         refuse(e, r->v, "its name is not the menu's");
     } else if (judge(r->mp, m, label, why, sizeof why) > 0) {
         refuse(e, r->v, why);
-    } else if (ver_add(e, r->v, m) == 0) {
+    } else if (prerender(r->mp, m), ver_add(e, r->v, m) == 0) {
         e->cur = r->v;
         e->bad = 0;
         e->why[0] = '\0';

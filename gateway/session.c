@@ -464,6 +464,7 @@ struct sreq {
     const char *resume_op;      /* "", "set", "del": the saved place */
     char base[MENU_STATE_ENC_MAX]; /* `b` to store (see struct loaded) */
     char refs[NREFS][SESSION_REF_LEN + 1];
+    int refs_done;              /* refs derived (refs_need) */
     struct menu_ctx ctx;
     long long mv;               /* the menu version served (0 = the file) */
     struct mpub_ver *hold;      /* keeps that version loaded (menu_pub.h) */
@@ -556,8 +557,29 @@ static double now_ms(void)
     return (double)tv.tv_sec * 1000.0 + (double)(tv.tv_usec / 1000);
 }
 
+/* The candidate references of r's walk, derived (three HMACs) the first
+ * time they are needed: a filing, or a screen that shows {ref}. */
+static void refs_need(struct sreq *r)
+{
+    if (r->refs_done)
+        return;
+    for (int i = 0; i < NREFS; i++)
+        session_ref(r->cfg->pepper, r->owner, i, r->refs[i]);
+    r->refs_done = 1;
+}
+
+/* {ref} of a screen when the step sets none (menu_ctx.ref_get): the walk's
+ * first candidate. */
+static const char *ref_lazy(void *arg)
+{
+    struct sreq *r = arg;
+
+    refs_need(r);
+    return r->refs[0];
+}
+
 /* Sets the walk id (wid: "" keeps a legacy walk's session-wide owner) and
- * derives the owner and the candidate references from it. */
+ * the owner; the candidate references derive from it when needed. */
 static void walk_set(struct sreq *r, const char *wid)
 {
     snprintf(r->wid, sizeof r->wid, "%s", wid);
@@ -565,9 +587,10 @@ static void walk_set(struct sreq *r, const char *wid)
         snprintf(r->owner, sizeof r->owner, "%s#%s", r->skey, r->wid);
     else
         snprintf(r->owner, sizeof r->owner, "%s", r->skey);
-    for (int i = 0; i < NREFS; i++)
-        session_ref(r->cfg->pepper, r->owner, i, r->refs[i]);
-    r->ctx.ref = r->refs[0];
+    r->refs_done = 0;
+    r->ctx.ref = NULL;
+    r->ctx.ref_get = ref_lazy;
+    r->ctx.ref_arg = r;
 }
 
 /* A session keyed by the aggregator's id is one walk: its id is derived
@@ -750,6 +773,8 @@ static int step_args(struct sreq *r, const char **av, size_t *al,
     int npairs = 0;
     int npos;
 
+    if (r->file)
+        refs_need(r);
     /* KEYS */
     av[n++] = r->skey;
     for (int i = 0; i < NREFS; i++) {

@@ -262,6 +262,21 @@ struct menu_screen {
     struct menu_measure measure;    /* of text */
 };
 
+/*
+ * Renders every screen of m that does not depend on the session (no
+ * {name}, no {ref}) once for render mode r: each node × language × with
+ * and without the invalid line × page, folded, measured and paginated as
+ * on demand. menu_show, menu_step and the replay then copy those bytes;
+ * screens with a {name} are still rendered per request. Call it once per
+ * mode a channel serves m with, when m is loaded (again for the same mode
+ * does nothing; beyond 8 modes screens are rendered on demand). Not
+ * thread-safe against a walk on m in progress. Returns 0, MENU_EINVAL or
+ * MENU_ENOMEM (m still works: on demand). (menu_prerender.c)
+ */
+int menu_prerender(struct menu *m, const struct menu_render *r);
+/* Pages kept by menu_prerender, every mode (0 = none). */
+size_t menu_prerendered(const struct menu *m);
+
 /* Summary of one node's screen in one language on one channel, for the
  * checker's fit report and `hotlinectl menu check --screens`. */
 struct menu_fit {
@@ -383,7 +398,11 @@ struct menu_result {
 struct menu_ctx {
     const struct menu *menu;
     struct menu_render render;
-    const char *ref;                /* replaces {ref}; NULL shows "" */
+    const char *ref;                /* replaces {ref}; NULL: ref_get's */
+    /* When ref is NULL: asked for {ref} only when a screen shows it (so a
+     * caller may derive it lazily); NULL, or a NULL answer, shows "". */
+    const char *(*ref_get)(void *arg);
+    void *ref_arg;
 };
 
 /* Starts a session: state at `start` in the default language, result = its

@@ -19,6 +19,8 @@ struct menu_layout {
     const char *ref;                /* {ref}; NULL = "" */
     int invalid;                    /* 1: head page 0 with strings.invalid */
     int page;                       /* page wanted (clamped to the last) */
+    const char *(*ref_get)(void *arg); /* {ref} when ref is NULL (menu_ctx) */
+    void *ref_arg;
 };
 
 /*
@@ -44,6 +46,21 @@ struct menu_layout {
  * page count, out->measure the measure of out->text.
  */
 int menu_layout_screen(const struct menu_layout *q, struct menu_screen *out);
+
+/* 1 when text s (NULL: 0) holds a well-formed {name} ({ref} included): a
+ * screen with one depends on the session (menu_render.c). */
+int menu_text_has_var(const char *s);
+
+/* The pre-rendered page `page` (clamped to the last) of node's screen in
+ * lang on render mode r, headed by the invalid line when invalid, copied
+ * into out (text, page, pages, measure). -1 when not kept — no
+ * menu_prerender for r, or a screen with a {name} —: render on demand
+ * (menu_prerender.c). */
+int menu_pre_screen(const struct menu *m, const struct menu_render *r,
+                    int node, int lang, int invalid, int page,
+                    struct menu_screen *out);
+/* Frees what menu_prerender kept (menu_free calls it). */
+void menu_pre_free(struct menu *m);
 
 /* Lays out a plain text (strings.quit, an end text with no node) as one
  * screen, folded and paginated like a node's text, page 0. */

@@ -29,7 +29,7 @@
 
 #include <libconfig.h>
 
-#include "menu.h"
+#include "menu_int.h"
 
 /* Size caps: beyond them a menu is refused (an operator's menu is far
  * smaller; the caps bound memory and time on hostile files). The node cap
@@ -1545,6 +1545,7 @@ void menu_free(struct menu *m)
 
     if (!m)
         return;
+    menu_pre_free(m);
     for (size_t i = 0; i < m->nnodes; i++)
         node_free(&m->nodes[i]);
     free(m->nodes);

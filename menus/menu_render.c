@@ -123,11 +123,34 @@ static size_t brace_len(const char *s)
     return i + 1;
 }
 
-/* Appends src to b with {ref} replaced by ref and {name} by the session
- * variable `name` ("" when missing or when st is NULL). */
-static void sb_subst(struct sbuf *b, const char *src,
-                     const struct menu_state *st, const char *ref)
+int menu_text_has_var(const char *s)
 {
+    while (s && (s = strchr(s, '{')) != NULL) {
+        if (brace_len(s) > 0)
+            return 1;
+        s++;
+    }
+    return 0;
+}
+
+/* The {ref} of q: q->ref, else what q->ref_get answers (asked only here,
+ * when a screen shows {ref}), else "". */
+static const char *layout_ref(const struct menu_layout *q)
+{
+    const char *ref = q->ref;
+
+    if (!ref && q->ref_get)
+        ref = q->ref_get(q->ref_arg);
+    return ref ? ref : "";
+}
+
+/* Appends src to b with {ref} replaced by q's reference and {name} by the
+ * session variable `name` ("" when missing or when q->st is NULL). */
+static void sb_subst(struct sbuf *b, const char *src,
+                     const struct menu_layout *q)
+{
+    const struct menu_state *st = q->st;
+
     while (*src) {
         const char *brace = strchr(src, '{');
         char name[MENU_NAME_MAX];
@@ -148,7 +171,7 @@ static void sb_subst(struct sbuf *b, const char *src,
         memcpy(name, brace + 1, n - 2);
         name[n - 2] = '\0';
         if (strcmp(name, "ref") == 0)
-            val = ref;
+            val = layout_ref(q);
         else
             val = st ? menu_state_get(st, name) : NULL;
         if (val)
@@ -192,7 +215,7 @@ static int store_line(struct parts *p, struct sbuf *raw, const char *key,
     raw->p[0] = '\0';
     sb_puts(raw, key);
     sb_puts(raw, ". ");
-    sb_subst(raw, text, q->st, q->ref ? q->ref : "");
+    sb_subst(raw, text, q);
     return store(p, raw, out);
 }
 
@@ -201,19 +224,17 @@ static int build_text(struct parts *p, struct sbuf *raw,
                       const struct menu_layout *q)
 {
     const struct menu *m = q->m;
-    const char *ref = q->ref ? q->ref : "";
     const char *text = menu_text_get(m, &m->nodes[q->node].text, q->lang);
 
     raw->len = 0;
     raw->over = 0;
     raw->p[0] = '\0';
     if (q->invalid)
-        sb_subst(raw, menu_text_get(m, &m->strings.invalid, q->lang), q->st,
-                 ref);
+        sb_subst(raw, menu_text_get(m, &m->strings.invalid, q->lang), q);
     if (text && text[0]) {
         if (raw->len > 0)
             sb_put(raw, "\n", 1);
-        sb_subst(raw, text, q->st, ref);
+        sb_subst(raw, text, q);
     }
     if (raw->len == 0 && !raw->over)
         return 0;
@@ -635,7 +656,8 @@ int menu_layout_text(const char *text, const struct menu_render *r,
 int menu_fit_node(const struct menu *m, int node, int lang,
                   const struct menu_render *r, struct menu_fit *out)
 {
-    struct menu_layout q = { m, node, lang, r, NULL, FIT_REF, 0, 0 };
+    struct menu_layout q = { m, node, lang, r, NULL, FIT_REF, 0, 0, NULL,
+                             NULL };
     struct menu_screen scr;
     struct parts p;
     size_t widest;

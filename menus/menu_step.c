@@ -158,10 +158,11 @@ static int is_key(const char *key, const char *in, size_t n)
 static int has_next_page(const struct menu_ctx *c, const struct menu_state *st)
 {
     struct menu_layout q = { c->menu, st->node, st->lang, &c->render, st,
-                             c->ref, 0, st->page };
+                             c->ref, 0, st->page, c->ref_get, c->ref_arg };
     struct menu_screen scr;
 
-    if (menu_layout_screen(&q, &scr) < 0)
+    if (menu_pre_screen(c->menu, &c->render, st->node, st->lang, 0, st->page,
+                        &scr) != 0 && menu_layout_screen(&q, &scr) < 0)
         return 0;
     return st->page + 1 < scr.pages;
 }
@@ -490,9 +491,15 @@ int menu_walk_show(const struct menu_ctx *c, const struct menu_state *st,
     q.r = &c->render;
     q.st = st;
     q.ref = c->ref;
+    q.ref_get = c->ref_get;
+    q.ref_arg = c->ref_arg;
     q.invalid = invalid;
     q.page = st->page;
-    rc = menu_layout_screen(&q, &r->screen);
+    if (menu_pre_screen(c->menu, &c->render, st->node, st->lang, invalid,
+                        st->page, &r->screen) == 0)
+        rc = 0;                 /* rendered when the menu loaded */
+    else
+        rc = menu_layout_screen(&q, &r->screen);
     if (rc == 0 && st->ended && r->screen.page + 1 < r->screen.pages &&
         c->menu->nav.more)
         r->end = 0;

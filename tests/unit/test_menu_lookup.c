@@ -159,7 +159,7 @@ static struct menu *load_text(const char *text)
 static void test_walk_lookup(void **state)
 {
     struct menu *m = load_text(lookup_menu);
-    struct menu_ctx c = { m, { MENU_CH_USSD, 0, 0 }, NULL };
+    struct menu_ctx c = { m, { MENU_CH_USSD, 0, 0 }, NULL, NULL, NULL };
     struct menu_state st;
     struct menu_result r;
     const struct menu_lookup_field f[] = { { "company", "Thanh Dat" },
@@ -245,7 +245,7 @@ static void test_replay_lookup(void **state)
         "    { key = \"1\"; label = \"Again\"; next = \"ask\"; } ); };\n"
         "};\n";
     struct menu *m = load_text(two);
-    struct menu_ctx c = { m, { MENU_CH_USSD, 0, 0 }, NULL };
+    struct menu_ctx c = { m, { MENU_CH_USSD, 0, 0 }, NULL, NULL, NULL };
     struct menu_state st;
     struct menu_result r;
 

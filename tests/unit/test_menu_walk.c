@@ -134,7 +134,7 @@ static int node_of(const struct menu *m, const char *name)
 static void test_language_screen_folded(void **state)
 {
     struct menu *m = load_file(HOTLINE);
-    struct menu_ctx c = { m, ussd_fold, NULL };
+    struct menu_ctx c = { m, ussd_fold, NULL, NULL, NULL };
     struct menu_state st;
     struct menu_result r;
 
@@ -157,7 +157,7 @@ static void test_language_screen_folded(void **state)
 static void test_language_screen_ucs2_two_pages(void **state)
 {
     struct menu *m = load_file(HOTLINE);
-    struct menu_ctx c = { m, ussd_plain, NULL };
+    struct menu_ctx c = { m, ussd_plain, NULL, NULL, NULL };
     struct menu_state st;
     struct menu_result r;
 
@@ -180,7 +180,7 @@ static void test_language_screen_ucs2_two_pages(void **state)
 static void test_help_walk_forward_once(void **state)
 {
     struct menu *m = load_file(HOTLINE);
-    struct menu_ctx c = { m, ussd_fold, "ABC123" };
+    struct menu_ctx c = { m, ussd_fold, "ABC123", NULL, NULL };
     struct menu_state st;
     struct menu_result r;
 
@@ -233,7 +233,7 @@ static void test_help_walk_forward_once(void **state)
 static void test_invalid_key_then_valid(void **state)
 {
     struct menu *m = load_file(HOTLINE);
-    struct menu_ctx c = { m, ussd_fold, NULL };
+    struct menu_ctx c = { m, ussd_fold, NULL, NULL, NULL };
     struct menu_state st;
     struct menu_result r;
     char want[512];
@@ -266,7 +266,7 @@ static void test_invalid_key_then_valid(void **state)
 static void test_nav_keys_on_start_screen_are_invalid(void **state)
 {
     struct menu *m = load_file(HOTLINE);
-    struct menu_ctx c = { m, ussd_fold, NULL };
+    struct menu_ctx c = { m, ussd_fold, NULL, NULL, NULL };
     struct menu_state st;
     struct menu_result r;
     char want[512];
@@ -287,7 +287,7 @@ static void test_nav_keys_on_start_screen_are_invalid(void **state)
 static void test_home_clears_the_stack(void **state)
 {
     struct menu *m = load_file(HOTLINE);
-    struct menu_ctx c = { m, ussd_fold, NULL };
+    struct menu_ctx c = { m, ussd_fold, NULL, NULL, NULL };
     struct menu_state st;
     struct menu_result r;
 
@@ -313,7 +313,7 @@ static void test_home_clears_the_stack(void **state)
 static void test_quit_from_input_node(void **state)
 {
     struct menu *m = load_file(HOTLINE);
-    struct menu_ctx c = { m, ussd_fold, "ABC123" };
+    struct menu_ctx c = { m, ussd_fold, "ABC123", NULL, NULL };
     struct menu_state st;
     struct menu_result r;
 
@@ -337,7 +337,7 @@ static void test_quit_from_input_node(void **state)
 static void test_quit_from_start_screen(void **state)
 {
     struct menu *m = load_file(HOTLINE);
-    struct menu_ctx c = { m, ussd_fold, NULL };
+    struct menu_ctx c = { m, ussd_fold, NULL, NULL, NULL };
     struct menu_state st;
     struct menu_result r;
 
@@ -352,7 +352,7 @@ static void test_quit_from_start_screen(void **state)
 static void test_phone_input(void **state)
 {
     struct menu *m = load_file(HOTLINE);
-    struct menu_ctx c = { m, ussd_fold, "R" };
+    struct menu_ctx c = { m, ussd_fold, "R", NULL, NULL };
     struct menu_state st;
     struct menu_result r;
     static const char *const steps[] = { "2", "1", "Hanoi", "2", "1", "2" };
@@ -396,7 +396,7 @@ static void test_fit_report(void **state)
 static void test_example_walk(void **state)
 {
     struct menu *m = load_file(EXAMPLE);
-    struct menu_ctx c = { m, ussd_plain, "R1" };
+    struct menu_ctx c = { m, ussd_plain, "R1", NULL, NULL };
     struct menu_state st;
     struct menu_result r;
 
@@ -447,7 +447,7 @@ static void test_variables_in_text(void **state)
         "  f = { type = \"forward\"; queue = \"q\"; fields = [ \"who\" ];\n"
         "        text = \"Hi {who}, ref {ref}.{nobody} {open\"; };\n"
         "};\n");
-    struct menu_ctx c = { m, ussd_plain, "R9" };
+    struct menu_ctx c = { m, ussd_plain, "R9", NULL, NULL };
     struct menu_state st;
     struct menu_result r;
 
@@ -522,7 +522,7 @@ static void test_long_text_cut_at_spaces(void **state)
 {
     char text[256], want[256];
     struct menu *m;
-    struct menu_ctx c = { NULL, ussd_plain, NULL };
+    struct menu_ctx c = { NULL, ussd_plain, NULL, NULL, NULL };
     struct menu_state st;
     struct menu_result r;
 
@@ -570,7 +570,7 @@ static const char long_opts_menu[] =
 static void test_options_never_split_and_back_across_pages(void **state)
 {
     struct menu *m = load_text(long_opts_menu);
-    struct menu_ctx c = { m, ussd_plain, NULL };
+    struct menu_ctx c = { m, ussd_plain, NULL, NULL, NULL };
     struct menu_state st;
     struct menu_result r;
 
@@ -600,7 +600,7 @@ static void test_options_never_split_and_back_across_pages(void **state)
 static void test_option_too_long_is_enospc(void **state)
 {
     struct menu *m = load_text(long_opts_menu);
-    struct menu_ctx c = { m, ussd_plain, NULL };
+    struct menu_ctx c = { m, ussd_plain, NULL, NULL, NULL };
     struct menu_state st;
     struct menu_result r;
     struct menu_fit f;
@@ -641,7 +641,7 @@ static void test_stack_drops_oldest(void **state)
         "    { key = \"1\"; label = \"A\"; next = \"a\"; } ); };\n"
         "  e = { type = \"end\"; text = \"Done.\"; };\n"
         "};\n");
-    struct menu_ctx c = { m, ussd_plain, NULL };
+    struct menu_ctx c = { m, ussd_plain, NULL, NULL, NULL };
     struct menu_state st;
     struct menu_result r;
 
@@ -667,7 +667,7 @@ static void test_stack_drops_oldest(void **state)
 static void test_replay_star_in_free_text(void **state)
 {
     struct menu *m = load_file(HOTLINE);
-    struct menu_ctx c = { m, ussd_fold, "ABC123" };
+    struct menu_ctx c = { m, ussd_fold, "ABC123", NULL, NULL };
     struct menu_state st;
     struct menu_result r;
 
@@ -690,7 +690,7 @@ static void test_replay_star_in_free_text(void **state)
 static void test_replay_same_history_same_screen(void **state)
 {
     struct menu *m = load_file(HOTLINE);
-    struct menu_ctx c = { m, ussd_fold, "ABC123" };
+    struct menu_ctx c = { m, ussd_fold, "ABC123", NULL, NULL };
     struct menu_state a, b;
     struct menu_result ra, rb;
     char want[512];
@@ -725,7 +725,7 @@ static void test_replay_same_history_same_screen(void **state)
 static void test_replay_bounds(void **state)
 {
     struct menu *m = load_file(HOTLINE);
-    struct menu_ctx c = { m, ussd_fold, NULL };
+    struct menu_ctx c = { m, ussd_fold, NULL, NULL, NULL };
     struct menu_state st;
     struct menu_result r;
     char *h = malloc(MENU_HISTORY_MAX + 2);
@@ -768,7 +768,7 @@ static void test_history_next(void **state)
 static void test_state_round_trip(void **state)
 {
     struct menu *m = load_file(HOTLINE);
-    struct menu_ctx c = { m, ussd_fold, NULL };
+    struct menu_ctx c = { m, ussd_fold, NULL, NULL, NULL };
     struct menu_state st, back;
     struct menu_result r, again;
     char enc[MENU_STATE_ENC_MAX];
@@ -911,7 +911,7 @@ static void walk_vi_to_sent(const struct menu_ctx *c, struct menu_state *st,
 static void test_final_screen_two_pages_vi_unfolded(void **state)
 {
     struct menu *m = load_file(HOTLINE);
-    struct menu_ctx c = { m, ussd_plain, "ABC123" };
+    struct menu_ctx c = { m, ussd_plain, "ABC123", NULL, NULL };
     struct menu_state st;
     struct menu_result r;
     char all[2 * MENU_SCREEN_MAX] = "";
@@ -959,7 +959,7 @@ static void test_final_screen_two_pages_vi_unfolded(void **state)
 static void test_final_screen_paging_keys_and_replay(void **state)
 {
     struct menu *m = load_file(HOTLINE);
-    struct menu_ctx c = { m, ussd_plain, "ABC123" };
+    struct menu_ctx c = { m, ussd_plain, "ABC123", NULL, NULL };
     struct menu_state st, st2;
     struct menu_result r, r2;
     char first[MENU_SCREEN_MAX];
@@ -1004,7 +1004,7 @@ static void test_final_screen_paging_keys_and_replay(void **state)
 static void test_final_screen_one_page_ends(void **state)
 {
     struct menu *m = load_file(HOTLINE);
-    struct menu_ctx c = { m, ussd_fold, "ABC123" };
+    struct menu_ctx c = { m, ussd_fold, "ABC123", NULL, NULL };
     struct menu_state st;
     struct menu_result r;
 
@@ -1041,7 +1041,7 @@ static const char disguised_text[] =
 static void test_hidden_option(void **state)
 {
     struct menu *m = load_text(disguised_text);
-    struct menu_ctx c = { m, ussd_fold, NULL };
+    struct menu_ctx c = { m, ussd_fold, NULL, NULL, NULL };
     struct menu_state st;
     struct menu_result r;
 
@@ -1068,7 +1068,7 @@ static void test_hidden_option(void **state)
 static void test_match_branches_on_the_answer(void **state)
 {
     struct menu *m = load_text(disguised_text);
-    struct menu_ctx c = { m, ussd_fold, NULL };
+    struct menu_ctx c = { m, ussd_fold, NULL, NULL, NULL };
     struct menu_state st;
     struct menu_result r;
 
@@ -1110,7 +1110,7 @@ static void test_match_branches_on_the_answer(void **state)
 static void test_home_names_the_node(void **state)
 {
     struct menu *m = load_file(HOTLINE);
-    struct menu_ctx c = { m, ussd_fold, NULL };
+    struct menu_ctx c = { m, ussd_fold, NULL, NULL, NULL };
     struct menu_state st;
     struct menu_result r;
 
@@ -1131,7 +1131,7 @@ static void test_home_names_the_node(void **state)
 static void test_home_defaults_to_start(void **state)
 {
     struct menu *m = load_file(EXAMPLE);
-    struct menu_ctx c = { m, ussd_fold, NULL };
+    struct menu_ctx c = { m, ussd_fold, NULL, NULL, NULL };
     struct menu_state st;
     struct menu_result r;
 
@@ -1163,7 +1163,7 @@ static struct menu *load_phone(const char *top, const char *node)
 /* Types `in` at the phone input; returns what was saved ("" = refused). */
 static void phone_case(const struct menu *m, const char *in, const char *want)
 {
-    struct menu_ctx c = { m, ussd_fold, NULL };
+    struct menu_ctx c = { m, ussd_fold, NULL, NULL, NULL };
     struct menu_state st;
     struct menu_result r;
     const char *got;
@@ -1238,7 +1238,7 @@ static void walk_to_danger(const struct menu_ctx *c, struct menu_state *st)
 static void test_resume_offer_continue_restart_quit(void **state)
 {
     struct menu *m = load_file(HOTLINE);
-    struct menu_ctx c = { m, ussd_fold, NULL };
+    struct menu_ctx c = { m, ussd_fold, NULL, NULL, NULL };
     struct menu_state saved, st, back;
     struct menu_result r, want;
     char enc[MENU_STATE_ENC_MAX];
@@ -1301,7 +1301,7 @@ static void test_resume_offer_continue_restart_quit(void **state)
 static void test_resume_only_worthwhile_walks(void **state)
 {
     struct menu *m = load_file(HOTLINE);
-    struct menu_ctx c = { m, ussd_fold, NULL };
+    struct menu_ctx c = { m, ussd_fold, NULL, NULL, NULL };
     struct menu_state st, saved;
     struct menu_result r;
     struct menu *bare;
@@ -1345,7 +1345,7 @@ static void test_resume_only_worthwhile_walks(void **state)
 static void test_replay_from_the_question(void **state)
 {
     struct menu *m = load_file(HOTLINE);
-    struct menu_ctx c = { m, ussd_fold, NULL };
+    struct menu_ctx c = { m, ussd_fold, NULL, NULL, NULL };
     struct menu_state saved, base, st, stepped;
     struct menu_result r, want;
 
