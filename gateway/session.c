@@ -78,7 +78,9 @@
 #include <hiredis/hiredis.h>
 #include <jansson.h>
 #include <openssl/evp.h>
+#include <openssl/core_names.h>
 #include <openssl/hmac.h>
+#include <openssl/params.h>
 #include <openssl/rand.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -513,10 +515,52 @@ enum redo_how {
 static void redo(struct sreq *r, enum redo_how how);
 static void cache_store(struct sreq *r, long long v, const char *ref);
 
+/* HMAC-SHA256(key, data). The keyed context is made once per key (the
+ * pepper) and re-initialised for each use: OpenSSL 3's one-shot HMAC()
+ * fetches the algorithm and sets the key every time, a large part of a
+ * step's cost. One process, one event loop: no locking. */
 static void hmac256(const char *key, const char *data, unsigned char out[32])
 {
+    static EVP_MAC *mac;
+    static EVP_MAC_CTX *ctx;
+    static char *ctx_key;
     unsigned int len = 32;
+    size_t olen = 0;
 
+    if (!ctx_key || strcmp(ctx_key, key) != 0) {
+        OSSL_PARAM p[] = {
+            OSSL_PARAM_construct_utf8_string("digest", (char *)"SHA256", 0),
+            OSSL_PARAM_construct_end()
+        };
+
+        EVP_MAC_CTX_free(ctx);
+        free(ctx_key);
+        ctx = NULL;
+        ctx_key = strdup(key);
+        if (!mac)
+            mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
+        if (mac && ctx_key)
+            ctx = EVP_MAC_CTX_new(mac);
+        if (ctx && EVP_MAC_init(ctx, (const unsigned char *)key, strlen(key),
+                                p) != 1) {
+            EVP_MAC_CTX_free(ctx);
+            ctx = NULL;
+        }
+        if (!ctx) {
+            free(ctx_key);
+            ctx_key = NULL;
+        }
+    } else if (EVP_MAC_init(ctx, NULL, 0, NULL) != 1) {
+        ctx_key[0] = '\0';     /* made again next time */
+        HMAC(EVP_sha256(), key, (int)strlen(key),
+             (const unsigned char *)data, strlen(data), out, &len);
+        return;
+    }
+    if (ctx && EVP_MAC_update(ctx, (const unsigned char *)data,
+                              strlen(data)) == 1 &&
+        EVP_MAC_final(ctx, out, &olen, 32) == 1 && olen == 32)
+        return;
+    /* the one-shot, as before, when the context cannot be had */
     HMAC(EVP_sha256(), key, (int)strlen(key), (const unsigned char *)data,
          strlen(data), out, &len);
 }
@@ -650,6 +694,33 @@ static void walk_begin(struct sreq *r)
     walk_set(r, wid);
 }
 
+/* ---- requests: a few freed ones are kept for the next (no malloc and
+ * free of a large block per request) ----------------------------------- */
+
+#define SREQ_KEEP 64
+
+static struct sreq *sreq_free_list[SREQ_KEEP];
+static int sreq_nfree;
+
+static struct sreq *sreq_get(void)
+{
+    struct sreq *r;
+
+    if (sreq_nfree == 0)
+        return calloc(1, sizeof(struct sreq));
+    r = sreq_free_list[--sreq_nfree];
+    memset(r, 0, sizeof *r);
+    return r;
+}
+
+static void sreq_put(struct sreq *r)
+{
+    if (sreq_nfree < SREQ_KEEP)
+        sreq_free_list[sreq_nfree++] = r;
+    else
+        free(r);
+}
+
 /* ---- reply ---------------------------------------------------------- */
 
 static void finish(struct sreq *r)
@@ -664,7 +735,7 @@ static void finish(struct sreq *r)
         r->done(r->status, body, (size_t)n, ctype, r->arg);
         mpub_put(r->hold);
         cfg_release(r->cfg);
-        free(r);
+        sreq_put(r);
         return;
     }
 
@@ -688,7 +759,7 @@ static void finish(struct sreq *r)
     }
     mpub_put(r->hold);
     cfg_release(r->cfg);
-    free(r);
+    sreq_put(r);
 }
 
 /* Answers with the fallback screen: the session ends, nothing is stored. */
@@ -1907,7 +1978,7 @@ void session_handle(struct gw *gw, struct cfg *cfg,
                     const struct cfg_channel *ch, const struct inbound *in,
                     const char *peer, session_done_cb done, void *arg)
 {
-    struct sreq *r = calloc(1, sizeof *r);
+    struct sreq *r = sreq_get();
 
     if (!r) {
         done(503, "", 0, "text/plain", arg);
