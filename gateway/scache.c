@@ -16,7 +16,7 @@
 
 struct slot {
     unsigned long long used;    /* 0 = empty, else last use stamp */
-    long long mv;
+    long long mv, exp;
     unsigned short klen, vlen;
     unsigned short flen[SCACHE_NFIELDS];
     char key[SCACHE_KEY_MAX];
@@ -27,6 +27,7 @@ struct slot {
 struct scache {
     struct slot *slots;
     size_t cap, nsets, entries;
+    size_t hand;                /* the sweep's next slot */
     unsigned long long tick;
     unsigned long long hits, misses, evictions, conflicts;
 };
@@ -101,6 +102,7 @@ int scache_get(struct scache *c, const char *key, struct scache_val *out)
     s->used = ++c->tick;
     out->ver = s->ver;
     out->mv = s->mv;
+    out->exp = s->exp;
     for (int i = 0; i < SCACHE_NFIELDS; i++) {
         out->f[i] = s->data + off;
         out->flen[i] = s->flen[i];
@@ -168,6 +170,7 @@ int scache_put(struct scache *c, const char *key, const struct scache_val *v)
     }
     s->used = ++c->tick;
     s->mv = v->mv;
+    s->exp = v->exp;
     s->vlen = (unsigned short)strlen(v->ver);
     memcpy(s->ver, v->ver, s->vlen + 1u);
     for (int i = 0; i < SCACHE_NFIELDS; i++) {
@@ -178,6 +181,21 @@ int scache_put(struct scache *c, const char *key, const struct scache_val *v)
         off += v->flen[i] + 1;
     }
     return 0;
+}
+
+void scache_sweep(struct scache *c, long long now, size_t n)
+{
+    if (!c)
+        return;
+    for (size_t i = 0; i < n; i++) {
+        struct slot *s = &c->slots[c->hand];
+
+        c->hand = (c->hand + 1) % c->cap;
+        if (s->used && s->exp < now) {
+            s->used = 0;
+            c->entries--;
+        }
+    }
 }
 
 void scache_conflict(struct scache *c)

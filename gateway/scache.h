@@ -15,8 +15,10 @@
  * Bounds: at most `cap` entries (rounded up to a power of two, at least 4)
  * of SCACHE_SLOT bytes each, allocated once when the cache is made; a
  * session whose fields do not fit a slot is not cached. Eviction: 4-way set
- * associative, least recently used within the set. One per process, on its
- * event loop (no locking).
+ * associative, least recently used within the set. An entry expires with
+ * its session (the channel's timeout): it is not used after that and is
+ * swept as requests arrive. One per process, on its event loop (no
+ * locking).
  */
 #ifndef HOTLINE_SCACHE_H
 #define HOTLINE_SCACHE_H
@@ -38,6 +40,7 @@ enum scache_field { SC_ST, SC_H, SC_Q, SC_R, SC_W, SC_PK, SC_B };
 struct scache_val {
     const char *ver;
     long long mv;
+    long long exp;              /* when it expires (seconds, time()) */
     const char *f[SCACHE_NFIELDS];
     size_t flen[SCACHE_NFIELDS];
 };
@@ -63,6 +66,11 @@ int scache_put(struct scache *c, const char *key, const struct scache_val *v);
 
 /* Forgets key (no-op when absent). */
 void scache_del(struct scache *c, const char *key);
+
+/* Forgets the expired entries (exp < now) among the next n slots, round
+ * robin: called with each request, it clears entries no step will use
+ * again (their session expired in Redis). */
+void scache_sweep(struct scache *c, long long now, size_t n);
 
 /* Counts a compare-and-set that found Redis changed behind the cache. */
 void scache_conflict(struct scache *c);

@@ -86,6 +86,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/time.h>
+#include <time.h>
 
 #include "alert.h"
 #include "api.h"
@@ -1641,6 +1642,11 @@ static int from_cache(struct sreq *r)
     if (r->in.kind != IN_USSD || r->in.is_release ||
         scache_get(r->gw->scache, r->skey, &v) != 0)
         return 0;
+    if ((long long)time(NULL) > v.exp) {
+        /* Redis has let the session expire by now. */
+        scache_del(r->gw->scache, r->skey);
+        return 0;
+    }
     if (cache_field(L->st_enc, sizeof L->st_enc, &v, SC_ST) ||
         cache_field(L->hist, sizeof L->hist, &v, SC_H) ||
         cache_field(L->marker, sizeof L->marker, &v, SC_Q) ||
@@ -1682,6 +1688,7 @@ static void cache_store(struct sreq *r, long long v, const char *ref)
     snprintf(ver, sizeof ver, "%lld", v);
     e.ver = ver;
     e.mv = r->mv;
+    e.exp = (long long)time(NULL) + r->ch->timeout_s;
     e.f[SC_ST] = r->state_enc;
     e.f[SC_H] = h;
     e.f[SC_Q] = q;
@@ -2017,6 +2024,7 @@ void session_handle(struct gw *gw, struct cfg *cfg,
         gw->scache = scache_new((size_t)cfg->session_cache);
         gw->scache_failed = !gw->scache;
     }
+    scache_sweep(gw->scache, (long long)time(NULL), 8);
     if (from_cache(r)) {
         r->cas = 1;
         decide_and_save(r);

@@ -15,12 +15,14 @@ loopback, against real redis-server:
   FLUSHALL — gives exactly the screens, filings and session hash that a
   hotlined without the cache (session_cache = 0) gives for the same steps;
 - with session_cache = 8, 40 sessions leave at most 8 entries, evictions
-  are counted, and evicted sessions continue correctly.
+  are counted, and evicted sessions continue correctly;
+- a copy is not kept past its session's timeout.
 """
 import json
 import os
 import re
 import sys
+import time
 
 sys.path.insert(0, os.path.dirname(__file__))
 from harness import (RedisServer, Hotlined, at_ussd, post_json, get,  # noqa: E402
@@ -33,11 +35,16 @@ EXPECT = ["Choose language", "What do you need?", "Where are you now?",
           "Sent. Your reference is "]
 
 
-def config_with_cache(tmp, n):
+def config_with_cache(tmp, n, hubtel_timeout=None):
     with open(os.path.join(ROOT, "config", "hotlined.cfg")) as f:
         text = f.read()
     text, k = re.subn(r"session_cache = \d+;", "session_cache = %d;" % n, text)
     assert k == 1, "redis.session_cache not found in config/hotlined.cfg"
+    if hubtel_timeout:
+        text, k = re.subn(r'(path = "/ussd/hubtel";\s*menu = "hotline"; )'
+                          r'timeout = \d+;',
+                          r"\1timeout = %d;" % hubtel_timeout, text)
+        assert k == 1, "the hubtel channel not found"
     path = os.path.join(tmp, "cache-%d.cfg" % n)
     with open(path, "w") as f:
         f.write(text)
@@ -227,6 +234,24 @@ def test_cache_bound_with_many_sessions(tmp):
                  "session %d after evictions" % k)
     assert metric(hl, "hotline_session_cache_entries") <= 8
     eq(len(r.xrange("hl:q:urgent")), 0)
+
+
+def test_entries_expire_with_their_session(tmp):
+    """A copy of a session is not kept past the session's own timeout in
+    Redis (the channel's `timeout`): swept as requests arrive."""
+    redis = RedisServer(tmp)
+    hl = Hotlined(tmp, redis.port,
+                  config=config_with_cache(tmp, 8, hubtel_timeout=10))
+    hl.wait_ready()
+    for k in range(4):
+        phone = "23320100%04d" % k
+        contains(hub(hl, "exp-%d" % k, 1, "*714#", phone), EXPECT[0])
+        contains(hub(hl, "exp-%d" % k, 2, STEPS[0], phone), EXPECT[1])
+    eq(metric(hl, "hotline_session_cache_entries"), 4.0)
+    time.sleep(11.5)
+    contains(hub(hl, "exp-new", 1, "*714#", "233201009999"), EXPECT[0])
+    eq(metric(hl, "hotline_session_cache_entries"), 1.0,
+       "the four expired copies swept, the new session's kept")
 
 
 if __name__ == "__main__":
