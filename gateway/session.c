@@ -300,7 +300,9 @@ static const char script_step_legacy[] =
  * walk id; the gateway then takes the step again from a LOAD.
  * Returns {code, ref, cas, v}: code 1 filed, 0 already filed by this owner,
  * -1 every candidate taken, 2 nothing to file; cas 1 applied, 0 the
- * session changed (nothing written), -3 the address is over its limit
+ * session changed (nothing written: a fifth element then holds the
+ * session's fields st h q r w pk b mv v, as LOAD reads them, so the step
+ * can be taken again without a LOAD), -3 the address is over its limit
  * (nothing written); v the session's version after the step (0 none). */
 static const char script_step[] =
     "local s, queue, opt, rcase = KEYS[1], KEYS[5], KEYS[6], KEYS[7]\n"
@@ -327,7 +329,8 @@ static const char script_step[] =
     "if expv ~= '' then\n"
     "  local cur = redis.call('HMGET', s, 'v', 'st', 'w')\n"
     "  if cur[1] ~= expv or cur[2] ~= expst or (cur[3] or '') ~= expw then\n"
-    "    return {2, '', 0, 0}\n"
+    "    return {2, '', 0, 0, redis.call('HMGET', s, 'st', 'h', 'q', 'r',"
+    " 'w', 'pk', 'b', 'mv', 'v')}\n"
     "  end\n"
     "end\n"
     "local res = {2, ''}\n"
@@ -500,6 +503,8 @@ struct sreq {
     int spooled;                /* the filing is in the spool already */
     int cas;                    /* decided from the cache: the STEP
                                    compares and sets (see "One round trip") */
+    int recas;                  /* decided again from a conflict's reply */
+    int addr_counted;           /* the address was counted (LOAD or STEP) */
     char state_enc[MENU_STATE_ENC_MAX]; /* the state the STEP saves */
     session_done_cb done;
     void *arg;
@@ -510,10 +515,10 @@ static void serve_current(struct sreq *r);
 /* How a step is taken again without the cache (redo). */
 enum redo_how {
     REDO_LOAD,                  /* from a LOAD */
-    REDO_LOAD_COUNTED,          /* from a LOAD; the STEP counted the address */
     REDO_NO_REDIS               /* as a LOAD that found no Redis would */
 };
 static void redo(struct sreq *r, enum redo_how how);
+static int redo_from(struct sreq *r, const redisReply *h);
 static void cache_store(struct sreq *r, long long v, const char *ref);
 
 /* HMAC-SHA256(key, data). The keyed context is made once per key (the
@@ -876,7 +881,7 @@ static int step_args(struct sreq *r, const char **av, size_t *al,
     snprintf(r->fkey, sizeof r->fkey, "%smenu:%s:f:%lld", P,
              r->ctx.menu->name ? r->ctx.menu->name : "", r->mv);
     av[n++] = r->fkey;
-    if (r->cas && r->cfg->limit_addr_minute) {
+    if (r->cas && r->cfg->limit_addr_minute && !r->addr_counted) {
         snprintf(x->rla, sizeof x->rla, "%srl:a:%s", P, r->peer);
         av[n++] = x->rla;
     } else {
@@ -913,7 +918,8 @@ static int step_args(struct sreq *r, const char **av, size_t *al,
     av[n++] = r->cas ? r->L.st_enc : "";
     av[n++] = r->cas ? r->L.wid : "";
     snprintf(x->awin, sizeof x->awin, "%d",
-             r->cas && r->cfg->limit_addr_minute ? 60 : 0);
+             r->cas && r->cfg->limit_addr_minute && !r->addr_counted ? 60
+                                                                    : 0);
     snprintf(x->alim, sizeof x->alim, "%d", r->cfg->limit_addr_minute);
     av[n++] = x->awin;
     av[n++] = x->alim;
@@ -1122,11 +1128,19 @@ static void on_saved(struct redisReply *reply, void *arg)
                                                           : "default";
 
     if (r->cas && reply && reply->type == REDIS_REPLY_ARRAY &&
-        reply->elements == 4 && reply->element[2]->integer == 0) {
-        /* The session changed behind the cache: nothing was written. */
+        reply->elements >= 4)
+        r->addr_counted = 1;
+    if (r->cas && reply && reply->type == REDIS_REPLY_ARRAY &&
+        reply->elements >= 4 && reply->element[2]->integer == 0) {
+        /* The session changed behind the cache: nothing was written. Once,
+         * the step is taken again from what the script read; else (or
+         * when the session is gone) from a LOAD. */
         scache_conflict(r->gw->scache);
         scache_del(r->gw->scache, r->skey);
-        redo(r, REDO_LOAD_COUNTED);
+        if (reply->elements == 5 && !r->recas &&
+            redo_from(r, reply->element[4]) == 0)
+            return;
+        redo(r, REDO_LOAD);
         return;
     }
     if (r->cas && reply && reply->type == REDIS_REPLY_ARRAY &&
@@ -1931,6 +1945,8 @@ static void send_load(struct sreq *r, int count_addr)
     av[7] = r->rkey[0] ? "1" : "";
     for (int i = 0; i < 8; i++)
         al[i] = strlen(av[i]);
+    if (count_addr)
+        r->addr_counted = 1;
     if (store_eval(r->gw->store, GW_SCRIPT_LOAD, on_loaded, r, 6, 8, av,
                    al) != 0)
         on_loaded(NULL, r);     /* Redis not there: decide without it */
@@ -1938,7 +1954,7 @@ static void send_load(struct sreq *r, int count_addr)
 
 /* Takes the step again from the start without the cache (see "One round
  * trip"): everything the decision set is cleared first. */
-static void redo(struct sreq *r, enum redo_how how)
+static void redo_reset(struct sreq *r)
 {
     r->cas = 0;
     memset(&r->L, 0, sizeof r->L);
@@ -1959,10 +1975,46 @@ static void redo(struct sreq *r, enum redo_how how)
     r->state_enc[0] = '\0';
     r->ctx.ref = NULL;
     serve_current(r);
-    if (how == REDO_NO_REDIS)
+}
+
+static void redo(struct sreq *r, enum redo_how how)
+{
+    redo_reset(r);
+    if (how == REDO_NO_REDIS) {
         on_loaded(NULL, r);
-    else
-        send_load(r, how == REDO_LOAD);
+        return;
+    }
+    send_load(r, !r->addr_counted);
+}
+
+/* Takes the step again from the session's fields as the STEP script read
+ * them after a conflict (st h q r w pk b mv v), with a compare-and-set on
+ * that version. -1 (nothing done) when the session is gone or the reply
+ * is not that: the caller then redoes from a LOAD. */
+static int redo_from(struct sreq *r, const redisReply *h)
+{
+    struct loaded *L = &r->L;
+
+    if (!h || h->type != REDIS_REPLY_ARRAY || h->elements != 9 ||
+        h->element[0]->type != REDIS_REPLY_STRING ||
+        h->element[8]->type != REDIS_REPLY_STRING)
+        return -1;
+    redo_reset(r);
+    L->ok = 1;
+    copy_str(L->st_enc, sizeof L->st_enc, h->element[0]);
+    copy_str(L->hist, sizeof L->hist, h->element[1]);
+    copy_str(L->marker, sizeof L->marker, h->element[2]);
+    copy_str(L->ref, sizeof L->ref, h->element[3]);
+    copy_str(L->wid, sizeof L->wid, h->element[4]);
+    copy_str(L->pk, sizeof L->pk, h->element[5]);
+    copy_str(L->base_enc, sizeof L->base_enc, h->element[6]);
+    copy_str(L->ver, sizeof L->ver, h->element[8]);
+    loaded_decode(r, 1, h->element[7]->type == REDIS_REPLY_STRING ?
+                            atoll(h->element[7]->str) : 0);
+    r->cas = 1;
+    r->recas = 1;
+    decide_and_save(r);
+    return 0;
 }
 
 /* Nalo and Arkesel send the whole dialled string ("*920*55*2*1#") as the

@@ -8,7 +8,8 @@ loopback, against real redis-server:
   cache);
 - two hotlined on one Redis alternating steps of one session (each sees
   the session change behind its cache) give the screens of a walk on one
-  gateway and file one help request, on Hubtel and Africa's Talking;
+  gateway and file one help request, on Hubtel and Africa's Talking; a
+  step from a stale copy costs two EVALSHAs, no LOAD;
 - hotlined restarted mid-walk continues it;
 - the session changed behind the gateway's back — an older copy of the
   session restored, its state edited (version unchanged), deleted,
@@ -89,6 +90,30 @@ def test_middle_steps_cost_one_round_trip(tmp):
     ref = REF_RE.search(out).group(1)
     eq([e[1]["ref"] for e in r.xrange("hl:q:urgent")], [ref], "one request")
     assert metric(hl, "hotline_session_cache_hits_total") >= 3
+
+
+def test_a_stale_copy_costs_two_round_trips(tmp):
+    """A step decided from a copy another gateway made stale costs two
+    EVALSHAs (the refused compare-and-set returns the session, the step is
+    taken again from it), as a step without the cache did: no LOAD."""
+    redis = RedisServer(tmp)
+    a = Hotlined(tmp, redis.port, name="gw-a")
+    b = Hotlined(tmp, redis.port, name="gw-b")
+    a.wait_ready()
+    b.wait_ready()
+    r = redis.client()
+    contains(hub(a, "st-1", 1, "*714#"), EXPECT[0])
+    contains(hub(a, "st-1", 2, STEPS[0]), EXPECT[1])
+    contains(hub(b, "st-1", 3, STEPS[1]), EXPECT[2])
+    before = evalsha_calls(r)
+    contains(hub(a, "st-1", 4, STEPS[2]), EXPECT[3], "from A's stale copy")
+    eq(evalsha_calls(r) - before, 2, "the refused STEP, then the STEP")
+    eq(metric(a, "hotline_session_cache_conflicts_total"), 1.0)
+    contains(hub(a, "st-1", 5, STEPS[3]), EXPECT[4])
+    out = hub(b, "st-1", 6, STEPS[4])
+    contains(out, EXPECT[5])
+    eq([e[1]["ref"] for e in r.xrange("hl:q:urgent")],
+       [REF_RE.search(out).group(1)], "one help request")
 
 
 def alternate_hubtel(gws, session):
