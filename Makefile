@@ -120,4 +120,4 @@ clean:
 
 .PHONY: all deps run test test-unit test-integration test-faults bench fuzz valgrind clean build-tests
 
--include $(shell find build -name '*.d' 2>/dev/null)
+-include $(shell find $(B) -name '*.d' 2>/dev/null)
