@@ -1584,6 +1584,20 @@ static void serve_current(struct sreq *r)
     r->ctx.menu = m;
 }
 
+/* Copies the session hash's fields into L (h: the LOAD script's HMGET, in
+ * its order: st, h, q, r, w, pk, b, mv, v; mv is loaded_decode's). */
+static void loaded_fields(struct loaded *L, const redisReply *h)
+{
+    copy_str(L->st_enc, sizeof L->st_enc, h->element[0]);
+    copy_str(L->hist, sizeof L->hist, h->element[1]);
+    copy_str(L->marker, sizeof L->marker, h->element[2]);
+    copy_str(L->ref, sizeof L->ref, h->element[3]);
+    copy_str(L->wid, sizeof L->wid, h->element[4]);
+    copy_str(L->pk, sizeof L->pk, h->element[5]);
+    copy_str(L->base_enc, sizeof L->base_enc, h->element[6]);
+    copy_str(L->ver, sizeof L->ver, h->element[8]);
+}
+
 /* Decodes what was loaded (or found in the cache) into L: the pinned menu
  * version first, then the state and the replay base against it. */
 static void loaded_decode(struct sreq *r, int have_st, long long mv)
@@ -1621,14 +1635,7 @@ static void parse_loaded(struct sreq *r, const redisReply *reply)
     L->requests = reply->element[3]->integer;
     L->from_addr = reply->element[4]->integer;
     L->idle = reply->element[5]->integer;
-    copy_str(L->st_enc, sizeof L->st_enc, h->element[0]);
-    copy_str(L->hist, sizeof L->hist, h->element[1]);
-    copy_str(L->marker, sizeof L->marker, h->element[2]);
-    copy_str(L->ref, sizeof L->ref, h->element[3]);
-    copy_str(L->wid, sizeof L->wid, h->element[4]);
-    copy_str(L->pk, sizeof L->pk, h->element[5]);
-    copy_str(L->base_enc, sizeof L->base_enc, h->element[6]);
-    copy_str(L->ver, sizeof L->ver, h->element[8]);
+    loaded_fields(L, h);
     loaded_decode(r, h->element[0]->type == REDIS_REPLY_STRING,
                   h->element[7]->type == REDIS_REPLY_STRING ?
                       atoll(h->element[7]->str) : 0);
@@ -2001,14 +2008,7 @@ static int redo_from(struct sreq *r, const redisReply *h)
         return -1;
     redo_reset(r);
     L->ok = 1;
-    copy_str(L->st_enc, sizeof L->st_enc, h->element[0]);
-    copy_str(L->hist, sizeof L->hist, h->element[1]);
-    copy_str(L->marker, sizeof L->marker, h->element[2]);
-    copy_str(L->ref, sizeof L->ref, h->element[3]);
-    copy_str(L->wid, sizeof L->wid, h->element[4]);
-    copy_str(L->pk, sizeof L->pk, h->element[5]);
-    copy_str(L->base_enc, sizeof L->base_enc, h->element[6]);
-    copy_str(L->ver, sizeof L->ver, h->element[8]);
+    loaded_fields(L, h);
     loaded_decode(r, 1, h->element[7]->type == REDIS_REPLY_STRING ?
                             atoll(h->element[7]->str) : 0);
     r->cas = 1;
