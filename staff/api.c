@@ -372,21 +372,35 @@ static void on_moved(redisReply *r, void *arg)
 
 /* ---- requests -------------------------------------------------------- */
 
-/* The note's text from a JSON body {"text": "..."}; NULL when malformed. */
-static char *note_text(struct evhttp_request *req)
+/* The request's body as a JSON object (at most BODY_MAX bytes, no
+ * duplicate names); NULL when missing, too long or not an object. The
+ * caller json_decref()s it. */
+static json_t *body_object(struct evhttp_request *req)
 {
     struct evbuffer *in = evhttp_request_get_input_buffer(req);
     size_t len = evbuffer_get_length(in);
     char body[BODY_MAX + 1];
-    json_t *o, *t;
-    char *text = NULL;
+    json_t *o;
 
     if (len == 0 || len > BODY_MAX)
         return NULL;
     evbuffer_copyout(in, body, len);
     body[len] = '\0';
     o = json_loadb(body, len, JSON_REJECT_DUPLICATES, NULL);
-    t = json_is_object(o) ? json_object_get(o, "text") : NULL;
+    if (!json_is_object(o)) {
+        json_decref(o);
+        return NULL;
+    }
+    return o;
+}
+
+/* The note's text from a JSON body {"text": "..."}; NULL when malformed. */
+static char *note_text(struct evhttp_request *req)
+{
+    json_t *o = body_object(req), *t;
+    char *text = NULL;
+
+    t = o ? json_object_get(o, "text") : NULL;
     /* jansson checked UTF-8; this refuses NULs, controls and the size. */
     if (json_is_string(t) &&
         strlen(json_string_value(t)) == json_string_length(t) &&
@@ -426,18 +440,11 @@ static int start_list(struct areq *a)
  * keys one per line, or NULL when malformed. */
 static char *tag_keys(struct evhttp_request *req)
 {
-    struct evbuffer *in = evhttp_request_get_input_buffer(req);
-    size_t len = evbuffer_get_length(in), n, used = 0;
-    char body[BODY_MAX + 1];
+    size_t n, used = 0;
     char *out = NULL;
-    json_t *o, *ids;
+    json_t *o = body_object(req), *ids;
 
-    if (len == 0 || len > BODY_MAX)
-        return NULL;
-    evbuffer_copyout(in, body, len);
-    body[len] = '\0';
-    o = json_loadb(body, len, JSON_REJECT_DUPLICATES, NULL);
-    ids = json_is_object(o) ? json_object_get(o, "identifiers") : NULL;
+    ids = o ? json_object_get(o, "identifiers") : NULL;
     n = json_is_array(ids) ? json_array_size(ids) : 0;
     if (n >= 1 && n <= API_TAGS_MAX)
         out = calloc(n, MENU_LOOKUP_KEY_MAX + 1);
@@ -462,18 +469,10 @@ static char *tag_keys(struct evhttp_request *req)
  * rules); NULL when malformed. */
 static char *reassign_to(struct evhttp_request *req)
 {
-    struct evbuffer *in = evhttp_request_get_input_buffer(req);
-    size_t len = evbuffer_get_length(in);
-    char body[BODY_MAX + 1];
-    json_t *o, *t;
+    json_t *o = body_object(req), *t;
     char *to = NULL;
 
-    if (len == 0 || len > BODY_MAX)
-        return NULL;
-    evbuffer_copyout(in, body, len);
-    body[len] = '\0';
-    o = json_loadb(body, len, JSON_REJECT_DUPLICATES, NULL);
-    t = json_is_object(o) ? json_object_get(o, "to") : NULL;
+    t = o ? json_object_get(o, "to") : NULL;
     if (json_is_string(t) && acct_name_ok(json_string_value(t)))
         to = strdup(json_string_value(t));
     json_decref(o);
