@@ -7,8 +7,11 @@
  * idempotently: a case whose owner is the same walk is "already filed" —
  * and under the reference its caller was told (session.c, "The reference
  * told": the blank ttl marks a replay).
- * A drain replays every record of FILE.draining; only when all of them were
- * acknowledged is the file deleted, and a drain of what FILE gathered
+ * A drain replays every record of FILE.draining, at most DRAIN_INFLIGHT
+ * unanswered at a time (a spool of thousands sent at once made a Redis
+ * that had just restarted miss the command deadline, and each retry sent
+ * them all again), and stops sending at the first failure; only when all
+ * of them were acknowledged is the file deleted, and a drain of what FILE gathered
  * meanwhile follows at once. Any failure keeps it for the next try
  * (the periodic timer in main.c, or the next reconnect).
  *
@@ -32,6 +35,7 @@
 #include "store.h"
 
 #define DRAIN_ARGS_MAX 96
+#define DRAIN_INFLIGHT 64       /* records sent and not yet answered */
 
 struct drain {
     struct gw *gw;
@@ -39,7 +43,9 @@ struct drain {
     unsigned gen;               /* its connection when the drain began */
     int replicas;               /* WAIT for this many; 0 = do not */
     int unconfirmed;            /* the WAIT found fewer */
+    char **recs;                /* the records taken (spool_take) */
     size_t total;
+    size_t next;                /* recs[next] is the next one to send */
     size_t waiting;
     size_t failed;
     size_t filed;
@@ -60,13 +66,14 @@ static void drain_end(struct drain *d)
                  d->total, d->filed);
     } else {
         log_warn("spool: %zu of %zu help requests not moved yet; will retry",
-                 d->failed, d->total);
+                 d->failed + (d->total - d->next), d->total);
     }
     if (d->failed || d->unconfirmed)
         spool_release(d->gw->spool);
     again = d->failed == 0 && !d->unconfirmed;
     d->gw->spool_busy = 0;
     gw = d->gw;
+    spool_free_records(d->recs, d->total);
     free(d);
     /* A drain takes one file: records spooled while a failed one waited
      * are in FILE, taken now rather than at the next timer tick. */
@@ -94,6 +101,30 @@ static void records_done(struct drain *d)
         drain_end(d);
 }
 
+static int send_record(struct drain *d, const char *rec);
+
+/* Sends records until DRAIN_INFLIGHT are unanswered, every one was sent,
+ * or one failed (the rest wait for the next drain: a replay files once);
+ * ends the drain when nothing is unanswered any more. */
+static void drain_pump(struct drain *d)
+{
+    d->waiting++;               /* held: no reply inside ends the drain */
+    while (d->next < d->total && d->failed == 0 &&
+           d->waiting <= DRAIN_INFLIGHT) {
+        int rc;
+
+        d->waiting++;
+        rc = send_record(d, d->recs[d->next++]);
+        if (rc != 0) {
+            d->waiting--;
+            if (rc < 0)
+                d->failed++;
+        }
+    }
+    if (--d->waiting == 0)
+        records_done(d);
+}
+
 static void on_filed(struct redisReply *reply, void *arg)
 {
     struct drain *d = arg;
@@ -104,8 +135,8 @@ static void on_filed(struct redisReply *reply, void *arg)
         d->failed++;
     else if (reply->element[0]->integer == 1)
         d->filed++;
-    if (--d->waiting == 0)
-        records_done(d);
+    d->waiting--;
+    drain_pump(d);
 }
 
 /* Sends one record; returns 0 when sent. A malformed record is counted as
@@ -195,21 +226,8 @@ void gw_spool_drain(struct gw *gw)
     /* Only the filing connection confirms: WAIT counts its own writes. */
     d->replicas = s == gw->fstore ? gw->cfg->wait_replicas : 0;
     d->unconfirmed = s != gw->fstore && gw->cfg->wait_replicas > 0;
+    d->recs = recs;
     d->total = n;
-    d->waiting = 1;             /* held until every record was sent */
     gw->spool_busy = 1;
-    for (size_t i = 0; i < n; i++) {
-        int rc;
-
-        d->waiting++;
-        rc = send_record(d, recs[i]);
-        if (rc != 0) {
-            d->waiting--;
-            if (rc < 0)
-                d->failed++;
-        }
-    }
-    spool_free_records(recs, n);
-    if (--d->waiting == 0)
-        records_done(d);
+    drain_pump(d);
 }
