@@ -862,8 +862,7 @@ static int step_args(struct sreq *r, const char **av, size_t *al,
             av[n++] = r->skey;          /* not touched: nothing to file */
         }
     }
-    snprintf(x->queue, sizeof x->queue, "%sq:%s", P,
-             r->file && fw && fw->queue ? fw->queue : "none");
+    snprintf(x->queue, sizeof x->queue, "%sq:%s", P, r->file ? q : "none");
     av[n++] = x->queue;
     av[n++] = r->okey;
     av[n++] = r->risk ? r->riskkey : r->skey;
