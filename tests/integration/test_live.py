@@ -247,5 +247,41 @@ def test_never_reading_client_is_dropped_memory_bounded(tmp):
     contains(hl.log(), "live queue dropped")
 
 
+def test_burst_reaches_every_console_whole_in_few_reads(tmp):
+    """300 events over about 1.5 s (a burst of filings): both streams get
+    every one, in order, once; the reader gathers them (a read, then
+    GATHER_MS before the next), so Redis sees a few dozen XREADs, not one a
+    filing; a lone event after the burst still arrives at once."""
+    r, hl, cookie, csrf = staff(tmp)
+    a, b = Stream(hl, cookie), Stream(hl, cookie)
+    a.read_for(0.3)
+    b.read_for(0.3)
+    r("CONFIG", "RESETSTAT")
+    refs = ["B%07d" % i for i in range(300)]
+    for i, ref in enumerate(refs):
+        r("XADD", "hl:ev:live", "*", "what", "new", "ref", ref)
+        if i % 10 == 9:
+            time.sleep(0.05)
+    for s in (a, b):
+        s.wait_event("new", refs[-1], timeout=5)
+        got = [e["ref"] for _, e in s.events() if e["ref"].startswith("B")]
+        eq(got, refs, "every event once, in order")
+    stats = r("INFO", "commandstats")
+    stats = stats.decode() if isinstance(stats, bytes) else stats
+    m = re.search(r"cmdstat_xread:calls=(\d+)", stats)
+    reads = int(m.group(1)) if m else 0
+    print("figures: 300 events over ~1.5 s: %d XREADs" % reads, flush=True)
+    assert reads <= 40, "%d reads for a 1.5 s burst" % reads
+    time.sleep(0.3)
+    t0 = time.time()
+    r("XADD", "hl:ev:live", "*", "what", "new", "ref", "C0000001")
+    a.wait_event("new", "C0000001", timeout=2)
+    waited = time.time() - t0
+    print("figures: a lone event after the burst: %.0f ms" % (1000 * waited))
+    assert waited < 0.5, waited
+    a.close()
+    b.close()
+
+
 if __name__ == "__main__":
     run([(n, f) for n, f in sorted(globals().items()) if n.startswith("test_")])
