@@ -28,8 +28,9 @@ Figures, one function each (fig_*; main() runs them in order):
               while USSD load runs
   slowalert   USSD p99 while the alert webhook answers after 2 s, against
               the plain hotlined, ROUNDS rounds alternating
-  consoles    USSD p99 with CONSOLES staff consoles' live queues open (curl
-              readers of GET /api/events, each getting every case event),
+  consoles    USSD p99 with CONSOLES staff consoles' live queues open (GET
+              /api/events, each getting every case event, read by one
+              thread of the bench with select(): no process per console),
               against none open, ROUNDS rounds alternating, SECONDS each
 Everything is printed and written to $B/bench/results.txt.
 
@@ -707,14 +708,55 @@ def console_cookie(hl, cfg, redis_port):
     return r.getheader("Set-Cookie").split(";")[0]
 
 
-def live_queue(port, cookie, seconds):
-    """One console's live queue for `seconds`: curl reading GET /api/events
-    (C, so the readers take little of the CPU hotlined runs on), piped to
-    grep counting the case events; its stdout says how many."""
-    return subprocess.Popen(
-        "curl -sN --max-time %d -H 'Cookie: %s' http://127.0.0.1:%d/api/events"
-        " | grep -c '^event: case'" % (seconds, cookie, port),
-        shell=True, stdout=subprocess.PIPE, text=True)
+class LiveQueues:
+    """n consoles' live queues (GET /api/events) read by one thread of this
+    process with select(): what staff laptops do, without n extra processes
+    competing for the cores hotlined runs on. count() says how many case
+    events each stream got."""
+
+    def __init__(self, port, cookie, n):
+        import selectors
+        self.sel = selectors.DefaultSelector()
+        self.socks, self.counts, self.tails = [], [0] * n, [b""] * n
+        for i in range(n):
+            s = socket.create_connection(("127.0.0.1", port), timeout=5)
+            s.sendall(("GET /api/events HTTP/1.1\r\nHost: x\r\n"
+                       "Accept: text/event-stream\r\nCookie: %s\r\n\r\n"
+                       % cookie).encode())
+            s.setblocking(False)
+            self.sel.register(s, selectors.EVENT_READ, i)
+            self.socks.append(s)
+        self.stop = False
+        self.t = threading.Thread(target=self.run, daemon=True)
+        self.t.start()
+
+    def run(self):
+        while not self.stop:
+            for key, _ in self.sel.select(0.2):
+                i = key.data
+                try:
+                    d = key.fileobj.recv(262144)
+                except BlockingIOError:
+                    continue
+                if not d:
+                    self.sel.unregister(key.fileobj)
+                    continue
+                buf = self.tails[i] + d
+                self.counts[i] += buf.count(b"\nevent: case\n")
+                self.tails[i] = buf[-12:]     # shorter than the marker
+
+    def close(self):
+        """Reads what is still on its way (until the counts stay put for
+        0.5 s, 5 s at most), then closes every stream; the counts."""
+        end, last = time.time() + 5, None
+        while time.time() < end and self.counts != last:
+            last = list(self.counts)
+            time.sleep(0.5)
+        self.stop = True
+        self.t.join(5)
+        for s in self.socks:
+            s.close()
+        return self.counts
 
 
 def fig_consoles(ctx):
@@ -726,11 +768,10 @@ def fig_consoles(ctx):
     wrk(url, 1)
     for _ in range(ROUNDS):
         without.append(wrk(url))
-        queues = [live_queue(ctx.hl.port, cookie, SECONDS + 3)
-                  for _ in range(CONSOLES)]
+        queues = LiveQueues(ctx.hl.port, cookie, CONSOLES)
         time.sleep(1.0)
         with_.append(wrk(url))
-        counts += [int(q.communicate(timeout=30)[0] or 0) for q in queues]
+        counts += queues.close()
     m = get(ctx.hl.url("/metrics"))[1]
     gone = sum(float(x) for x in re.findall(
         r"^hotline_live_(?:dropped|refused)_total (\S+)$", m, flags=re.M))
