@@ -15,6 +15,7 @@ const fs = require("node:fs");
 const os = require("node:os");
 const path = require("node:path");
 const { chromium } = require("playwright-core");
+const { FLAGS, suite, watch: watchPage } = require("./lib.js");
 
 const URL_ = process.env.HL_URL;
 const NAME = process.env.HL_NAME;
@@ -24,12 +25,8 @@ const PHONE = process.env.HL_PHONE;
 const SHOTS = process.env.HL_SHOTS;
 const NAME2 = process.env.HL_NAME2;
 const CTL = process.env.HL_CTL;
-const FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-  "--no-first-run", "--disable-background-networking",
-  "--disable-component-update", "--disable-sync"];
 
-const tests = [];
-function test(name, fn) { tests.push({ name, fn }); }
+const { tests, test, run: runTests } = suite();
 
 /* What the page does wrong: console errors, page errors, failed or
  * blocked requests, requests to another host. 401s of /api/session are
@@ -38,24 +35,13 @@ const problems = [];
 let restarting = false;    /* the live link may fail while hotlined restarts */
 let refusing = false;       /* B's resolve of A's case: a 409 is expected */
 function watch(page) {
-  page.on("console", (m) => {
-    if (m.type() !== "error" && m.type() !== "warning") return;
-    const where = (m.location() && m.location().url) || "";
-    if (/status of 401/.test(m.text()) && /\/api\/session$/.test(where)) return;
-    if (restarting && /\/api\/(events|cases|session)/.test(m.text() + where)) return;
-    if (refusing && /status of 409/.test(m.text()) && /\/resolve$/.test(where)) return;
-    problems.push("console " + m.type() + ": " + m.text() + " @ " + where);
-  });
-  page.on("pageerror", (e) => problems.push("page error: " + e.message));
-  page.on("requestfailed", (r) => {
-    if (restarting && /\/api\//.test(r.url())) return;
-    /* an EventSource closed by the page itself */
-    if (/\/api\/events$/.test(r.url()) && /ERR_ABORTED/.test((r.failure() || {}).errorText)) return;
-    problems.push("request failed: " + r.url() + " " + (r.failure() || {}).errorText);
-  });
-  page.on("request", (r) => {
-    if (!r.url().startsWith(URL_) && !r.url().startsWith("data:"))
-      problems.push("request to another host: " + r.url());
+  watchPage(page, URL_, problems, {
+    console: (text, where) =>
+      (restarting && /\/api\/(events|cases|session)/.test(text + where)) ||
+      (refusing && /status of 409/.test(text) && /\/resolve$/.test(where)),
+    /* the live link while hotlined restarts; an EventSource the page closed */
+    failed: (url, why) => (restarting && /\/api\//.test(url)) ||
+      (/\/api\/events$/.test(url) && /ERR_ABORTED/.test(why)),
   });
 }
 
@@ -382,19 +368,7 @@ async function main() {
     assert.deepEqual(problems, []);
   });
 
-  let passed = 0, failed = 0;
-  for (const t of tests) {
-    const t0 = Date.now();
-    try {
-      await t.fn();
-      passed++;
-      console.log(`ok   ${t.name} (${((Date.now() - t0) / 1000).toFixed(2)}s)`);
-    } catch (e) {
-      failed++;
-      console.log(`FAIL ${t.name} (${((Date.now() - t0) / 1000).toFixed(2)}s)`);
-      console.log(e && e.stack ? e.stack : String(e));
-    }
-  }
+  const { passed, failed } = await runTests();
   if (ctx2) await ctx2.close().catch(() => {});
   await ctx.close();
   fs.rmSync(profile, { recursive: true, force: true });

@@ -18,14 +18,12 @@ const fs = require("node:fs");
 const os = require("node:os");
 const path = require("node:path");
 const { chromium } = require("playwright-core");
+const { FLAGS, suite, watch: watchPage } = require("./lib.js");
 
 const URL_ = process.env.HL_URL;
 const NAME = process.env.HL_OP_NAME;
 const PW = process.env.HL_PW;
 const SHOTS = process.env.HL_SHOTS;
-const FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-  "--no-first-run", "--disable-background-networking",
-  "--disable-component-update", "--disable-sync"];
 const SHIPPED = fs.readFileSync(path.join(__dirname, "..", "..", "config",
                                           "menus", "hotline.cfg"), "utf8");
 const OLD_MAIN = "What do you need? Press 99";
@@ -33,27 +31,15 @@ const NEW_MAIN = "How can we help? Press 99";
 const OLD_RE = /What do you need\? Press 99/;
 const NEW_RE = /How can we help\? Press 99/;
 
-const tests = [];
-function test(name, fn) { tests.push({ name, fn }); }
+const { tests, test, run: runTests } = suite();
 const problems = [];
 
 function watch(page) {
-  page.on("console", (m) => {
-    if (m.type() !== "error" && m.type() !== "warning") return;
-    const where = (m.location() && m.location().url) || "";
-    if (/status of 401/.test(m.text()) && /\/api\/session$/.test(where)) return;
+  watchPage(page, URL_, problems, {
     /* the broken file's publish: 422 is the answer shown */
-    if (/status of 422/.test(m.text()) && /\/api\/operator\/publish/.test(where)) return;
-    problems.push("console " + m.type() + ": " + m.text() + " @ " + where);
-  });
-  page.on("pageerror", (e) => problems.push("page error: " + e.message));
-  page.on("requestfailed", (r) => {
-    if (/\/api\/events$/.test(r.url())) return;
-    problems.push("request failed: " + r.url() + " " + (r.failure() || {}).errorText);
-  });
-  page.on("request", (r) => {
-    if (!r.url().startsWith(URL_) && !r.url().startsWith("data:"))
-      problems.push("request to another host: " + r.url());
+    console: (text, where) =>
+      /status of 422/.test(text) && /\/api\/operator\/publish/.test(where),
+    failed: (url) => /\/api\/events$/.test(url),
   });
 }
 
@@ -231,20 +217,8 @@ async function main() {
     assert.deepEqual(problems, []);
   });
 
-  let passed = 0, failed = 0;
-  for (const t of tests) {
-    const t0 = Date.now();
-    try {
-      await t.fn();
-      passed++;
-      console.log(`ok   ${t.name} (${((Date.now() - t0) / 1000).toFixed(2)}s)`);
-    } catch (e) {
-      failed++;
-      console.log(`FAIL ${t.name} (${((Date.now() - t0) / 1000).toFixed(2)}s)`);
-      console.log(e && e.stack ? e.stack : String(e));
-      await page.screenshot({ path: path.join(SHOTS, "operator-failed.png") }).catch(() => {});
-    }
-  }
+  const { passed, failed } = await runTests(() =>
+    page.screenshot({ path: path.join(SHOTS, "operator-failed.png") }));
   await ctx.close();
   fs.rmSync(profile, { recursive: true, force: true });
   console.log(`${passed} passed, ${failed} failed`);

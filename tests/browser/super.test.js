@@ -19,6 +19,7 @@ const fs = require("node:fs");
 const os = require("node:os");
 const path = require("node:path");
 const { chromium } = require("playwright-core");
+const { FLAGS, suite, watch: watchPage } = require("./lib.js");
 
 const URL_ = process.env.HL_URL;
 const PW = process.env.HL_PW;
@@ -30,33 +31,18 @@ const CLAIMED = process.env.HL_CLAIMED;
 const PHONES = process.env.HL_PHONES.split(" ");
 const HOOK = process.env.HL_HOOK;
 const SHOTS = process.env.HL_SHOTS;
-const FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-  "--no-first-run", "--disable-background-networking",
-  "--disable-component-update", "--disable-sync"];
 
-const tests = [];
-function test(name, fn) { tests.push({ name, fn }); }
+const { tests, test, run: runTests } = suite();
 
 const problems = [];
 let forbidden = false;      /* the staff member's 403 is expected */
 let leaving = false;        /* a page navigated away aborts its requests */
 function watch(page) {
-  page.on("console", (m) => {
-    if (m.type() !== "error" && m.type() !== "warning") return;
-    const where = (m.location() && m.location().url) || "";
-    if (/status of 401/.test(m.text()) && /\/api\/session$/.test(where)) return;
-    if (forbidden && /status of 403/.test(m.text()) && /\/api\/super\//.test(where)) return;
-    problems.push("console " + m.type() + ": " + m.text() + " @ " + where);
-  });
-  page.on("pageerror", (e) => problems.push("page error: " + e.message));
-  page.on("requestfailed", (r) => {
-    if (/\/api\/events$/.test(r.url()) && /ERR_ABORTED/.test((r.failure() || {}).errorText)) return;
-    if (leaving && /ERR_ABORTED/.test((r.failure() || {}).errorText)) return;
-    problems.push("request failed: " + r.url() + " " + (r.failure() || {}).errorText);
-  });
-  page.on("request", (r) => {
-    if (!r.url().startsWith(URL_) && !r.url().startsWith("data:"))
-      problems.push("request to another host: " + r.url());
+  watchPage(page, URL_, problems, {
+    console: (text, where) =>
+      forbidden && /status of 403/.test(text) && /\/api\/super\//.test(where),
+    failed: (url, why) => /ERR_ABORTED/.test(why) &&
+      (/\/api\/events$/.test(url) || leaving),
   });
 }
 
@@ -224,19 +210,7 @@ async function main() {
     assert.deepEqual(problems, []);
   });
 
-  let passed = 0, failed = 0;
-  for (const t of tests) {
-    const t0 = Date.now();
-    try {
-      await t.fn();
-      passed++;
-      console.log(`ok   ${t.name} (${((Date.now() - t0) / 1000).toFixed(2)}s)`);
-    } catch (e) {
-      failed++;
-      console.log(`FAIL ${t.name} (${((Date.now() - t0) / 1000).toFixed(2)}s)`);
-      console.log(e && e.stack ? e.stack : String(e));
-    }
-  }
+  const { passed, failed } = await runTests();
   for (const x of [a, b]) {
     if (!x) continue;
     await x.ctx.close().catch(() => {});
