@@ -28,10 +28,12 @@ Figures, one function each (fig_*; main() runs them in order):
               while USSD load runs
   slowalert   USSD p99 while the alert webhook answers after 2 s, against
               the plain hotlined, ROUNDS rounds alternating
-  consoles    USSD p99 with CONSOLES staff consoles' live queues open (GET
-              /api/events, each getting every case event, read by one
-              thread of the bench with select(): no process per console),
-              against none open, ROUNDS rounds alternating, SECONDS each
+  consoles    USSD p99, req/s and CPU per request of hotlined and Redis with
+              CONSOLES staff consoles' live queues open (GET /api/events,
+              each getting every case event, read by tests/bench/consoles:
+              one epoll process, no process per console) against none
+              open: CONSOLE_PAIRS pairs of CONSOLE_SECONDS rounds, the
+              median of the pairs' ratios
 Everything is printed and written to $B/bench/results.txt.
 
 Options (environment variables; defaults keep one run under 5 minutes):
@@ -52,6 +54,8 @@ Options (environment variables; defaults keep one run under 5 minutes):
                     at most waited for the backlog to be delivered after it
   SLOW_SECONDS=3    wrk seconds per server per round of slowalert
   CONSOLES=20       live queues open in the consoles figure
+  CONSOLE_PAIRS=6 CONSOLE_SECONDS=3  pairs of rounds (without, with) of
+                    the consoles figure and wrk seconds per round
   ONLY=a,b          run only these figures (development: e.g.
                     ONLY=menus,longwalk SECONDS=1); default all
 Every wait is bounded: wrk by its duration, walks by their counts, drains
@@ -103,6 +107,8 @@ ALERT_SECONDS = opt("ALERT_SECONDS", 5)
 SLOW_SECONDS = opt("SLOW_SECONDS", 3)
 ALERT_DRAIN = opt("ALERT_DRAIN", 20)
 CONSOLES = opt("CONSOLES", 20)
+CONSOLE_PAIRS = opt("CONSOLE_PAIRS", 6)
+CONSOLE_SECONDS = opt("CONSOLE_SECONDS", 3)
 ONLY = [x for x in os.environ.get("ONLY", "").split(",") if x]
 
 RESULT = re.compile(r"RESULT rps=([\d.]+) p50_us=(\d+) p99_us=(\d+) "
@@ -708,82 +714,128 @@ def console_cookie(hl, cfg, redis_port):
     return r.getheader("Set-Cookie").split(";")[0]
 
 
+def cpu_s(pid):
+    """CPU time (utime + stime, every thread) process pid has used, in
+    seconds: /proc/PID/stat fields 14 and 15, in clock ticks."""
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 class LiveQueues:
-    """n consoles' live queues (GET /api/events) read by one thread of this
-    process with select(): what staff laptops do, without n extra processes
-    competing for the cores hotlined runs on. count() says how many case
-    events each stream got."""
+    """n consoles' live queues (GET /api/events) read by tests/bench/consoles
+    (one process, one epoll: what staff laptops elsewhere would do, at the
+    least cost to the cores hotlined runs on). close() gives its counts."""
 
     def __init__(self, port, cookie, n):
-        import selectors
-        self.sel = selectors.DefaultSelector()
-        self.socks, self.counts, self.tails = [], [0] * n, [b""] * n
-        for i in range(n):
-            s = socket.create_connection(("127.0.0.1", port), timeout=5)
-            s.sendall(("GET /api/events HTTP/1.1\r\nHost: x\r\n"
-                       "Accept: text/event-stream\r\nCookie: %s\r\n\r\n"
-                       % cookie).encode())
-            s.setblocking(False)
-            self.sel.register(s, selectors.EVENT_READ, i)
-            self.socks.append(s)
-        self.stop = False
-        self.t = threading.Thread(target=self.run, daemon=True)
-        self.t.start()
-
-    def run(self):
-        while not self.stop:
-            for key, _ in self.sel.select(0.2):
-                i = key.data
-                try:
-                    d = key.fileobj.recv(262144)
-                except BlockingIOError:
-                    continue
-                if not d:
-                    self.sel.unregister(key.fileobj)
-                    continue
-                buf = self.tails[i] + d
-                self.counts[i] += buf.count(b"\nevent: case\n")
-                self.tails[i] = buf[-12:]     # shorter than the marker
+        import select
+        self.p = subprocess.Popen(
+            [os.path.join(BIN, "bench", "consoles"), "127.0.0.1", str(port),
+             str(n), cookie], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+            text=True)
+        ctx_procs.append(self.p)
+        ready, _, _ = select.select([self.p.stdout], [], [], 15)
+        line = self.p.stdout.readline() if ready else ""
+        if not line.startswith("ready %d" % n):
+            self.p.kill()
+            raise RuntimeError("consoles did not start: %r" % line)
 
     def close(self):
-        """Reads what is still on its way (until the counts stay put for
-        0.5 s, 5 s at most), then closes every stream; the counts."""
-        end, last = time.time() + 5, None
-        while time.time() < end and self.counts != last:
-            last = list(self.counts)
-            time.sleep(0.5)
-        self.stop = True
-        self.t.join(5)
-        for s in self.socks:
-            s.close()
-        return self.counts
+        """Ends the run (stdin closed: the reader drains what is on its way,
+        until 0.5 s without a byte, 5 s at most). Returns (events per
+        stream, order errors, streams the server closed, the reader's CPU
+        seconds)."""
+        cpu = cpu_s(self.p.pid)
+        out, _ = self.p.communicate(timeout=30)
+        if self.p.returncode != 0:
+            raise RuntimeError("consoles exited %d:\n%s" % (self.p.returncode, out))
+        counts = [int(x) for x in re.findall(r"(?m)^stream \d+ status=200 events=(\d+)", out)]
+        tot = re.search(r"order_errors=(\d+) closed=(\d+)\s*$", out)
+        return counts, int(tot.group(1)), int(tot.group(2)), cpu
+
+
+ctx_procs = []      # the consoles readers started (stopped at the end)
+
+
+def consoles_round(ctx, url, cookie, open_):
+    """One wrk run of CONSOLE_SECONDS against url, with CONSOLES live
+    queues open (open_) or none; the wrk figures plus CPU µs per request
+    of hotlined and of Redis over the run, the help requests filed and,
+    with consoles, what each stream got."""
+    time.sleep(0.3)     # the last round's events are out (to no console)
+    q0 = ctx.r("XLEN", "hl:q:urgent")
+    queues = LiveQueues(ctx.hl.port, cookie, CONSOLES) if open_ else None
+    time.sleep(0.3)
+    h0, r0 = cpu_s(ctx.hl.proc.pid), cpu_s(ctx.redis.proc.pid)
+    w = wrk(url, CONSOLE_SECONDS)
+    h1, r1 = cpu_s(ctx.hl.proc.pid), cpu_s(ctx.redis.proc.pid)
+    w["hl_us"] = (h1 - h0) * 1e6 / w["requests"]
+    w["redis_us"] = (r1 - r0) * 1e6 / w["requests"]
+    if queues:
+        w["counts"], w["order"], w["closed"], w["reader_s"] = queues.close()
+    w["filed"] = ctx.r("XLEN", "hl:q:urgent") - q0
+    return w
 
 
 def fig_consoles(ctx):
-    """ROUNDS rounds alternating the w=1 hotlined with no console open and
-    with CONSOLES live queues open, SECONDS each: medians."""
+    """CONSOLE_PAIRS pairs of CONSOLE_SECONDS rounds, the w=1 hotlined with
+    no console open and with CONSOLES live queues open (the order swapped
+    every other pair, so a drift of the machine weighs on both sides):
+    the median of the pairs' p99 and req/s ratios, and hotlined's and
+    Redis's CPU µs per request with and without consoles (medians), which
+    noise on the shared cores moves far less than the p99."""
     url = ctx.hl.url("/ussd/africastalking")
     cookie = console_cookie(ctx.hl, ctx.hl.config, ctx.redis.port)
-    without, with_, counts = [], [], []
+    pairs = []
     wrk(url, 1)
-    for _ in range(ROUNDS):
-        without.append(wrk(url))
-        queues = LiveQueues(ctx.hl.port, cookie, CONSOLES)
-        time.sleep(1.0)
-        with_.append(wrk(url))
-        counts += queues.close()
+    ctx.say("consoles: %d pairs of wrk -t%d -c%d -d%ds rounds, without and with "
+            "%d live queues (read by tests/bench/consoles, one epoll process)"
+            % (CONSOLE_PAIRS, THREADS, CONNS, CONSOLE_SECONDS,
+               CONSOLES))
+    for i in range(CONSOLE_PAIRS):
+        order = (False, True) if i % 2 == 0 else (True, False)
+        got = {o: consoles_round(ctx, url, cookie, o) for o in order}
+        w0, w1 = got[False], got[True]
+        pairs.append((w0, w1))
+        missed = [c for c in w1["counts"] if c != w1["filed"]]
+        ctx.say("  pair %d: p99 %.2f -> %.2f ms (x %.3f), req/s %.0f -> %.0f "
+                "(x %.3f), hotlined %.1f -> %.1f us/req, Redis %.1f -> %.1f "
+                "us/req; %d filed, each of %d streams got %s%s%s" % (
+                    i + 1, w0["p99_ms"], w1["p99_ms"], w1["p99_ms"] / w0["p99_ms"],
+                    w0["rps"], w1["rps"], w1["rps"] / w0["rps"], w0["hl_us"],
+                    w1["hl_us"], w0["redis_us"], w1["redis_us"], w1["filed"],
+                    len(w1["counts"]),
+                    "all of them" if not missed and len(w1["counts"]) == CONSOLES
+                    else "%d to %d" % (min(w1["counts"] or [0]), max(w1["counts"] or [0])),
+                    ", %d out of order" % w1["order"] if w1["order"] else "",
+                    ", %d closed by the server" % w1["closed"] if w1["closed"] else ""))
+    p99 = statistics.median(b["p99_ms"] / a["p99_ms"] for a, b in pairs)
+    rps = statistics.median(b["rps"] / a["rps"] for a, b in pairs)
+    hl0 = statistics.median(a["hl_us"] for a, _ in pairs)
+    hl1 = statistics.median(b["hl_us"] for _, b in pairs)
+    rd0 = statistics.median(a["redis_us"] for a, _ in pairs)
+    rd1 = statistics.median(b["redis_us"] for _, b in pairs)
+    hlr = statistics.median(b["hl_us"] / a["hl_us"] for a, b in pairs)
+    rdr = statistics.median(b["redis_us"] / a["redis_us"] for a, b in pairs)
+    reader = statistics.median(b["reader_s"] for _, b in pairs)
+    whole = all(c == b["filed"] for _, b in pairs for c in b["counts"]) and \
+        all(len(b["counts"]) == CONSOLES and not b["order"] and not b["closed"]
+            for _, b in pairs)
     m = get(ctx.hl.url("/metrics"))[1]
     gone = sum(float(x) for x in re.findall(
         r"^hotline_live_(?:dropped|refused)_total (\S+)$", m, flags=re.M))
-    p1, p0 = median(with_, "p99_ms"), median(without, "p99_ms")
-    ctx.fig["consoles_change"] = 100.0 * (p1 - p0) / p0
-    ctx.say("USSD p99 with %d consoles' live queues open: %.2f ms vs %.2f ms "
-            "with none: %+.1f %% (target < 5 %%; %d rounds alternating, wrk "
-            "-d%ds; %d to %d case events each, %d queues dropped or refused; "
-            "req/s %.0f vs %.0f)"
-            % (CONSOLES, p1, p0, ctx.fig["consoles_change"], ROUNDS, SECONDS,
-               min(counts), max(counts), gone, median(with_, "rps"),
-               median(without, "rps")))
+    ctx.fig["consoles_change"] = 100.0 * (p99 - 1)
+    ctx.say("  median of %d pairs: p99 x %.3f (%+.1f %%, target < 5 %%), req/s x "
+            "%.3f (%+.1f %%)" % (CONSOLE_PAIRS, p99, 100 * (p99 - 1), rps,
+                                 100 * (rps - 1)))
+    ctx.say("  CPU per request: hotlined %.1f -> %.1f us (pairs' median x %.3f, "
+            "%+.1f %%), Redis %.1f -> %.1f us (x %.3f, %+.1f %%); the consoles' "
+            "reader used %.0f ms of CPU a round" % (
+                hl0, hl1, hlr, 100 * (hlr - 1), rd0, rd1, rdr, 100 * (rdr - 1),
+                reader * 1000))
+    ctx.say("  every stream got every case event, in order: %s; %d live queues "
+            "dropped or refused" % ("yes" if whole else "NO", gone))
+    ctx.fig["consoles_cpu"] = (100 * (hlr - 1), 100 * (rdr - 1))
 
 
 def fig_targets(ctx):
@@ -827,7 +879,10 @@ def fig_targets(ctx):
              f["slow_change"] < 10)
     if "consoles_change" in f:
         line("%d consoles change p99 by < 5 %%" % CONSOLES,
-             "%+.1f %%" % f["consoles_change"], f["consoles_change"] < 5)
+             "%+.1f %% (median of pairs)" % f["consoles_change"],
+             f["consoles_change"] < 5)
+        ctx.say("  %-44s hotlined %+.1f %%, Redis %+.1f %%" % ((
+            "(their CPU per request)",) + f["consoles_cpu"]))
 
 
 FIGURES = [("throughput", fig_throughput), ("lookup", fig_lookup),
@@ -846,11 +901,12 @@ def main():
         ctx.say("options: ROUNDS=%d SECONDS=%d CONNS=%d THREADS=%d WORKERS=%d "
                 "LOOKUPS=%d LIVE_SESSIONS=%d SCALE=%s SCALE_SECONDS=%d "
                 "MENU_SIZES=%s MENU_RUNS=%d WALK_STEPS=%d WALKS=%d ALERT_SECONDS=%d "
-                "SLOW_SECONDS=%d CONSOLES=%d%s"
+                "SLOW_SECONDS=%d CONSOLES=%d CONSOLE_PAIRS=%d CONSOLE_SECONDS=%d%s"
                 % (ROUNDS, SECONDS, CONNS, THREADS, WORKERS, LOOKUPS, LIVE,
                    ",".join(map(str, SCALE)), SCALE_SECONDS,
                    ",".join(map(str, MENU_SIZES)), MENU_RUNS, WALK_STEPS, WALKS,
-                   ALERT_SECONDS, SLOW_SECONDS, CONSOLES,
+                   ALERT_SECONDS, SLOW_SECONDS, CONSOLES, CONSOLE_PAIRS,
+                   CONSOLE_SECONDS,
                    " ONLY=" + ",".join(ONLY) if ONLY else ""))
         for name, fn in FIGURES:
             if not ONLY or name in ONLY:
@@ -863,8 +919,9 @@ def main():
             f.write("\n".join(ctx.lines) + "\n")
         print("written to %s" % os.path.join(BIN, "bench", "results.txt"))
     finally:
-        for p in ctx.procs:
-            p.terminate()
+        for p in ctx.procs + ctx_procs:
+            if p.poll() is None:
+                p.terminate()
         _cleanup()
         shutil.rmtree(ctx.tmp, ignore_errors=True)
 
