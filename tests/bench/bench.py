@@ -33,7 +33,8 @@ Figures, one function each (fig_*; main() runs them in order):
               each getting every case event, read by tests/bench/consoles:
               one epoll process, no process per console) against none
               open: CONSOLE_PAIRS pairs of CONSOLE_SECONDS rounds, the
-              median of the pairs' ratios
+              median of the pairs' ratios; then the live queue's CPU cost
+              alone (case events appended to the stream, no wrk)
 Everything is printed and written to $B/bench/results.txt.
 
 Options (environment variables; defaults keep one run under 5 minutes):
@@ -56,6 +57,8 @@ Options (environment variables; defaults keep one run under 5 minutes):
   CONSOLES=20       live queues open in the consoles figure
   CONSOLE_PAIRS=6 CONSOLE_SECONDS=3  pairs of rounds (without, with) of
                     the consoles figure and wrk seconds per round
+  FEED_PAIRS=4 FEED_SECONDS=2  pairs of the consoles figure's rounds
+                    without wrk (the live queue's work alone) and their length
   ONLY=a,b          run only these figures (development: e.g.
                     ONLY=menus,longwalk SECONDS=1); default all
 Every wait is bounded: wrk by its duration, walks by their counts, drains
@@ -109,6 +112,8 @@ ALERT_DRAIN = opt("ALERT_DRAIN", 20)
 CONSOLES = opt("CONSOLES", 20)
 CONSOLE_PAIRS = opt("CONSOLE_PAIRS", 6)
 CONSOLE_SECONDS = opt("CONSOLE_SECONDS", 3)
+FEED_PAIRS = opt("FEED_PAIRS", 4)
+FEED_SECONDS = opt("FEED_SECONDS", 2)
 ONLY = [x for x in os.environ.get("ONLY", "").split(",") if x]
 
 RESULT = re.compile(r"RESULT rps=([\d.]+) p50_us=(\d+) p99_us=(\d+) "
@@ -722,6 +727,17 @@ def cpu_s(pid):
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def cpu_ns(pid):
+    """CPU time every thread of process pid has used, in ns
+    (/proc/PID/task/*/schedstat: ns, where /proc/PID/stat counts 10 ms
+    ticks): for costs smaller than a tick."""
+    total = 0
+    for t in os.listdir("/proc/%d/task" % pid):
+        with open("/proc/%d/task/%s/schedstat" % (pid, t)) as f:
+            total += int(f.read().split()[0])
+    return total
+
+
 class LiveQueues:
     """n consoles' live queues (GET /api/events) read by tests/bench/consoles
     (one process, one epoll: what staff laptops elsewhere would do, at the
@@ -777,13 +793,46 @@ def consoles_round(ctx, url, cookie, open_):
     return w
 
 
+FEED_LUA = ("for i = 1, tonumber(ARGV[1]) do redis.call('XADD', KEYS[1], "
+            "'MAXLEN', '~', 1000, '*', 'what', 'new', 'ref', "
+            "string.format('FEED%06d', i)) end return 1")
+
+
+def feed_round(ctx, cookie, open_, rate, seconds):
+    """rate case events a second appended to hl:ev:live for seconds (no
+    wrk: the live queue's work alone), with CONSOLES live queues open
+    (open_) or none; hotlined's and Redis's CPU over it, in ns, and the
+    events each stream got."""
+    time.sleep(0.3)
+    queues = LiveQueues(ctx.hl.port, cookie, CONSOLES) if open_ else None
+    time.sleep(0.3)
+    h0, r0 = cpu_ns(ctx.hl.proc.pid), cpu_ns(ctx.redis.proc.pid)
+    t0, sent = time.time(), 0
+    while time.time() < t0 + seconds:
+        due = int((time.time() - t0) * rate) - sent
+        if due > 0:
+            ctx.r("EVAL", FEED_LUA, 1, "hl:ev:live", due)
+            sent += due
+        time.sleep(0.01)
+    time.sleep(0.3)     # the last gathered read goes out
+    out = {"hl": cpu_ns(ctx.hl.proc.pid) - h0,
+           "redis": cpu_ns(ctx.redis.proc.pid) - r0, "sent": sent}
+    if queues:
+        out["counts"] = queues.close()[0]
+    return out
+
+
 def fig_consoles(ctx):
     """CONSOLE_PAIRS pairs of CONSOLE_SECONDS rounds, the w=1 hotlined with
     no console open and with CONSOLES live queues open (the order swapped
     every other pair, so a drift of the machine weighs on both sides):
     the median of the pairs' p99 and req/s ratios, and hotlined's and
-    Redis's CPU µs per request with and without consoles (medians), which
-    noise on the shared cores moves far less than the p99."""
+    Redis's CPU µs per request with and without consoles (medians). Then
+    FEED_PAIRS pairs of FEED_SECONDS with no wrk, case events appended to
+    the live stream at the rate the walk filed them: what the consoles add
+    to hotlined's and Redis's CPU per event, set against the CPU of the
+    requests that file one (the figure noise on shared cores moves least:
+    no other load shares the window)."""
     url = ctx.hl.url("/ussd/africastalking")
     cookie = console_cookie(ctx.hl, ctx.hl.config, ctx.redis.port)
     pairs = []
@@ -835,7 +884,34 @@ def fig_consoles(ctx):
                 reader * 1000))
     ctx.say("  every stream got every case event, in order: %s; %d live queues "
             "dropped or refused" % ("yes" if whole else "NO", gone))
-    ctx.fig["consoles_cpu"] = (100 * (hlr - 1), 100 * (rdr - 1))
+    # the live queue's work alone, at the rate the walk files help requests
+    rate = int(statistics.median(b["filed"] for _, b in pairs) / CONSOLE_SECONDS)
+    per_filing = statistics.median(b["requests"] / b["filed"] for _, b in pairs)
+    feeds = []
+    for i in range(FEED_PAIRS):
+        order = (False, True) if i % 2 == 0 else (True, False)
+        got = {o: feed_round(ctx, cookie, o, rate, FEED_SECONDS) for o in order}
+        feeds.append((got[False], got[True]))
+    extra = {k: statistics.median((b[k] - a[k]) / b["sent"] for a, b in feeds)
+             for k in ("hl", "redis")}
+    base = {"hl": hl0 * 1000 * per_filing, "redis": rd0 * 1000 * per_filing}
+    share = {k: 100.0 * extra[k] / base[k] for k in extra}
+    fed_whole = all(c == b["sent"] for _, b in feeds for c in b["counts"]) and \
+        all(len(b["counts"]) == CONSOLES for _, b in feeds)
+    ctx.say("  the live queue alone (no wrk; %d case events/s appended to "
+            "hl:ev:live for %d s, %d pairs, CPU from /proc/PID/task/*/schedstat):"
+            % (rate, FEED_SECONDS, FEED_PAIRS))
+    for i, (a, b) in enumerate(feeds):
+        ctx.say("    pair %d: hotlined %.1f -> %.1f ms, Redis %.1f -> %.1f ms of CPU "
+                "for %d events" % (i + 1, a["hl"] / 1e6, b["hl"] / 1e6,
+                                   a["redis"] / 1e6, b["redis"] / 1e6, b["sent"]))
+    ctx.say("    %d consoles add %.2f us of hotlined CPU and %.2f us of Redis CPU "
+            "per case event (medians): %.2f %% and %.2f %% of what the %.1f "
+            "requests that file one cost them (%.1f and %.1f us each); every "
+            "stream got every event: %s" % (
+                CONSOLES, extra["hl"] / 1000, extra["redis"] / 1000, share["hl"],
+                share["redis"], per_filing, hl0, rd0, "yes" if fed_whole else "NO"))
+    ctx.fig["consoles_cpu"] = (share["hl"], share["redis"])
 
 
 def fig_targets(ctx):
@@ -881,8 +957,8 @@ def fig_targets(ctx):
         line("%d consoles change p99 by < 5 %%" % CONSOLES,
              "%+.1f %% (median of pairs)" % f["consoles_change"],
              f["consoles_change"] < 5)
-        ctx.say("  %-44s hotlined %+.1f %%, Redis %+.1f %%" % ((
-            "(their CPU per request)",) + f["consoles_cpu"]))
+        ctx.say("  %-44s hotlined %+.2f %%, Redis %+.2f %%" % ((
+            "(their CPU, the live queue alone)",) + f["consoles_cpu"]))
 
 
 FIGURES = [("throughput", fig_throughput), ("lookup", fig_lookup),
@@ -901,12 +977,13 @@ def main():
         ctx.say("options: ROUNDS=%d SECONDS=%d CONNS=%d THREADS=%d WORKERS=%d "
                 "LOOKUPS=%d LIVE_SESSIONS=%d SCALE=%s SCALE_SECONDS=%d "
                 "MENU_SIZES=%s MENU_RUNS=%d WALK_STEPS=%d WALKS=%d ALERT_SECONDS=%d "
-                "SLOW_SECONDS=%d CONSOLES=%d CONSOLE_PAIRS=%d CONSOLE_SECONDS=%d%s"
+                "SLOW_SECONDS=%d CONSOLES=%d CONSOLE_PAIRS=%d CONSOLE_SECONDS=%d "
+                "FEED_PAIRS=%d FEED_SECONDS=%d%s"
                 % (ROUNDS, SECONDS, CONNS, THREADS, WORKERS, LOOKUPS, LIVE,
                    ",".join(map(str, SCALE)), SCALE_SECONDS,
                    ",".join(map(str, MENU_SIZES)), MENU_RUNS, WALK_STEPS, WALKS,
                    ALERT_SECONDS, SLOW_SECONDS, CONSOLES, CONSOLE_PAIRS,
-                   CONSOLE_SECONDS,
+                   CONSOLE_SECONDS, FEED_PAIRS, FEED_SECONDS,
                    " ONLY=" + ",".join(ONLY) if ONLY else ""))
         for name, fn in FIGURES:
             if not ONLY or name in ONLY:
