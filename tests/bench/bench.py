@@ -798,6 +798,12 @@ FEED_LUA = ("for i = 1, tonumber(ARGV[1]) do redis.call('XADD', KEYS[1], "
             "string.format('FEED%06d', i)) end return 1")
 
 
+def xread_stats(r):
+    """Redis's (calls, usec) of XREAD so far (INFO commandstats)."""
+    m = re.search(r"cmdstat_xread:calls=(\d+),usec=(\d+)", r("INFO", "commandstats"))
+    return (int(m.group(1)), int(m.group(2))) if m else (0, 0)
+
+
 def feed_round(ctx, cookie, open_, rate, seconds):
     """rate case events a second appended to hl:ev:live for seconds (no
     wrk: the live queue's work alone), with CONSOLES live queues open
@@ -806,6 +812,7 @@ def feed_round(ctx, cookie, open_, rate, seconds):
     time.sleep(0.3)
     queues = LiveQueues(ctx.hl.port, cookie, CONSOLES) if open_ else None
     time.sleep(0.3)
+    x0 = xread_stats(ctx.r)
     h0, r0 = cpu_ns(ctx.hl.proc.pid), cpu_ns(ctx.redis.proc.pid)
     t0, sent = time.time(), 0
     while time.time() < t0 + seconds:
@@ -817,6 +824,7 @@ def feed_round(ctx, cookie, open_, rate, seconds):
     time.sleep(0.3)     # the last gathered read goes out
     out = {"hl": cpu_ns(ctx.hl.proc.pid) - h0,
            "redis": cpu_ns(ctx.redis.proc.pid) - r0, "sent": sent}
+    out["xread"] = [b - a for a, b in zip(x0, xread_stats(ctx.r))]
     if queues:
         out["counts"] = queues.close()[0]
     return out
@@ -903,8 +911,10 @@ def fig_consoles(ctx):
             % (rate, FEED_SECONDS, FEED_PAIRS))
     for i, (a, b) in enumerate(feeds):
         ctx.say("    pair %d: hotlined %.1f -> %.1f ms, Redis %.1f -> %.1f ms of CPU "
-                "for %d events" % (i + 1, a["hl"] / 1e6, b["hl"] / 1e6,
-                                   a["redis"] / 1e6, b["redis"] / 1e6, b["sent"]))
+                "for %d events; Redis XREAD %d -> %d calls, %d -> %d us" % (
+                    i + 1, a["hl"] / 1e6, b["hl"] / 1e6, a["redis"] / 1e6,
+                    b["redis"] / 1e6, b["sent"], a["xread"][0], b["xread"][0],
+                    a["xread"][1], b["xread"][1]))
     ctx.say("    %d consoles add %.2f us of hotlined CPU and %.2f us of Redis CPU "
             "per case event (medians): %.2f %% and %.2f %% of what the %.1f "
             "requests that file one cost them (%.1f and %.1f us each); every "
