@@ -13,8 +13,11 @@ whole Africa's Talking help sessions (each ends in a filed help request).
 
 Figures, one function each (fig_*; main() runs them in order):
   throughput  ROUNDS rounds alternating the four servers, SECONDS each:
-              medians of req/s, p50/p99, hotlined's ratio to both ceilings,
-              RSS of every hotlined process (children of hotlined listed)
+              medians of req/s, p50/p99, CPU µs per request of the server
+              (its workers included) and of redis-server during the same
+              wrk run (utime + stime from /proc over requests: the figure
+              that holds on a shared machine), hotlined's ratio to both
+              ceilings, RSS of every hotlined process (children listed)
   lookup      a "Check a recruiter" lookup step against the step before it
   sessions    Redis bytes per live session (LIVE_SESSIONS left mid-walk)
   scale       req/s and p99 with SCALE live sessions in Redis (the keys of a
@@ -193,6 +196,29 @@ def processes(pid):
     return out
 
 
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_s(pids):
+    """{pid: utime + stime in seconds} of each pid still alive (fields 14
+    and 15 of /proc/PID/stat: every thread of the process counted)."""
+    out = {}
+    for pid in pids:
+        try:
+            with open("/proc/%d/stat" % pid) as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        out[pid] = (int(fields[11]) + int(fields[12])) / float(CLK_TCK)
+    return out
+
+
+def cpu_used(before, after):
+    """CPU seconds used between two cpu_s() samples by the pids in both
+    (a worker restarted during the run is left out, not miscounted)."""
+    return sum(after[p] - before[p] for p in before if p in after)
+
+
 def used_memory(r):
     return int(re.search(r"used_memory:(\d+)", r("INFO", "memory")).group(1))
 
@@ -251,6 +277,7 @@ def start_ceiling(ctx, *redis):
                           str(port)] + list(redis))
     ctx.procs.append(p)
     wait_for(lambda: _up(port), 5, what="ceiling server")
+    ctx.pids[port] = p.pid
     return port
 
 
@@ -263,6 +290,7 @@ class Ctx:
         self.lines = []
         self.fig = {}
         self.procs = []
+        self.pids = {}      # ceiling server's port -> its pid
         self.menus = os.path.join(self.tmp, "menus")
         os.makedirs(self.menus)
         for f in os.listdir(os.path.join(ROOT, "config", "menus")):
@@ -290,6 +318,20 @@ class Ctx:
 
 # ---- throughput: the ceilings and hotlined, alternating --------------------
 
+def measured_wrk(url, pids, redis_pid):
+    """wrk against url, with the CPU time (utime + stime) the server's
+    processes (pids(): the process and its workers, sampled before the
+    run) and redis-server used during it, per request wrk reports, in µs."""
+    procs = pids()
+    b, rb = cpu_s(procs), cpu_s([redis_pid])
+    w = wrk(url)
+    a, ra = cpu_s(procs), cpu_s([redis_pid])
+    n = max(1, w["requests"])
+    w["cpu_us"] = cpu_used(b, a) * 1e6 / n
+    w["redis_us"] = cpu_used(rb, ra) * 1e6 / n
+    return w
+
+
 def fig_throughput(ctx):
     cport = start_ceiling(ctx)
     rport = start_ceiling(ctx, "127.0.0.1:%d" % ctx.redis.port)
@@ -297,29 +339,38 @@ def fig_throughput(ctx):
     if WORKERS != 1:
         hls.append(("w=%d" % WORKERS, ctx.hotlined("w%d" % WORKERS, WORKERS)))
     path = "/ussd/africastalking"
-    servers = [("ceiling", "http://127.0.0.1:%d%s" % (cport, path)),
-               ("ceiling+1rt", "http://127.0.0.1:%d%s" % (rport, path))]
-    servers += [("hotlined " + name, hl.url(path)) for name, hl in hls]
-    for _, url in servers:
+    servers = [("ceiling", "http://127.0.0.1:%d%s" % (cport, path),
+                lambda: [ctx.pids[cport]]),
+               ("ceiling+1rt", "http://127.0.0.1:%d%s" % (rport, path),
+                lambda: [ctx.pids[rport]])]
+    servers += [("hotlined " + name, hl.url(path),
+                 lambda hl=hl: [p for p, _ in processes(hl.proc.pid)])
+                for name, hl in hls]
+    for _, url, _ in servers:
         wrk(url, 1)
-    rows = {name: [] for name, _ in servers}
+    rows = {name: [] for name, _, _ in servers}
     ctx.say("throughput: wrk -t%d -c%d -d%ds tests/bench/walk.lua, %d rounds "
             "alternating; %d cores" % (THREADS, CONNS, SECONDS, ROUNDS, CORES))
     for i in range(ROUNDS):
         parts = []
-        for name, url in servers:
-            w = wrk(url)
+        for name, url, pids in servers:
+            w = measured_wrk(url, pids, ctx.redis.proc.pid)
             rows[name].append(w)
-            parts.append("%s %.0f/s %.2f/%.2f ms%s" % (
-                name, w["rps"], w["p50_ms"], w["p99_ms"],
-                " ERR %d non-2xx %d" % (w["errors"], w["non2xx"])
+            parts.append("%s %.0f/s %.2f/%.2f ms %.1f+%.1f us%s" % (
+                name, w["rps"], w["p50_ms"], w["p99_ms"], w["cpu_us"],
+                w["redis_us"], " ERR %d non-2xx %d" % (w["errors"], w["non2xx"])
                 if w["errors"] or w["non2xx"] else ""))
         ctx.say("  round %d: %s" % (i + 1, " | ".join(parts)))
-    ctx.say("  median of %d:                 req/s    p50 ms   p99 ms" % ROUNDS)
-    for name, _ in servers:
-        ctx.say("    %-26s %8.0f %8.2f %8.2f" % (
+    ctx.say("  median of %d:                 req/s    p50 ms   p99 ms   "
+            "CPU us/req: server  redis" % ROUNDS)
+    for name, _, _ in servers:
+        ctx.say("    %-26s %8.0f %8.2f %8.2f %19.1f %6.1f" % (
             name, median(rows[name], "rps"), median(rows[name], "p50_ms"),
-            median(rows[name], "p99_ms")))
+            median(rows[name], "p99_ms"), median(rows[name], "cpu_us"),
+            median(rows[name], "redis_us")))
+    ctx.say("  (CPU us/req: utime + stime from /proc/PID/stat over the wrk run, "
+            "divided by the requests wrk reports; server = the process and "
+            "its workers; redis = redis-server during the same run)")
     c, rt = median(rows["ceiling"], "rps"), median(rows["ceiling+1rt"], "rps")
     ctx.fig.update(ceiling=c, ceiling_rt=rt, rows=rows)
     for name in ("hotlined " + n for n, _ in hls):
