@@ -23,6 +23,7 @@
 #define METRICS_MAX_SERIES 256
 #define METRICS_NAME_MAX 64
 #define METRICS_LABEL_MAX 96
+#define METRICS_INDEX 512       /* hash slots: a power of 2, > 2 x series */
 
 static const double buckets[] = { 0.0005, 0.001, 0.002, 0.005, 0.01, 0.025,
                                   0.05, 0.1, 0.25, 0.5, 1, 2.5 };
@@ -48,6 +49,10 @@ struct series {
 struct metrics {
     struct series s[METRICS_MAX_SERIES];
     size_t n;                           /* published with release */
+    /* The writer's own index: series + 1 by hash of name and labels (0:
+     * empty), so an update finds its series without comparing names with
+     * every series. Read by no other process. */
+    unsigned short idx[METRICS_INDEX];
     struct metrics_shm *shm;            /* NULL: a private table */
     int slot;                           /* this worker's slot in shm */
 };
@@ -209,25 +214,63 @@ static void label_value(char *out, size_t outsz, const char *v)
     out[j] = '\0';
 }
 
+/* FNV-1a of name, a NUL, labels. */
+static unsigned hash2(const char *name, const char *labels)
+{
+    unsigned h = 2166136261u;
+
+    for (const unsigned char *p = (const unsigned char *)name; *p; p++)
+        h = (h ^ *p) * 16777619u;
+    h *= 16777619u;
+    for (const unsigned char *p = (const unsigned char *)labels; *p; p++)
+        h = (h ^ *p) * 16777619u;
+    return h;
+}
+
+static int same(const struct series *s, const char *name, const char *labels)
+{
+    return strcmp(s->name, name) == 0 && strcmp(s->labels, labels) == 0;
+}
+
+/* The series name{labels} of m, made (zero) if new; NULL when the table is
+ * full. Found through m->idx; a series missing from the index (a slot
+ * inherited from a worker killed between publishing a series and indexing
+ * it) is found by a scan and indexed then. */
 static struct series *find(struct metrics *m, enum kind k, const char *name,
                            const char *labels)
 {
+    unsigned h = hash2(name, labels) & (METRICS_INDEX - 1);
     struct series *s;
+    size_t i;
 
-    for (size_t i = 0; i < m->n; i++) {
-        if (strcmp(m->s[i].name, name) == 0 &&
-            strcmp(m->s[i].labels, labels) == 0)
-            return &m->s[i];
+    while (m->idx[h]) {
+        s = &m->s[m->idx[h] - 1];
+        if (same(s, name, labels))
+            return s;
+        h = (h + 1) & (METRICS_INDEX - 1);
     }
-    if (m->n == METRICS_MAX_SERIES)
-        return NULL;
-    s = &m->s[m->n];
-    memset(s, 0, sizeof *s);
-    s->kind = k;
-    snprintf(s->name, sizeof s->name, "%s", name);
-    snprintf(s->labels, sizeof s->labels, "%s", labels);
-    __atomic_store_n(&m->n, m->n + 1, __ATOMIC_RELEASE);
-    return s;
+    for (i = 0; i < m->n && !same(&m->s[i], name, labels); i++)
+        ;
+    if (i == m->n) {
+        if (m->n == METRICS_MAX_SERIES)
+            return NULL;
+        s = &m->s[m->n];
+        memset(s, 0, sizeof *s);
+        s->kind = k;
+        snprintf(s->name, sizeof s->name, "%s", name);
+        snprintf(s->labels, sizeof s->labels, "%s", labels);
+        __atomic_store_n(&m->n, m->n + 1, __ATOMIC_RELEASE);
+    }
+    m->idx[h] = (unsigned short)(i + 1);
+    return &m->s[i];
+}
+
+/* Appends s to out (of outsz, *len used so far), truncating. */
+static void cat(char *out, size_t outsz, size_t *len, const char *s)
+{
+    while (*s && *len + 1 < outsz)
+        out[(*len)++] = *s++;
+    out[*len] = '\0';
 }
 
 static void make_labels(char *out, size_t outsz, const char *ln,
@@ -239,7 +282,14 @@ static void make_labels(char *out, size_t outsz, const char *ln,
     if (!ln || !lv)
         return;
     label_value(v, sizeof v, lv);
-    snprintf(out, outsz, "%s=\"%s\"", ln, v);
+    {
+        size_t len = 0;
+
+        cat(out, outsz, &len, ln);
+        cat(out, outsz, &len, "=\"");
+        cat(out, outsz, &len, v);
+        cat(out, outsz, &len, "\"");
+    }
 }
 
 void metrics_add(struct metrics *m, const char *name, const char *label_name,
@@ -285,14 +335,28 @@ void metrics_request(struct metrics *m, const char *channel, int status,
                      double seconds)
 {
     char labels[METRICS_LABEL_MAX];
-    char ch[64];
+    char ch[64], st[16];
     struct series *s;
+    size_t len = 0;
 
     if (!m)
         return;
     label_value(ch, sizeof ch, channel);
-    snprintf(labels, sizeof labels, "channel=\"%s\",status=\"%d\"", ch,
-             status);
+    {
+        unsigned u = status < 0 ? 0u : (unsigned)status;
+        size_t j = sizeof st - 1;
+
+        st[j] = '\0';
+        do
+            st[--j] = (char)('0' + u % 10);
+        while ((u /= 10) && j > 0);
+        memmove(st, st + j, sizeof st - j);
+    }
+    cat(labels, sizeof labels, &len, "channel=\"");
+    cat(labels, sizeof labels, &len, ch);
+    cat(labels, sizeof labels, &len, "\",status=\"");
+    cat(labels, sizeof labels, &len, st);
+    cat(labels, sizeof labels, &len, "\"");
     s = find(m, K_COUNTER, "hotline_requests_total", labels);
     if (s)
         st_d(&s->value, s->value + 1);
