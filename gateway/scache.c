@@ -4,7 +4,10 @@
  * cap slots, allocated once, in sets of SCACHE_WAYS; a key's set is its
  * FNV-1a hash modulo the number of sets. A slot holds the key, the version,
  * the pinned menu version and the fields packed one after another. Use
- * stamps (a counter) pick the victim within a full set.
+ * stamps (a counter) pick the victim within a full set. A slot's use stamp
+ * and expiry are kept apart from it, in one dense array (struct meta), so
+ * that the sweep each request runs reads a cache line for four slots
+ * instead of one per slot.
  */
 #include "scache.h"
 
@@ -14,9 +17,13 @@
 
 #define SCACHE_WAYS 4
 
-struct slot {
+struct meta {
     unsigned long long used;    /* 0 = empty, else last use stamp */
-    long long mv, exp;
+    long long exp;
+};
+
+struct slot {
+    long long mv;
     unsigned short klen, vlen;
     unsigned short flen[SCACHE_NFIELDS];
     char key[SCACHE_KEY_MAX];
@@ -26,6 +33,7 @@ struct slot {
 
 struct scache {
     struct slot *slots;
+    struct meta *meta;          /* of slots[i]: meta[i] */
     size_t cap, nsets, entries;
     size_t hand;                /* the sweep's next slot */
     unsigned long long tick;
@@ -56,7 +64,10 @@ struct scache *scache_new(size_t cap)
     if (!c)
         return NULL;
     c->slots = calloc(n, sizeof *c->slots);
-    if (!c->slots) {
+    c->meta = calloc(n, sizeof *c->meta);
+    if (!c->slots || !c->meta) {
+        free(c->slots);
+        free(c->meta);
         free(c);
         return NULL;
     }
@@ -70,56 +81,60 @@ void scache_free(struct scache *c)
     if (!c)
         return;
     free(c->slots);
+    free(c->meta);
     free(c);
 }
 
-/* The slot of key in its set, or NULL; *set = the set's first slot. */
-static struct slot *find(struct scache *c, const char *key, size_t klen,
-                         struct slot **set)
+/* The index of key's slot, or -1; *set = the index of its set's first. */
+static long find(struct scache *c, const char *key, size_t klen, size_t *set)
 {
-    struct slot *s = c->slots + (fnv1a(key, klen) % c->nsets) * SCACHE_WAYS;
+    size_t b = (fnv1a(key, klen) % c->nsets) * SCACHE_WAYS;
 
-    *set = s;
-    for (int i = 0; i < SCACHE_WAYS; i++)
-        if (s[i].used && s[i].klen == klen && memcmp(s[i].key, key, klen) == 0)
-            return &s[i];
-    return NULL;
+    *set = b;
+    for (size_t i = b; i < b + SCACHE_WAYS; i++)
+        if (c->meta[i].used && c->slots[i].klen == klen &&
+            memcmp(c->slots[i].key, key, klen) == 0)
+            return (long)i;
+    return -1;
 }
 
 int scache_get(struct scache *c, const char *key, struct scache_val *out)
 {
-    struct slot *set, *s;
-    size_t off = 0;
+    struct slot *s;
+    size_t set, off = 0;
+    long i;
 
     if (!c)
         return -1;
-    s = find(c, key, strlen(key), &set);
-    if (!s) {
+    i = find(c, key, strlen(key), &set);
+    if (i < 0) {
         c->misses++;
         return -1;
     }
     c->hits++;
-    s->used = ++c->tick;
+    s = &c->slots[i];
+    c->meta[i].used = ++c->tick;
     out->ver = s->ver;
     out->mv = s->mv;
-    out->exp = s->exp;
-    for (int i = 0; i < SCACHE_NFIELDS; i++) {
-        out->f[i] = s->data + off;
-        out->flen[i] = s->flen[i];
-        off += s->flen[i] + 1;
+    out->exp = c->meta[i].exp;
+    for (int f = 0; f < SCACHE_NFIELDS; f++) {
+        out->f[f] = s->data + off;
+        out->flen[f] = s->flen[f];
+        off += s->flen[f] + 1;
     }
     return 0;
 }
 
 void scache_del(struct scache *c, const char *key)
 {
-    struct slot *set, *s;
+    size_t set;
+    long i;
 
     if (!c)
         return;
-    s = find(c, key, strlen(key), &set);
-    if (s) {
-        s->used = 0;
+    i = find(c, key, strlen(key), &set);
+    if (i >= 0) {
+        c->meta[i].used = 0;
         c->entries--;
     }
 }
@@ -138,47 +153,49 @@ static int fits(const struct scache_val *v)
 
 int scache_put(struct scache *c, const char *key, const struct scache_val *v)
 {
-    size_t klen = strlen(key), off = 0;
-    struct slot *set, *s;
+    size_t klen = strlen(key), off = 0, set;
+    struct slot *s;
+    long i;
 
     if (!c)
         return -1;
-    s = find(c, key, klen, &set);
+    i = find(c, key, klen, &set);
     if (klen >= SCACHE_KEY_MAX || !fits(v)) {
-        if (s) {
-            s->used = 0;
+        if (i >= 0) {
+            c->meta[i].used = 0;
             c->entries--;
         }
         return -1;
     }
-    if (!s) {
-        s = &set[0];
-        for (int i = 0; i < SCACHE_WAYS; i++) {
-            if (!set[i].used) {
-                s = &set[i];
+    if (i < 0) {
+        i = (long)set;
+        for (size_t j = set; j < set + SCACHE_WAYS; j++) {
+            if (!c->meta[j].used) {
+                i = (long)j;
                 break;
             }
-            if (set[i].used < s->used)
-                s = &set[i];
+            if (c->meta[j].used < c->meta[i].used)
+                i = (long)j;
         }
-        if (s->used)
+        if (c->meta[i].used)
             c->evictions++;
         else
             c->entries++;
-        memcpy(s->key, key, klen + 1);
-        s->klen = (unsigned short)klen;
+        memcpy(c->slots[i].key, key, klen + 1);
+        c->slots[i].klen = (unsigned short)klen;
     }
-    s->used = ++c->tick;
+    s = &c->slots[i];
+    c->meta[i].used = ++c->tick;
+    c->meta[i].exp = v->exp;
     s->mv = v->mv;
-    s->exp = v->exp;
     s->vlen = (unsigned short)strlen(v->ver);
     memcpy(s->ver, v->ver, s->vlen + 1u);
-    for (int i = 0; i < SCACHE_NFIELDS; i++) {
-        if (v->flen[i])
-            memcpy(s->data + off, v->f[i], v->flen[i]);
-        s->data[off + v->flen[i]] = '\0';
-        s->flen[i] = (unsigned short)v->flen[i];
-        off += v->flen[i] + 1;
+    for (int f = 0; f < SCACHE_NFIELDS; f++) {
+        if (v->flen[f])
+            memcpy(s->data + off, v->f[f], v->flen[f]);
+        s->data[off + v->flen[f]] = '\0';
+        s->flen[f] = (unsigned short)v->flen[f];
+        off += v->flen[f] + 1;
     }
     return 0;
 }
@@ -188,11 +205,11 @@ void scache_sweep(struct scache *c, long long now, size_t n)
     if (!c)
         return;
     for (size_t i = 0; i < n; i++) {
-        struct slot *s = &c->slots[c->hand];
+        struct meta *m = &c->meta[c->hand];
 
-        c->hand = (c->hand + 1) % c->cap;
-        if (s->used && s->exp < now) {
-            s->used = 0;
+        c->hand = (c->hand + 1) & (c->cap - 1);   /* cap: a power of 2 */
+        if (m->used && m->exp < now) {
+            m->used = 0;
             c->entries--;
         }
     }
