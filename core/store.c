@@ -6,7 +6,10 @@
  * `struct pending` with a libevent timer: whichever comes first — the reply or
  * the timer — runs the caller's callback; the other is ignored. hiredis
  * always calls back eventually (with NULL when the context dies), and that is
- * when the pending record is freed.
+ * when the pending record is freed. The record and its timer are one
+ * allocation, and commands are put in Redis's protocol here, straight into
+ * one buffer (hiredis's own formatting builds each argument with a printf
+ * of its own and a string allocated per command): the hot path's cost.
  *
  * The connection walks DOWN → CONNECTING → PREPARING (AUTH, SCRIPT LOAD) →
  * READY. A drop, a failed connect, or three deadlines in a row free the
@@ -56,9 +59,11 @@ struct pending {
     struct store *s;
     store_cb cb;
     void *arg;
-    struct event *timer;
+    struct event *timer;        /* in the same allocation, after this */
     int done;                   /* the caller's callback has run */
 };
+
+#define FMT_STACK 4096          /* commands up to this are built on the stack */
 
 static void store_connect(struct store *s);
 
@@ -130,8 +135,94 @@ static void on_reply(redisAsyncContext *ac, void *r, void *arg)
         }
         p->cb(reply, p->arg);
     }
-    event_free(p->timer);
+    event_del(p->timer);
     free(p);
+}
+
+/* Decimal digits of n into out (no NUL); their count. */
+static size_t put_uint(char *out, size_t n)
+{
+    char tmp[24];
+    size_t k = 0, i;
+
+    do
+        tmp[k++] = (char)('0' + n % 10);
+    while ((n /= 10) != 0);
+    for (i = 0; i < k; i++)
+        out[i] = tmp[k - 1 - i];
+    return k;
+}
+
+static size_t uint_len(size_t n)
+{
+    size_t k = 1;
+
+    while ((n /= 10) != 0)
+        k++;
+    return k;
+}
+
+/* Bytes of argv in Redis's protocol (an array of bulk strings). */
+static size_t resp_len(int argc, const size_t *argvlen)
+{
+    size_t n = 3 + uint_len((size_t)argc);
+
+    for (int i = 0; i < argc; i++)
+        n += 5 + uint_len(argvlen[i]) + argvlen[i];
+    return n;
+}
+
+/* Writes argv in Redis's protocol to out (resp_len bytes); the length. */
+static size_t resp_put(char *out, int argc, const char **argv,
+                       const size_t *argvlen)
+{
+    size_t n = 0;
+
+    out[n++] = '*';
+    n += put_uint(out + n, (size_t)argc);
+    out[n++] = '\r';
+    out[n++] = '\n';
+    for (int i = 0; i < argc; i++) {
+        out[n++] = '$';
+        n += put_uint(out + n, argvlen[i]);
+        out[n++] = '\r';
+        out[n++] = '\n';
+        memcpy(out + n, argv[i], argvlen[i]);
+        n += argvlen[i];
+        out[n++] = '\r';
+        out[n++] = '\n';
+    }
+    return n;
+}
+
+/* Queues argv on ac with fn(privdata) as its callback: REDIS_OK or not.
+ * argvlen NULL: the arguments are strings (their strlen). */
+static int send_argv(redisAsyncContext *ac, redisCallbackFn *fn,
+                     void *privdata, int argc, const char **argv,
+                     const size_t *argvlen)
+{
+    char stack[FMT_STACK];
+    size_t lens[STORE_EVAL_ARGS_MAX + 3];
+    size_t need;
+    char *buf;
+    int rc;
+
+    if (argc < 1 || (size_t)argc > sizeof lens / sizeof lens[0])
+        return redisAsyncCommandArgv(ac, fn, privdata, argc, argv, argvlen);
+    if (!argvlen) {
+        for (int i = 0; i < argc; i++)
+            lens[i] = strlen(argv[i]);
+        argvlen = lens;
+    }
+    need = resp_len(argc, argvlen);
+    buf = need <= sizeof stack ? stack : malloc(need);
+    if (!buf)
+        return REDIS_ERR;
+    rc = redisAsyncFormattedCommand(ac, fn, privdata, buf,
+                                    resp_put(buf, argc, argv, argvlen));
+    if (buf != stack)
+        free(buf);
+    return rc;
 }
 
 int store_cmd(struct store *s, store_cb cb, void *arg, int argc,
@@ -142,20 +233,20 @@ int store_cmd(struct store *s, store_cb cb, void *arg, int argc,
 
     if (!s || s->state != ST_READY || !s->ac)
         return -1;
-    p = calloc(1, sizeof *p);
+    /* sizeof *p is a multiple of a pointer's alignment: the event
+     * after it is aligned as malloc would align it. */
+    p = calloc(1, sizeof *p + event_get_struct_event_size());
     if (!p)
         return -1;
     p->s = s;
     p->cb = cb;
     p->arg = arg;
-    p->timer = evtimer_new(s->base, on_pending_timeout, p);
-    if (!p->timer) {
+    p->timer = (struct event *)(void *)(p + 1);
+    if (evtimer_assign(p->timer, s->base, on_pending_timeout, p) != 0) {
         free(p);
         return -1;
     }
-    if (redisAsyncCommandArgv(s->ac, on_reply, p, argc, argv, argvlen) !=
-        REDIS_OK) {
-        event_free(p->timer);
+    if (send_argv(s->ac, on_reply, p, argc, argv, argvlen) != REDIS_OK) {
         free(p);
         return -1;
     }
@@ -173,13 +264,14 @@ int store_eval(struct store *s, size_t script, store_cb cb, void *arg,
 
     if (!s || script >= s->nscripts || argc > STORE_EVAL_ARGS_MAX)
         return -1;
-    snprintf(nk, sizeof nk, "%d", nkeys);
+    if (nkeys < 0)
+        return -1;
     av[0] = "EVALSHA";
     al[0] = 7;
     av[1] = s->shas[script];
     al[1] = strlen(s->shas[script]);
     av[2] = nk;
-    al[2] = strlen(nk);
+    al[2] = put_uint(nk, (size_t)nkeys);
     for (int i = 0; i < argc; i++) {
         av[i + 3] = argv[i];
         al[i + 3] = argvlen ? argvlen[i] : strlen(argv[i]);
