@@ -632,12 +632,18 @@ static const char *ref_lazy(void *arg)
  * the owner; the candidate references derive from it when needed. */
 static void walk_set(struct sreq *r, const char *wid)
 {
+    char owner[sizeof r->owner];
+
     snprintf(r->wid, sizeof r->wid, "%s", wid);
     if (r->wid[0])
-        snprintf(r->owner, sizeof r->owner, "%s#%s", r->skey, r->wid);
+        snprintf(owner, sizeof owner, "%s#%s", r->skey, r->wid);
     else
-        snprintf(r->owner, sizeof r->owner, "%s", r->skey);
-    r->refs_done = 0;
+        snprintf(owner, sizeof owner, "%s", r->skey);
+    /* The same walk again (a step redone from a LOAD): its references,
+     * derived already, stand (three HMACs saved). */
+    if (strcmp(owner, r->owner) != 0)
+        r->refs_done = 0;
+    memcpy(r->owner, owner, sizeof owner);
     r->ctx.ref = NULL;
     r->ctx.ref_get = ref_lazy;
     r->ctx.ref_arg = r;
