@@ -11,6 +11,19 @@
  * one buffer (hiredis's own formatting builds each argument with a printf
  * of its own and a string allocated per command): the hot path's cost.
  *
+ * Writing: hiredis's libevent adapter adds a write event for each command
+ * and writes when the loop reports the socket writable (an epoll_ctl to
+ * add it, an epoll_wait, an epoll_ctl to remove it). Instead, the first
+ * command of a loop iteration activates `flush`, which libevent runs after
+ * the callbacks already due in that iteration: it writes every command
+ * queued by then in one write(2), and the write event hiredis added is
+ * removed before the loop ever gave it to the kernel (the base gathers
+ * epoll changes per iteration, gateway/main.c). What the socket does not
+ * take leaves that event in place, and hiredis writes the rest as before.
+ * The context's events are this file's (ev_attach), not the adapter's:
+ * the same hooks on persistent events, so that a reply does not remove
+ * the read event only for hiredis to add it again (an epoll_ctl a read).
+ *
  * The connection walks DOWN → CONNECTING → PREPARING (AUTH, SCRIPT LOAD) →
  * READY. A drop, a failed connect, or three deadlines in a row free the
  * context and schedule a reconnect with backoff from 100 ms up to 2 s.
@@ -18,7 +31,6 @@
 #include "store.h"
 
 #include <event2/event.h>
-#include <hiredis/adapters/libevent.h>
 #include <hiredis/async.h>
 #include <hiredis/hiredis.h>
 #include <stdlib.h>
@@ -49,6 +61,8 @@ struct store {
     void *arg;
     struct event *retry;        /* reconnect timer */
     struct event *connect_deadline;
+    struct event *flush;        /* writes the commands queued (see above) */
+    int flush_due;              /* flush is active */
     int backoff_ms;
     int timeouts_in_row;
     unsigned generation;        /* connections that became ready */
@@ -225,6 +239,99 @@ static int send_argv(redisAsyncContext *ac, redisCallbackFn *fn,
     return rc;
 }
 
+/* hiredis's event hooks on libevent (what hiredis/adapters/libevent.h
+ * does, on persistent events: hiredis adds the read event after every
+ * reply, and deletes the write event when its output is written). */
+struct evs {
+    redisAsyncContext *ac;
+    struct event *rd, *wr;
+};
+
+static void ev_on_read(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    redisAsyncHandleRead(((struct evs *)arg)->ac);
+}
+
+static void ev_on_write(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    redisAsyncHandleWrite(((struct evs *)arg)->ac);
+}
+
+static void ev_add_read(void *arg)
+{
+    event_add(((struct evs *)arg)->rd, NULL);
+}
+
+static void ev_del_read(void *arg)
+{
+    event_del(((struct evs *)arg)->rd);
+}
+
+static void ev_add_write(void *arg)
+{
+    event_add(((struct evs *)arg)->wr, NULL);
+}
+
+static void ev_del_write(void *arg)
+{
+    event_del(((struct evs *)arg)->wr);
+}
+
+static void ev_cleanup(void *arg)
+{
+    struct evs *e = arg;
+
+    event_free(e->rd);
+    event_free(e->wr);
+    free(e);
+}
+
+/* Hooks ac's I/O to base, both events on (the write event tells that the
+ * connection is made). 0, or -1 out of memory. */
+static int ev_attach(redisAsyncContext *ac, struct event_base *base)
+{
+    struct evs *e = calloc(1, sizeof *e);
+
+    if (!e)
+        return -1;
+    e->ac = ac;
+    e->rd = event_new(base, ac->c.fd, EV_READ | EV_PERSIST, ev_on_read, e);
+    e->wr = event_new(base, ac->c.fd, EV_WRITE | EV_PERSIST, ev_on_write, e);
+    if (!e->rd || !e->wr) {
+        if (e->rd)
+            event_free(e->rd);
+        if (e->wr)
+            event_free(e->wr);
+        free(e);
+        return -1;
+    }
+    ac->ev.addRead = ev_add_read;
+    ac->ev.delRead = ev_del_read;
+    ac->ev.addWrite = ev_add_write;
+    ac->ev.delWrite = ev_del_write;
+    ac->ev.cleanup = ev_cleanup;
+    ac->ev.data = e;
+    event_add(e->rd, NULL);
+    event_add(e->wr, NULL);
+    return 0;
+}
+
+/* Writes what the commands of this loop iteration queued. */
+static void on_flush(evutil_socket_t fd, short ev, void *arg)
+{
+    struct store *s = arg;
+
+    (void)fd;
+    (void)ev;
+    s->flush_due = 0;
+    if (s->ac && s->state == ST_READY)
+        redisAsyncHandleWrite(s->ac);   /* may drop the connection */
+}
+
 int store_cmd(struct store *s, store_cb cb, void *arg, int argc,
               const char **argv, const size_t *argvlen)
 {
@@ -249,6 +356,10 @@ int store_cmd(struct store *s, store_cb cb, void *arg, int argc,
     if (send_argv(s->ac, on_reply, p, argc, argv, argvlen) != REDIS_OK) {
         free(p);
         return -1;
+    }
+    if (!s->flush_due) {
+        s->flush_due = 1;
+        event_active(s->flush, EV_TIMEOUT, 1);
     }
     tv = ms_tv(s->timeout_ms);
     evtimer_add(p->timer, &tv);
@@ -400,10 +511,16 @@ static void store_connect(struct store *s)
         schedule_reconnect(s);
         return;
     }
+    if (ev_attach(ac, s->base) != 0) {
+        log_warn("redis %s:%d: out of memory", s->host, s->port);
+        redisAsyncFree(ac);
+        s->stats.errors++;
+        schedule_reconnect(s);
+        return;
+    }
     ac->data = s;
     s->ac = ac;
     s->state = ST_CONNECTING;
-    redisLibeventAttach(ac, s->base);
     redisAsyncSetConnectCallback(ac, on_connect);
     redisAsyncSetDisconnectCallback(ac, on_disconnect);
     evtimer_add(s->connect_deadline, &tv);
@@ -428,8 +545,9 @@ struct store *store_new(struct event_base *base, const struct store_opts *o)
     s->shas = calloc(o->nscripts + 1, sizeof *s->shas);
     s->retry = evtimer_new(base, on_retry, s);
     s->connect_deadline = evtimer_new(base, on_connect_deadline, s);
+    s->flush = event_new(base, -1, 0, on_flush, s);
     if (!s->host || !s->scripts || !s->shas || !s->retry ||
-        !s->connect_deadline) {
+        !s->connect_deadline || !s->flush) {
         store_free(s);
         return NULL;
     }
@@ -467,6 +585,8 @@ void store_free(struct store *s)
         event_free(s->retry);
     if (s->connect_deadline)
         event_free(s->connect_deadline);
+    if (s->flush)
+        event_free(s->flush);
     for (size_t i = 0; s->scripts && i < s->nscripts; i++)
         free(s->scripts[i]);
     free(s->scripts);
