@@ -365,6 +365,22 @@ int menu_fold(const char *in, char *out, size_t outsz)
         cap = (size_t)INT_MAX;            /* the length must fit the return */
     len = strlen(in);
     while (i < len) {
+        if (p[i] < 0x80) {
+            /* A run of ASCII is copied as is (the table holds none). */
+            for (n = i; n < len && p[n] < 0x80; n++)
+                ;
+            rl = n - i;
+            if (rl > cap - o) {
+                rl = cap - o;
+                memcpy(out + o, in + i, rl);
+                out[o + rl] = '\0';
+                return MENU_ENOSPC;
+            }
+            memcpy(out + o, in + i, rl);
+            o += rl;
+            i = n;
+            continue;
+        }
         n = utf8_decode(p + i, len - i, &cp);
         if (n == 0) {
             rep = "?";

@@ -340,6 +340,11 @@ static void test_fold_enospc_keeps_valid_utf8(void **state)
             assert_int_equal(strncmp(out, full, strlen(out)), 0);
         }
     }
+    /* a run of ASCII cut by the room: every byte that fits is kept */
+    assert_int_equal(menu_fold("hello world", out, 6), MENU_ENOSPC);
+    assert_string_equal(out, "hello");
+    assert_int_equal(menu_fold("Hà Nội, Việt Nam", out, 10), MENU_ENOSPC);
+    assert_string_equal(out, "Ha Noi, V");
     /* "a😀": 3 bytes of room take the 'a' only, never half an emoji */
     assert_int_equal(menu_fold("a😀", out, 4), MENU_ENOSPC);
     assert_string_equal(out, "a");
