@@ -101,6 +101,13 @@ bench:
 	@$(MAKE) --no-print-directory all
 	@B=$(B) sh tests/bench/run.sh
 
+# What a request costs hotlined, counted (instructions, syscalls): see
+# tests/bench/cost.py (BINS="old=PATH new=PATH" compares builds).
+bench-cost:
+	@sh deploy/install-deps.sh bench
+	@$(MAKE) --no-print-directory all
+	@B=$(B) python3 tests/bench/cost.py $(BINS)
+
 fuzz:
 	@sh deploy/install-deps.sh fuzz
 	@B=$(B) sh tests/fuzz/run.sh
@@ -118,6 +125,6 @@ valgrind: deps build-tests
 clean:
 	rm -rf build
 
-.PHONY: all deps run test test-unit test-integration test-faults bench fuzz valgrind clean build-tests
+.PHONY: all deps run test test-unit test-integration test-faults bench bench-cost fuzz valgrind clean build-tests
 
 -include $(shell find $(B) -name '*.d' 2>/dev/null)

@@ -5,7 +5,7 @@
 #   test   run + what `make test` uses (cmocka, kannel, sentinel, python3,
 #          nginx, python3-jsonschema for the payload schemas, chromium and
 #          node/npm for the console's browser tests)
-#   bench  test + wrk
+#   bench  test + wrk, strace (make bench-cost)
 #   fuzz   clang + the sanitizer runtimes for libFuzzer
 set -eu
 group=${1:-test}
@@ -17,7 +17,7 @@ test_pkgs="$run_pkgs libcmocka-dev redis-sentinel kannel kannel-extras python3
 # Debian's nodejs leaves npm to its own package; other builds of nodejs
 # (e.g. NodeSource's) carry npm and conflict with it: ask only if missing.
 command -v npm >/dev/null 2>&1 || test_pkgs="$test_pkgs npm"
-bench_pkgs="$test_pkgs wrk curl"
+bench_pkgs="$test_pkgs wrk curl strace"
 fuzz_pkgs="$run_pkgs clang libclang-rt-14-dev"
 
 case "$group" in
