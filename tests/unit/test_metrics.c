@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -122,12 +123,44 @@ static void test_workers_slots_sum_into_one_answer(void **state)
     assert_null(metrics_shm_new(METRICS_MAX_WORKERS + 1));
 }
 
+/* Many series (more than fit one probe run of the index): each keeps its
+ * own count, and a table that is full takes no more. */
+static void test_many_series_keep_their_counts(void **state)
+{
+    struct metrics *m = metrics_new();
+    char q[32], want[96];
+    char *text;
+
+    (void)state;
+    for (int round = 0; round < 3; round++)
+        for (int i = 0; i < 200; i++) {
+            snprintf(q, sizeof q, "q%d", i);
+            metrics_add(m, "hotline_forwards_total", "queue", q, i);
+        }
+    /* 200 series so far; each status one more, after the first status's
+     * histogram: the 256th and last is status 254 */
+    for (int i = 0; i < 80; i++)
+        metrics_request(m, "ch", 200 + i, 0.001);
+    text = metrics_render(m);
+    for (int i = 0; i < 200; i++) {
+        snprintf(want, sizeof want,
+                 "hotline_forwards_total{queue=\"q%d\"} %d\n", i, 3 * i);
+        assert_non_null(strstr(text, want));
+    }
+    assert_non_null(strstr(text, "hotline_requests_total{channel=\"ch\",status=\"200\"} 1\n"));
+    assert_non_null(strstr(text, "status=\"254\"} 1\n"));
+    assert_null(strstr(text, "status=\"255\""));
+    free(text);
+    metrics_free(m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_counters_histogram_and_help),
         cmocka_unit_test(test_label_values_cannot_break_the_format),
         cmocka_unit_test(test_workers_slots_sum_into_one_answer),
+        cmocka_unit_test(test_many_series_keep_their_counts),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
