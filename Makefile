@@ -4,6 +4,7 @@
 #   make run        install what is missing, start redis + hotlined locally
 #   make test       install what is missing, build, run every test
 #   make bench      the load benchmark (tests/bench)
+#   make bench-cost instructions and syscalls per request, counted
 #   make fuzz       libFuzzer targets for a bounded time (tests/fuzz)
 #   make valgrind   the engine's unit tests under valgrind memcheck (no leak)
 #   WERROR=1        turn warnings into errors (CI)
