@@ -199,7 +199,7 @@ def processes(pid):
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 
-def cpu_s(pids):
+def cpu_by_pid(pids):
     """{pid: utime + stime in seconds} of each pid still alive (fields 14
     and 15 of /proc/PID/stat: every thread of the process counted)."""
     out = {}
@@ -214,7 +214,7 @@ def cpu_s(pids):
 
 
 def cpu_used(before, after):
-    """CPU seconds used between two cpu_s() samples by the pids in both
+    """CPU seconds used between two cpu_by_pid() samples by the pids in both
     (a worker restarted during the run is left out, not miscounted)."""
     return sum(after[p] - before[p] for p in before if p in after)
 
@@ -323,9 +323,9 @@ def measured_wrk(url, pids, redis_pid):
     processes (pids(): the process and its workers, sampled before the
     run) and redis-server used during it, per request wrk reports, in µs."""
     procs = pids()
-    b, rb = cpu_s(procs), cpu_s([redis_pid])
+    b, rb = cpu_by_pid(procs), cpu_by_pid([redis_pid])
     w = wrk(url)
-    a, ra = cpu_s(procs), cpu_s([redis_pid])
+    a, ra = cpu_by_pid(procs), cpu_by_pid([redis_pid])
     n = max(1, w["requests"])
     w["cpu_us"] = cpu_used(b, a) * 1e6 / n
     w["redis_us"] = cpu_used(rb, ra) * 1e6 / n
