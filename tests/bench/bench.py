@@ -31,6 +31,10 @@ Figures, one function each (fig_*; main() runs them in order):
               while USSD load runs
   slowalert   USSD p99 while the alert webhook answers after 2 s, against
               the plain hotlined, ROUNDS rounds alternating
+  rediscost   Redis's own cost of the walk (issue 17): redis-server CPU
+              (utime+stime, /proc) and INFO commandstats (EVALSHA calls,
+              commands the scripts ran, their usec) per request over a
+              SECONDS wrk run of hotlined w=1, ROUNDS rounds, medians
   consoles    USSD p99, req/s and CPU per request of hotlined and Redis with
               CONSOLES staff consoles' live queues open (GET /api/events,
               each getting every case event, read by tests/bench/consoles:
@@ -392,6 +396,64 @@ def fig_throughput(ctx):
         ctx.fig["rss"] += [kb for _, kb in procs]
     for _, hl in hls[1:]:
         hl.stop()
+
+
+# ---- Redis's own cost per request ------------------------------------------
+
+def redis_cpu_s(pid):
+    """utime+stime of process pid, seconds."""
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def commandstats(r):
+    """{command: (calls, usec)} from INFO commandstats."""
+    out = {}
+    for m in re.finditer(r"cmdstat_([\w|]+):calls=(\d+),usec=(\d+)",
+                         r("INFO", "commandstats")):
+        out[m.group(1)] = (int(m.group(2)), int(m.group(3)))
+    return out
+
+
+def fig_rediscost(ctx):
+    """Redis CPU, EVALSHA calls and the commands scripts ran, per request
+    of the walk (wrk, SECONDS, hotlined w=1), ROUNDS rounds: medians."""
+    url = ctx.hl.url("/ussd/africastalking")
+    wrk(url, 1)
+    rows = []
+    ctx.say("rediscost: wrk -t%d -c%d -d%ds tests/bench/walk.lua against "
+            "hotlined w=1, %d rounds" % (THREADS, CONNS, SECONDS, ROUNDS))
+    for i in range(ROUNDS):
+        ctx.r("CONFIG", "RESETSTAT")
+        c0 = redis_cpu_s(ctx.redis.proc.pid)
+        w = wrk(url)
+        c1 = redis_cpu_s(ctx.redis.proc.pid)
+        st = commandstats(ctx.r)
+        n = max(w["requests"], 1)
+        ev = st.get("evalsha", (0, 0))
+        inner = sum(c for k, (c, _) in st.items()
+                    if k not in ("evalsha", "eval", "info", "config|resetstat",
+                                 "wait", "ping", "client|setname",
+                                 "script|load", "select"))
+        row = {"cpu_us": (c1 - c0) * 1e6 / n, "evalsha": ev[0] / n,
+               "evalsha_us": ev[1] / max(ev[0], 1), "inner": inner / n,
+               "inner_per_call": inner / max(ev[0], 1), "rps": w["rps"]}
+        rows.append(row)
+        ctx.say("  round %d: %d requests, Redis CPU %.1f us/request, EVALSHA "
+                "%.3f/request at %.1f us each, %.2f commands in scripts per "
+                "request (%.2f per EVALSHA)" % (
+                    i + 1, n, row["cpu_us"], row["evalsha"], row["evalsha_us"],
+                    row["inner"], row["inner_per_call"]))
+        ctx.say("    per request: " + ", ".join(
+            "%s %.2f" % (k, c / n) for k, (c, _) in
+            sorted(st.items(), key=lambda kv: -kv[1][0]) if c / n >= 0.005))
+    ctx.say("  median of %d: Redis CPU %.1f us/request, EVALSHA %.3f/request, "
+            "%.1f us per EVALSHA, %.2f script commands/request, %.2f per "
+            "EVALSHA" % (ROUNDS, median(rows, "cpu_us"), median(rows, "evalsha"),
+                         median(rows, "evalsha_us"), median(rows, "inner"),
+                         median(rows, "inner_per_call")))
+    ctx.fig["rediscost"] = rows
 
 
 # ---- one lookup step -------------------------------------------------------
@@ -1026,6 +1088,7 @@ FIGURES = [("throughput", fig_throughput), ("lookup", fig_lookup),
            ("sessions", fig_sessions), ("scale", fig_scale),
            ("menus", fig_menus), ("longwalk", fig_longwalk),
            ("alerts", fig_alerts), ("slowalert", fig_slowalert),
+           ("rediscost", fig_rediscost),
            ("consoles", fig_consoles), ("targets", fig_targets)]
 
 

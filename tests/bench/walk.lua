@@ -13,8 +13,10 @@ local sessions = {}
 local nsessions = 64
 local cursor = 0
 local serial = 0
-local tid = 0
 local counter = 0
+-- tid: a global, set in each thread's state by setup() (thread:set); a
+-- local of that name here would hide it, and every thread would then walk
+-- the same session ids and numbers (the same seed) at once.
 
 function setup(thread)
    counter = counter + 1
