@@ -40,6 +40,7 @@
 #include "metrics.h"
 #include "sentinel.h"
 #include "server.h"
+#include "session.h"
 #include "spool.h"
 #include "store.h"
 #include "workers.h"
@@ -280,6 +281,7 @@ static int start(char *err, size_t errlen)
     so.port = gw.cfg->redis_port;
     so.password = gw.cfg->redis_password;
     so.timeout_ms = gw.cfg->redis_timeout_ms;
+    session_scripts_init();
     so.scripts = gw_scripts;
     so.nscripts = GW_SCRIPT_COUNT;
     so.on_ready = on_store_ready;

@@ -113,37 +113,58 @@
 #define WALK_ID_LEN 32          /* hex digits: 128 bits */
 #define FUNNEL_MAX 6            /* funnel fields one step counts at most */
 
+/* What LOAD reads, as a Lua function both LOAD and STEP (a step that
+ * begins a session, expv '0') run: load_read(s, opt, rls, rlf, rk, lim, a)
+ * with rk the saved place's key or false, lim true to read the rate-limit
+ * counters and a the address count already taken. Returns LOAD's reply
+ * (below). TIME only when there is an age to compute. */
+#define LUA_LOAD_READ \
+    "local function load_read(s, opt, rls, rlf, rk, lim, a)\n" \
+    "  local h = redis.call('HMGET', s, 'st', 'h', 'q', 'r', 'w', 'pk'," \
+    " 'b', 'mv', 'v', 't')\n" \
+    "  local t = tonumber(h[10] or '')\n" \
+    "  h[10] = nil\n" \
+    "  local now, idle = nil, -1\n" \
+    "  if t then now = tonumber(redis.call('TIME')[1]); idle = now - t end\n" \
+    "  local place = {false, false, -1}\n" \
+    "  if rk then\n" \
+    "    place = redis.call('HMGET', rk, 'm', 'st', 't')\n" \
+    "    local pt = tonumber(place[3] or '')\n" \
+    "    if pt and not now then now = tonumber(redis.call('TIME')[1]) end\n" \
+    "    place[3] = pt and now - pt or -1\n" \
+    "  end\n" \
+    "  local o, ns, nf = 0, 0, 0\n" \
+    "  if opt ~= s then o = redis.call('EXISTS', opt) end\n" \
+    "  if lim then\n" \
+    "    ns = tonumber(redis.call('GET', rls) or '0')\n" \
+    "    nf = tonumber(redis.call('GET', rlf) or '0')\n" \
+    "  end\n" \
+    "  return {h, o, ns, nf, a, idle, place}\n" \
+    "end\n"
+
 /* LOAD: KEYS 1 session, 2 opt-out key (or the session key again),
  * 3 sessions-this-hour counter, 4 requests-today counter of the number,
  * 5 per-address counter, 6 the number's saved place (resume key).
  * ARGV 1: per-address window in seconds (0 = off); 2: '1' to read the
- * saved place (a USSD session), else ''.
- * Returns {session fields st h q r w pk b mv v, opted out, sessions, requests,
- * address count, seconds since the session's last step (-1 unknown),
- * {saved place's menu, state, seconds since it was saved (-1 none)}}.
+ * saved place (a USSD session), else ''; 3: '1' to read the two rate-limit
+ * counters (a limit that needs them is on), else ''.
+ * Returns {session fields st h q r w pk b mv v, opted out (0 when KEYS 2
+ * is the session key: only SMS has an opt-out key), sessions, requests
+ * (both 0 when not read), address count, seconds since the session's last
+ * step (-1 unknown), {saved place's menu, state, seconds since it was
+ * saved (-1 none)}}.
  * A Redis out of memory refuses the counter's INCR (pcall): the session is
  * still read, the address counts 0 (redis_full.h). */
 static const char script_load[] =
+    LUA_LOAD_READ
     "local a = 0\n"
     "if tonumber(ARGV[1]) > 0 then\n"
     "  a = redis.pcall('INCR', KEYS[5])\n"
     "  if type(a) ~= 'number' then a = 0\n"
     "  elseif a == 1 then redis.call('EXPIRE', KEYS[5], ARGV[1]) end\n"
     "end\n"
-    "local now = tonumber(redis.call('TIME')[1])\n"
-    "local t = tonumber(redis.call('HGET', KEYS[1], 't') or '')\n"
-    "local idle = -1\n"
-    "if t then idle = now - t end\n"
-    "local place = {false, false, -1}\n"
-    "if ARGV[2] == '1' then\n"
-    "  place = redis.call('HMGET', KEYS[6], 'm', 'st', 't')\n"
-    "  place[3] = tonumber(place[3] or '') and now - tonumber(place[3]) or -1\n"
-    "end\n"
-    "return {redis.call('HMGET', KEYS[1], 'st', 'h', 'q', 'r', 'w', 'pk',"
-    " 'b', 'mv', 'v'),"
-    " redis.call('EXISTS', KEYS[2]),"
-    " tonumber(redis.call('GET', KEYS[3]) or '0'),"
-    " tonumber(redis.call('GET', KEYS[4]) or '0'), a, idle, place}";
+    "return load_read(KEYS[1], KEYS[2], KEYS[3], KEYS[4],"
+    " ARGV[2] == '1' and KEYS[6], ARGV[3] == '1', a)\n";
 
 /* STEP_LEGACY: the STEP script of versions before the fixed layout, kept
  * only to replay their spool records after an upgrade (gw.h; drain.c).
@@ -287,24 +308,41 @@ static const char script_step_legacy[] =
  *   1 layout ('step3')   2 ttl ('' = a replay from the spool, '0' deletes)
  *   3 st (state, '' saves nothing)   4 hist   5 marker   6 optop
  *   ('' | 'set' | 'clear')   7 file ('0' | '1')   8-10 ref1..ref3
- *   11 owner (the walk)   12 risk ('high' | '')   13 began ('1' | '')
+ *   11 owner (the walk)   12 risk ('high' | '')   13 began ('1' | '': a
+ *   session began and the sessions limit is on)
  *   14 wid   15 base (`b`)   16 rop ('set' | 'del' | '': the saved place)
  *   17 mname   18 resume_s   19 mv   20 pk (the number's HMAC, set once)
  *   21-23 expv, expst, expw: the version, state and walk id the step was
- *   computed from ('' expv: no check)   24 awin, 25 alim: the address
- *   window in seconds and its limit ('' or 0: not counted here)
+ *   computed from ('' expv: no check; '0': the step begins the session,
+ *   see below)   24 awin, 25 alim: the address window in seconds and its
+ *   limit ('' or 0: not counted here)
  *   26 n: pairs of the help request, then n field/value pairs, then the
  *   funnel fields ("NODE|LANG|EVENT") to the end.
  * Compare-and-set: with expv, nothing is written unless the session still
  * holds that version (`v`, a counter every save increments), state and
  * walk id; the gateway then takes the step again from a LOAD.
+ * expv '0': the first screen of a new session, decided without a LOAD as
+ * if LOAD had found nothing. It is applied only when that is still so:
+ * the session holds none of its fields, the number has no saved place
+ * (rk) and, with the sessions limit on (began '1'), no help request today
+ * (rlf 0: the limit can only bite after one). Otherwise nothing is written
+ * and the fifth element is what LOAD returns (rate-limit counters read
+ * when began is '1'), so the gateway decides the step again from it.
+ * Writes only what changes: one HSET of the session (st h t v always; w,
+ * mv, q, b, pk when they differ from what it holds — pk only when absent,
+ * it is fixed when the session begins — and r when filed), HDEL b only
+ * when b is held and the step has none, one TIME, no DEL of a saved place
+ * known to be absent.
  * Returns {code, ref, cas, v}: code 1 filed, 0 already filed by this owner,
  * -1 every candidate taken, 2 nothing to file; cas 1 applied, 0 the
  * session changed (nothing written: a fifth element then holds the
  * session's fields st h q r w pk b mv v, as LOAD reads them, so the step
- * can be taken again without a LOAD), -3 the address is over its limit
- * (nothing written); v the session's version after the step (0 none). */
-static const char script_step[] =
+ * can be taken again without a LOAD; for expv '0', LOAD's whole reply),
+ * -3 the address is over its limit (nothing written); v the session's
+ * version after the step (0 none). */
+/* The STEP script is longer than a string literal may portably be: its
+ * parts are joined into script_step by session_scripts_init(). */
+static const char step_head[] =
     "local s, queue, opt, rcase = KEYS[1], KEYS[5], KEYS[6], KEYS[7]\n"
     "local rls, rlf, cx, cq, live = KEYS[8], KEYS[9], KEYS[10], KEYS[11],"
     " KEYS[12]\n"
@@ -320,20 +358,42 @@ static const char script_step[] =
     "local awin, alim = tonumber(ARGV[24]) or 0, tonumber(ARGV[25]) or 0\n"
     "local n = tonumber(ARGV[26])\n"
     "local first_funnel = 27 + 2 * n\n"
+    "local a = 0\n"
     "if awin > 0 then\n"
-    "  local a = redis.pcall('INCR', rla)\n"
+    "  a = redis.pcall('INCR', rla)\n"
     "  if type(a) ~= 'number' then a = 0\n"
     "  elseif a == 1 then redis.call('EXPIRE', rla, awin) end\n"
     "  if alim > 0 and a > alim then return {2, '', -3, 0} end\n"
     "end\n"
-    "if expv ~= '' then\n"
-    "  local cur = redis.call('HMGET', s, 'v', 'st', 'w')\n"
+    "local save = ttl ~= '' and ttl ~= '0' and st ~= ''\n"
+    "local cur = {}\n"
+    "if save or expv ~= '' then\n"
+    "  cur = redis.call('HMGET', s, 'v', 'st', 'w', 'pk', 'q', 'b', 'mv')\n"
+    "end\n"
+    "local rk_absent = false\n"
+    "if expv == '0' then\n"
+    "  local busy = false\n"
+    "  for i = 1, 7 do if cur[i] then busy = true end end\n"
+    "  if not busy and rk ~= s then\n"
+    "    busy = redis.call('EXISTS', rk) == 1\n"
+    "  end\n"
+    "  if not busy and began == '1' then\n"
+    "    busy = (tonumber(redis.call('GET', rlf) or '0') or 0) > 0\n"
+    "  end\n"
+    "  if busy then\n"
+    "    return {2, '', 0, 0, load_read(s, opt, rls, rlf, rk ~= s and rk,"
+    " began == '1', a)}\n"
+    "  end\n"
+    "  rk_absent = true\n"
+    "elseif expv ~= '' then\n"
     "  if cur[1] ~= expv or cur[2] ~= expst or (cur[3] or '') ~= expw then\n"
     "    return {2, '', 0, 0, redis.call('HMGET', s, 'st', 'h', 'q', 'r',"
     " 'w', 'pk', 'b', 'mv', 'v')}\n"
     "  end\n"
     "end\n"
-    "local res = {2, ''}\n"
+    "local res = {2, ''}\n";
+
+static const char step_file[] =
     "if file == '1' then\n"
     "  res = {-1, ''}\n"
     "  local entry = {}\n"
@@ -371,20 +431,25 @@ static const char script_step[] =
     "    end\n"
     "  end\n"
     "end\n"
-    "local v = 0\n"
+    ;
+
+static const char step_write[] =
+    "local v, now = 0, nil\n"
     "if ttl == '0' then\n"
     "  redis.call('DEL', s)\n"
-    "elseif st ~= '' then\n"
-    "  redis.call('HSET', s, 'st', st, 'h', hist, 'w', wid, 'mv', mv,"
-    " 't', redis.call('TIME')[1])\n"
-    "  v = redis.call('HINCRBY', s, 'v', 1)\n"
-    "  redis.call('HSETNX', s, 'pk', pk)\n"
-    "  if marker ~= '' then redis.call('HSET', s, 'q', marker) end\n"
-    "  if base ~= '' then redis.call('HSET', s, 'b', base)\n"
-    "  else redis.call('HDEL', s, 'b') end\n"
-    "  if res[1] >= 0 and res[2] ~= '' then\n"
-    "    redis.call('HSET', s, 'r', res[2])\n"
-    "  end\n"
+    "elseif save then\n"
+    "  now = redis.call('TIME')[1]\n"
+    "  v = (tonumber(cur[1]) or 0) + 1\n"
+    "  local f = {'st', st, 'h', hist, 't', now, 'v', v}\n"
+    "  local function put(k, x) f[#f + 1] = k; f[#f + 1] = x end\n"
+    "  if cur[3] ~= wid then put('w', wid) end\n"
+    "  if cur[7] ~= mv then put('mv', mv) end\n"
+    "  if not cur[4] then put('pk', pk) end\n"
+    "  if marker ~= '' and cur[5] ~= marker then put('q', marker) end\n"
+    "  if base ~= '' and cur[6] ~= base then put('b', base) end\n"
+    "  if res[1] >= 0 and res[2] ~= '' then put('r', res[2]) end\n"
+    "  redis.call('HSET', s, unpack(f))\n"
+    "  if base == '' and cur[6] then redis.call('HDEL', s, 'b') end\n"
     "  redis.call('EXPIRE', s, ttl)\n"
     "end\n"
     "if risk == 'high' and redis.call('EXISTS', rcase) == 1 then\n"
@@ -402,10 +467,10 @@ static const char script_step[] =
     "end\n"
     "if optop == 'set' then redis.call('SET', opt, '1')\n"
     "elseif optop == 'clear' then redis.call('DEL', opt) end\n"
-    "if rk ~= s and rop == 'del' then redis.call('DEL', rk)\n"
+    "if rk ~= s and rop == 'del' and not rk_absent then redis.call('DEL', rk)\n"
     "elseif rk ~= s and rop == 'set' and st ~= '' then\n"
     "  redis.call('HSET', rk, 'm', mname, 'st', st, 't',"
-    " redis.call('TIME')[1])\n"
+    " now or redis.call('TIME')[1])\n"
     "  redis.call('EXPIRE', rk, resume_s)\n"
     "end\n"
     "if ttl ~= '' and fk ~= s then\n"
@@ -414,6 +479,25 @@ static const char script_step[] =
     "  end\n"
     "end\n"
     "return {res[1], res[2], 1, v}\n";
+
+static const char step_load_read[] = LUA_LOAD_READ;
+static char script_step[sizeof step_load_read + sizeof step_head +
+                        sizeof step_file + sizeof step_write];
+
+void session_scripts_init(void)
+{
+    size_t n = 0;
+    const char *part[] = { step_load_read, step_head, step_file,
+                           step_write };
+
+    for (size_t i = 0; i < sizeof part / sizeof part[0]; i++) {
+        size_t l = strlen(part[i]);
+
+        memcpy(script_step + n, part[i], l);
+        n += l;
+    }
+    script_step[n] = '\0';
+}
 
 /* Loaded on every connect; the staff API runs the case scripts. */
 const char *const gw_scripts[GW_SCRIPT_COUNT] = {
@@ -1939,8 +2023,8 @@ static void send_load(struct sreq *r, int count_addr)
     const struct cfg *cfg = r->cfg;
     char keys[3][KEY_MAX];
     char window[16];
-    const char *av[8];
-    size_t al[8];
+    const char *av[9];
+    size_t al[9];
 
     snprintf(keys[0], KEY_MAX, "%srl:s:%s", cfg->prefix, r->pkey);
     snprintf(keys[1], KEY_MAX, "%srl:f:%s", cfg->prefix, r->pkey);
@@ -1955,11 +2039,13 @@ static void send_load(struct sreq *r, int count_addr)
     av[5] = r->rkey[0] ? r->rkey : r->skey;
     av[6] = window;
     av[7] = r->rkey[0] ? "1" : "";
-    for (int i = 0; i < 8; i++)
+    /* apply_limits reads the counters only while a limit is on */
+    av[8] = cfg->limit_sessions_hour || cfg->limit_requests_day ? "1" : "";
+    for (int i = 0; i < 9; i++)
         al[i] = strlen(av[i]);
     if (count_addr)
         r->addr_counted = 1;
-    if (store_eval(r->gw->store, GW_SCRIPT_LOAD, on_loaded, r, 6, 8, av,
+    if (store_eval(r->gw->store, GW_SCRIPT_LOAD, on_loaded, r, 6, 9, av,
                    al) != 0)
         on_loaded(NULL, r);     /* Redis not there: decide without it */
 }

@@ -27,6 +27,10 @@ void session_handle(struct gw *gw, struct cfg *cfg,
                     const struct cfg_channel *ch, const struct inbound *in,
                     const char *peer, session_done_cb done, void *arg);
 
+/* Builds the STEP script's text (gw_scripts[GW_SCRIPT_STEP]) from its
+ * parts; call once before the scripts are loaded or hashed. */
+void session_scripts_init(void);
+
 /* The short reference of a help request: REF_LEN characters from an
  * alphabet without look-alikes (no 0/O, 1/I/L, 5/S, 2/Z, U/V), derived
  * from key and attempt with HMAC-SHA256(pepper). */
