@@ -588,6 +588,9 @@ struct sreq {
     int cas;                    /* decided from the cache: the STEP
                                    compares and sets (see "One round trip") */
     int recas;                  /* decided again from a conflict's reply */
+    int fresh;                  /* decided as the first screen of a new
+                                   session without a LOAD: the STEP
+                                   checks that (see "One round trip") */
     int addr_counted;           /* the address was counted (LOAD or STEP) */
     char state_enc[MENU_STATE_ENC_MAX]; /* the state the STEP saves */
     session_done_cb done;
@@ -970,7 +973,8 @@ static int step_args(struct sreq *r, const char **av, size_t *al,
     snprintf(r->fkey, sizeof r->fkey, "%smenu:%s:f:%lld", P,
              r->ctx.menu->name ? r->ctx.menu->name : "", r->mv);
     av[n++] = r->fkey;
-    if (r->cas && r->cfg->limit_addr_minute && !r->addr_counted) {
+    if ((r->cas || r->fresh) && r->cfg->limit_addr_minute &&
+        !r->addr_counted) {
         snprintf(x->rla, sizeof x->rla, "%srl:a:%s", P, r->peer);
         av[n++] = x->rla;
     } else {
@@ -1003,12 +1007,12 @@ static int step_args(struct sreq *r, const char **av, size_t *al,
     av[n++] = r->pkey;
     /* compare-and-set: a step computed from the cache (see "One round
      * trip") */
-    av[n++] = r->cas ? r->L.ver : "";
+    av[n++] = r->fresh ? "0" : r->cas ? r->L.ver : "";
     av[n++] = r->cas ? r->L.st_enc : "";
     av[n++] = r->cas ? r->L.wid : "";
     snprintf(x->awin, sizeof x->awin, "%d",
-             r->cas && r->cfg->limit_addr_minute && !r->addr_counted ? 60
-                                                                    : 0);
+             (r->cas || r->fresh) && r->cfg->limit_addr_minute &&
+             !r->addr_counted ? 60 : 0);
     snprintf(x->alim, sizeof x->alim, "%d", r->cfg->limit_addr_minute);
     av[n++] = x->awin;
     av[n++] = x->alim;
@@ -1088,6 +1092,9 @@ static int spool_request(struct sreq *r, const char **av, const size_t *al,
 }
 
 static void on_saved(struct redisReply *reply, void *arg);
+static void redo_reset(struct sreq *r);
+static void parse_loaded(struct sreq *r, const redisReply *reply);
+static void decide_and_save(struct sreq *r);
 static void confirm_filing(struct sreq *r);
 
 /* ... then the menu version, the funnel key and its fields */
@@ -1126,8 +1133,8 @@ static void save(struct sreq *r)
         return;
     }
     scache_del(r->gw->scache, r->skey);
-    if (r->cas) {
-        /* Decided from the cache, and Redis is not there: decide again
+    if (r->cas || r->fresh) {
+        /* Decided without a LOAD, and Redis is not there: decide again
          * as a LOAD that found no Redis would have. */
         redo(r, REDO_NO_REDIS);
         return;
@@ -1216,9 +1223,23 @@ static void on_saved(struct redisReply *reply, void *arg)
     const char *queue = r->res.node && r->res.node->queue ? r->res.node->queue
                                                           : "default";
 
-    if (r->cas && reply && reply->type == REDIS_REPLY_ARRAY &&
+    if ((r->cas || r->fresh) && reply && reply->type == REDIS_REPLY_ARRAY &&
         reply->elements >= 4)
         r->addr_counted = 1;
+    if (r->fresh && reply && reply->type == REDIS_REPLY_ARRAY &&
+        reply->elements == 5 && reply->element[2]->integer == 0) {
+        /* Not the first screen of a new session after all (a session, a
+         * saved place or a limit to check): nothing was written; the step
+         * is decided again from what LOAD would have returned. */
+        redo_reset(r);
+        parse_loaded(r, reply->element[4]);
+        if (!r->L.ok) {
+            redo(r, REDO_LOAD);
+            return;
+        }
+        decide_and_save(r);
+        return;
+    }
     if (r->cas && reply && reply->type == REDIS_REPLY_ARRAY &&
         reply->elements >= 4 && reply->element[2]->integer == 0) {
         /* The session changed behind the cache: nothing was written. Once,
@@ -1232,14 +1253,18 @@ static void on_saved(struct redisReply *reply, void *arg)
         redo(r, REDO_LOAD);
         return;
     }
-    if (r->cas && reply && reply->type == REDIS_REPLY_ARRAY &&
-        reply->elements == 4 && reply->element[2]->integer == -3) {
+    if ((r->cas || r->fresh) && reply &&
+        reply->type == REDIS_REPLY_ARRAY && reply->elements == 4 &&
+        reply->element[2]->integer == -3) {
         metrics_add(r->gw->metrics, "hotline_limited_total", "limit",
                     "address", 1);
         r->status = 429;
         finish(r);
         return;
     }
+    if (r->fresh && r->began)
+        metrics_add(r->gw->metrics, "hotline_sessions_total", "channel",
+                    r->ch->name, 1);
     if (!reply || reply->type != REDIS_REPLY_ARRAY || reply->elements != 4) {
         /* An error reply (out of memory, say): nothing of the step was
          * stored. */
@@ -1350,8 +1375,11 @@ static void count_session(struct sreq *r)
     serve_current(r);
     r->began = 1;
     walk_begin(r);
-    metrics_add(r->gw->metrics, "hotline_sessions_total", "channel",
-                r->ch->name, 1);
+    /* A step decided without a LOAD counts when the STEP applied it
+     * (on_saved); a decision taken again would count it twice. */
+    if (!r->fresh)
+        metrics_add(r->gw->metrics, "hotline_sessions_total", "channel",
+                    r->ch->name, 1);
 }
 
 /* A forward screen means: file. The caller is shown "Sent" whenever the
@@ -1964,6 +1992,10 @@ static void decide_and_save(struct sreq *r)
         decide_sms(r);
     else
         decide_ussd(r);
+    if (r->res.action == MENU_ACT_LOOKUP && !r->text && r->fresh) {
+        redo(r, REDO_LOAD);     /* the lookup once, on what LOAD finds */
+        return;
+    }
     if (r->res.action == MENU_ACT_LOOKUP && !r->text) {
         lookup_run(r->gw, r->cfg->prefix, &r->res.lookup, on_looked_up, r);
         return;
@@ -1982,10 +2014,31 @@ static int cas_ok(const struct sreq *r)
            !(r->res.action == MENU_ACT_QUIT && r->L.ref[0]);
 }
 
+/* 1 when a step decided without a LOAD, as the first screen of a new
+ * session, may be saved by one STEP that checks it is one (expv '0'): it
+ * begins a walk, saves it and does nothing else — no filing, limit, special
+ * screen or restart. Anything else is taken again from a LOAD. */
+static int fresh_ok(const struct sreq *r)
+{
+    return r->began && r->save && !r->del && !r->file && !r->risk &&
+           !r->restart && !r->status && !r->text && !r->silent &&
+           !r->optout_op[0];
+}
+
+/* 1 when r may be decided as the first screen of a new session without a
+ * LOAD (see "One round trip"): a USSD request that starts a session — an
+ * empty Africa's Talking history, or a dialect's new-session flag. */
+static int fresh_candidate(const struct sreq *r)
+{
+    if (r->in.kind != IN_USSD || r->in.is_release)
+        return 0;
+    return r->in.has_history ? r->in.text[0] == '\0' : r->in.is_new;
+}
+
 /* The rest of a step once the walk is decided (and a lookup answered). */
 static void decided(struct sreq *r)
 {
-    if (r->cas && !cas_ok(r)) {
+    if ((r->cas && !cas_ok(r)) || (r->fresh && !fresh_ok(r))) {
         redo(r, REDO_LOAD);
         return;
     }
@@ -2055,6 +2108,7 @@ static void send_load(struct sreq *r, int count_addr)
 static void redo_reset(struct sreq *r)
 {
     r->cas = 0;
+    r->fresh = 0;
     memset(&r->L, 0, sizeof r->L);
     r->L.idle = -1;
     memset(&r->st, 0, sizeof r->st);
@@ -2170,6 +2224,14 @@ void session_handle(struct gw *gw, struct cfg *cfg,
     scache_sweep(gw->scache, (long long)time(NULL), 8);
     if (from_cache(r)) {
         r->cas = 1;
+        decide_and_save(r);
+        return;
+    }
+    if (fresh_candidate(r)) {
+        /* As a LOAD that found nothing: no session, saved place, count
+         * or address count yet (the STEP counts the address). */
+        r->fresh = 1;
+        r->L.ok = 1;
         decide_and_save(r);
         return;
     }

@@ -34,7 +34,8 @@ Figures, one function each (fig_*; main() runs them in order):
   rediscost   Redis's own cost of the walk (issue 17): redis-server CPU
               (utime+stime, /proc) and INFO commandstats (EVALSHA calls,
               commands the scripts ran, their usec) per request over a
-              SECONDS wrk run of hotlined w=1, ROUNDS rounds, medians
+              SECONDS wrk run of hotlined w=1, ROUNDS rounds, medians;
+              BASE_HOTLINED=path runs another build alternating with it
   consoles    USSD p99, req/s and CPU per request of hotlined and Redis with
               CONSOLES staff consoles' live queues open (GET /api/events,
               each getting every case event, read by tests/bench/consoles:
@@ -416,44 +417,80 @@ def commandstats(r):
     return out
 
 
+def rediscost_round(ctx, r, redis, url):
+    """One wrk run against url, whose Redis is `redis` (client r): Redis's
+    CPU and commands per request."""
+    r("CONFIG", "RESETSTAT")
+    c0 = redis_cpu_s(redis.proc.pid)
+    w = wrk(url)
+    c1 = redis_cpu_s(redis.proc.pid)
+    st = commandstats(r)
+    n = max(w["requests"], 1)
+    ev = st.get("evalsha", (0, 0))
+    inner = sum(c for k, (c, _) in st.items()
+                if k not in ("evalsha", "eval", "info", "config|resetstat",
+                             "wait", "ping", "client|setname", "script|load",
+                             "select", "hello", "auth"))
+    return {"cpu_us": (c1 - c0) * 1e6 / n, "evalsha": ev[0] / n,
+            "evalsha_us": ev[1] / max(ev[0], 1), "inner": inner / n,
+            "inner_per_call": inner / max(ev[0], 1), "rps": w["rps"],
+            "requests": n, "stats": st}
+
+
 def fig_rediscost(ctx):
     """Redis CPU, EVALSHA calls and the commands scripts ran, per request
-    of the walk (wrk, SECONDS, hotlined w=1), ROUNDS rounds: medians."""
-    url = ctx.hl.url("/ussd/africastalking")
-    wrk(url, 1)
-    rows = []
+    of the walk (wrk, SECONDS, hotlined w=1), ROUNDS rounds: medians. With
+    BASE_HOTLINED=path (another build of hotlined, e.g. main's), that one
+    runs too, with its own Redis, alternating round by round: a before and
+    after on the same machine at the same time."""
+    servers = [("this", ctx.r, ctx.redis, ctx.hl)]
+    base = os.environ.get("BASE_HOTLINED")
+    if base:
+        import harness
+        redis = RedisServer(ctx.tmp)
+        r = redis.client()
+        r("CONFIG", "SET", "appendfsync", "everysec")
+        saved, harness.HOTLINED = harness.HOTLINED, base
+        try:
+            hl = ctx.hotlined("base", 1, redis_port=redis.port)
+        finally:
+            harness.HOTLINED = saved
+        servers.insert(0, ("base", r, redis, hl))
     ctx.say("rediscost: wrk -t%d -c%d -d%ds tests/bench/walk.lua against "
-            "hotlined w=1, %d rounds" % (THREADS, CONNS, SECONDS, ROUNDS))
+            "hotlined w=1, %d rounds%s" % (
+                THREADS, CONNS, SECONDS, ROUNDS,
+                ", alternating with BASE_HOTLINED=%s" % base if base else ""))
+    rows = {name: [] for name, _, _, _ in servers}
+    for name, r, redis, hl in servers:
+        wrk(hl.url("/ussd/africastalking"), 1)
     for i in range(ROUNDS):
-        ctx.r("CONFIG", "RESETSTAT")
-        c0 = redis_cpu_s(ctx.redis.proc.pid)
-        w = wrk(url)
-        c1 = redis_cpu_s(ctx.redis.proc.pid)
-        st = commandstats(ctx.r)
-        n = max(w["requests"], 1)
-        ev = st.get("evalsha", (0, 0))
-        inner = sum(c for k, (c, _) in st.items()
-                    if k not in ("evalsha", "eval", "info", "config|resetstat",
-                                 "wait", "ping", "client|setname",
-                                 "script|load", "select"))
-        row = {"cpu_us": (c1 - c0) * 1e6 / n, "evalsha": ev[0] / n,
-               "evalsha_us": ev[1] / max(ev[0], 1), "inner": inner / n,
-               "inner_per_call": inner / max(ev[0], 1), "rps": w["rps"]}
-        rows.append(row)
-        ctx.say("  round %d: %d requests, Redis CPU %.1f us/request, EVALSHA "
-                "%.3f/request at %.1f us each, %.2f commands in scripts per "
-                "request (%.2f per EVALSHA)" % (
-                    i + 1, n, row["cpu_us"], row["evalsha"], row["evalsha_us"],
-                    row["inner"], row["inner_per_call"]))
-        ctx.say("    per request: " + ", ".join(
-            "%s %.2f" % (k, c / n) for k, (c, _) in
-            sorted(st.items(), key=lambda kv: -kv[1][0]) if c / n >= 0.005))
-    ctx.say("  median of %d: Redis CPU %.1f us/request, EVALSHA %.3f/request, "
-            "%.1f us per EVALSHA, %.2f script commands/request, %.2f per "
-            "EVALSHA" % (ROUNDS, median(rows, "cpu_us"), median(rows, "evalsha"),
-                         median(rows, "evalsha_us"), median(rows, "inner"),
-                         median(rows, "inner_per_call")))
-    ctx.fig["rediscost"] = rows
+        for name, r, redis, hl in servers:
+            row = rediscost_round(ctx, r, redis, hl.url("/ussd/africastalking"))
+            rows[name].append(row)
+            n = row["requests"]
+            ctx.say("  round %d %s: %d requests, Redis CPU %.1f us/request, "
+                    "EVALSHA %.3f/request at %.1f us each, %.2f commands in "
+                    "scripts per request (%.2f per EVALSHA)" % (
+                        i + 1, name, n, row["cpu_us"], row["evalsha"],
+                        row["evalsha_us"], row["inner"], row["inner_per_call"]))
+            ctx.say("    per request: " + ", ".join(
+                "%s %.2f" % (k, c / n) for k, (c, _) in
+                sorted(row["stats"].items(), key=lambda kv: -kv[1][0])
+                if c / n >= 0.005))
+    for name, _, _, _ in servers:
+        ctx.say("  median of %d, %s: Redis CPU %.1f us/request, EVALSHA "
+                "%.3f/request, %.1f us per EVALSHA, %.2f script "
+                "commands/request, %.2f per EVALSHA, %.0f req/s" % (
+                    ROUNDS, name, median(rows[name], "cpu_us"),
+                    median(rows[name], "evalsha"),
+                    median(rows[name], "evalsha_us"),
+                    median(rows[name], "inner"),
+                    median(rows[name], "inner_per_call"),
+                    median(rows[name], "rps")))
+    ctx.fig["rediscost"] = rows["this"]
+    if base:
+        hl.stop()
+        redis.kill()
 
 
 # ---- one lookup step -------------------------------------------------------
