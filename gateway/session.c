@@ -4,8 +4,9 @@
  * A request is a small state machine, struct sreq:
  *   LOAD   one EVALSHA of the LOAD script: the session hash and, for SMS,
  *          whether the number opted out — or, for a USSD session this
- *          process saved last, its cached copy (scache.h; see "One round
- *          trip" below);
+ *          process saved last, its cached copy (scache.h), or for the
+ *          first screen of a new USSD session nothing at all (see "One
+ *          round trip" below);
  *   DECIDE pure: menu_step / menu_replay / menu_show on what was loaded;
  *   SAVE   one EVALSHA of the STEP script: the new state with its TTL and,
  *          for a forward, the help request (case hash + stream entry), made
@@ -19,11 +20,16 @@
  *
  * Keys (prefix P, default "hl:"):
  *   P s:{CHANNEL:ID}   session hash: st (state), h (AT history),
- *                      q (last SMS message id), r (reference filed),
- *                      w (walk id), pk (the number's HMAC, fixed when the
- *                      session began), t (last step, Redis clock, seconds),
- *                      b (the first screen of a resumed USSD session: the
- *                      resume question its history replays from)
+ *                      q (last SMS message id / Hubtel Sequence), r
+ *                      (reference filed), w (walk id), pk (the number's
+ *                      HMAC, fixed when the session began), t (last step,
+ *                      Redis clock, seconds), v (version: +1 each save),
+ *                      mv (menu version pinned, menu_pub.h), b (the first
+ *                      screen of a resumed USSD session: the resume
+ *                      question its history replays from). The STEP
+ *                      script writes it with one HSET of what changed
+ *                      (st h t v always) and an EXPIRE (ttl: the
+ *                      channel's timeout after the last step)
  *   P o:PHONEKEY       SMS opt-out marker (STOP / START)
  *   P r:PHONEKEY       the place of the number's last USSD walk while it is
  *                      live and past its start: m (menu), st (state), t;
@@ -46,6 +52,20 @@
  * write, so filing, spooling and WAIT work as without a cache. A STEP Redis
  * does not take (not connected) is redone as if the LOAD had found no
  * Redis.
+ * The first screen of a new USSD session (an empty Africa's Talking
+ * history, a dialect's new-session flag) that the cache does not hold is
+ * decided as a LOAD that found nothing would decide it (fresh) and saved
+ * by a STEP with expv '0', which does LOAD's checks itself: it writes only
+ * when the session holds nothing, the number has no saved place and, with
+ * the sessions limit on, filed nothing today; otherwise it returns what
+ * LOAD would have and the step is decided again from that (the address is
+ * counted once, by the STEP). Only a first screen that saves a new walk and
+ * does nothing else goes this way (fresh_ok: no filing from pre-dialled
+ * input, no lookup, no limit screen); anything else is redone from a LOAD.
+ * Round trips per screen: a first screen 1 (2 when the STEP finds one of
+ * those), a middle screen from the cache 1, a filing 2 (LOAD, STEP; with
+ * redis.wait_replicas the WAIT goes with the STEP), any step the cache
+ * does not hold 2.
  *
  * Retries without a history. Africa's Talking's history tells a retried
  * step (same history) from a new one; Hubtel numbers its steps (Sequence,
@@ -326,8 +346,11 @@ static const char script_step_legacy[] =
  * the session holds none of its fields, the number has no saved place
  * (rk) and, with the sessions limit on (began '1'), no help request today
  * (rlf 0: the limit can only bite after one). Otherwise nothing is written
- * and the fifth element is what LOAD returns (rate-limit counters read
- * when began is '1'), so the gateway decides the step again from it.
+ * and cas is -2: the fifth element is what LOAD returns (rate-limit
+ * counters read when began is '1'), and the gateway decides the step again
+ * from it. A filing with a compare-and-set (expv a version) is likewise
+ * applied only when the number filed nothing today (the requests limit
+ * can only bite after one); else -2 with LOAD's reply (counters read).
  * Writes only what changes: one HSET of the session (st h t v always; w,
  * mv, q, b, pk when they differ from what it holds — pk only when absent,
  * it is fixed when the session begins — and r when filed), HDEL b only
@@ -337,9 +360,9 @@ static const char script_step_legacy[] =
  * -1 every candidate taken, 2 nothing to file; cas 1 applied, 0 the
  * session changed (nothing written: a fifth element then holds the
  * session's fields st h q r w pk b mv v, as LOAD reads them, so the step
- * can be taken again without a LOAD; for expv '0', LOAD's whole reply),
- * -3 the address is over its limit (nothing written); v the session's
- * version after the step (0 none). */
+ * can be taken again without a LOAD), -2 (nothing written: the fifth
+ * element is LOAD's reply, see above), -3 the address is over its limit
+ * (nothing written); v the session's version after the step (0 none). */
 /* The STEP script is longer than a string literal may portably be: its
  * parts are joined into script_step by session_scripts_init(). */
 static const char step_head[] =
@@ -381,7 +404,7 @@ static const char step_head[] =
     "    busy = (tonumber(redis.call('GET', rlf) or '0') or 0) > 0\n"
     "  end\n"
     "  if busy then\n"
-    "    return {2, '', 0, 0, load_read(s, opt, rls, rlf, rk ~= s and rk,"
+    "    return {2, '', -2, 0, load_read(s, opt, rls, rlf, rk ~= s and rk,"
     " began == '1', a)}\n"
     "  end\n"
     "  rk_absent = true\n"
@@ -389,6 +412,10 @@ static const char step_head[] =
     "  if cur[1] ~= expv or cur[2] ~= expst or (cur[3] or '') ~= expw then\n"
     "    return {2, '', 0, 0, redis.call('HMGET', s, 'st', 'h', 'q', 'r',"
     " 'w', 'pk', 'b', 'mv', 'v')}\n"
+    "  end\n"
+    "  if file == '1' and"
+    " (tonumber(redis.call('GET', rlf) or '0') or 0) > 0 then\n"
+    "    return {2, '', -2, 0, load_read(s, opt, rls, rlf, false, true, a)}\n"
     "  end\n"
     "end\n"
     "local res = {2, ''}\n";
@@ -1226,11 +1253,12 @@ static void on_saved(struct redisReply *reply, void *arg)
     if ((r->cas || r->fresh) && reply && reply->type == REDIS_REPLY_ARRAY &&
         reply->elements >= 4)
         r->addr_counted = 1;
-    if (r->fresh && reply && reply->type == REDIS_REPLY_ARRAY &&
-        reply->elements == 5 && reply->element[2]->integer == 0) {
+    if ((r->cas || r->fresh) && reply && reply->type == REDIS_REPLY_ARRAY &&
+        reply->elements == 5 && reply->element[2]->integer == -2) {
         /* Not the first screen of a new session after all (a session, a
-         * saved place or a limit to check): nothing was written; the step
-         * is decided again from what LOAD would have returned. */
+         * saved place or a limit to check), or a filing with a limit to
+         * check: nothing was written; the step is decided again from what
+         * LOAD would have returned. */
         redo_reset(r);
         parse_loaded(r, reply->element[4]);
         if (!r->L.ok) {
@@ -1265,6 +1293,19 @@ static void on_saved(struct redisReply *reply, void *arg)
     if (r->fresh && r->began)
         metrics_add(r->gw->metrics, "hotline_sessions_total", "channel",
                     r->ch->name, 1);
+    if (r->cas && r->file &&
+        (!reply || reply->type != REDIS_REPLY_ARRAY ||
+         reply->elements != 4)) {
+        /* A filing decided from the cache that Redis refused, or whose
+         * reply never came: taken again from a LOAD, which files, finds it
+         * filed, or spools it exactly as a step without the cache would
+         * (see "One round trip"). */
+        scache_del(r->gw->scache, r->skey);
+        if (reply && reply->type == REDIS_REPLY_ERROR)
+            redis_full_note(r->gw, reply, "step");
+        redo(r, REDO_LOAD);
+        return;
+    }
     if (!reply || reply->type != REDIS_REPLY_ARRAY || reply->elements != 4) {
         /* An error reply (out of memory, say): nothing of the step was
          * stored. */
@@ -2005,12 +2046,14 @@ static void decide_and_save(struct sreq *r)
 
 /* 1 when a step decided from the cache may be saved by one compare-and-set
  * STEP: it continues a live walk (saves or deletes it) and does nothing
- * else — no new walk, filing, duress flag, limit, opt-out or special
- * screen. Anything else is taken again from a LOAD, as without a cache. */
+ * else — no new walk, duress flag, limit, opt-out or special screen, and
+ * a filing only without redis.wait_replicas (see "One round trip").
+ * Anything else is taken again from a LOAD, as without a cache. */
 static int cas_ok(const struct sreq *r)
 {
-    return !r->file && !r->began && !r->restart && !r->status && !r->text &&
-           !r->silent && !r->optout_op[0] && (r->save || r->del) &&
+    return (!r->file || r->cfg->wait_replicas == 0) && !r->began &&
+           !r->restart && !r->status && !r->text && !r->silent &&
+           !r->optout_op[0] && (r->save || r->del) &&
            !(r->res.action == MENU_ACT_QUIT && r->L.ref[0]);
 }
 

@@ -15,16 +15,25 @@ Redis's INFO commandstats:
   more EVALSHA: a number with a saved place gets the resume question; a
   session id begun by another number is refused; a number over the
   sessions limit after its first help request gets the limit screen; the
-  per-address limit counts such a request once.
+  per-address limit counts such a request once;
+- the filing step of a walk the cache holds is one EVALSHA (Africa's
+  Talking and Hubtel), files once and shows the case's reference; a
+  number that filed today is checked against the daily limit from what
+  LOAD reads (the limit screen, nothing filed); with redis.wait_replicas
+  the filing still loads first (its WAIT goes with the STEP, as before);
+- a cached filing whose STEP reply never comes (Redis paused past the
+  command deadline) tells the caller "sent" only with the request filed or
+  spooled, and it is filed once, under the reference the caller was told.
 """
 import json
 import os
 import re
 import sys
+import time
 
 sys.path.insert(0, os.path.dirname(__file__))
 from harness import (RedisServer, Hotlined, at_ussd, post_json, get,  # noqa: E402
-                     eq, contains, run, ROOT)
+                     eq, contains, run, wait_for, ROOT)
 from test_abuse import limited_config, LIMIT_MSG  # noqa: E402
 from test_resume import phone_key  # noqa: E402
 
@@ -190,6 +199,100 @@ def test_limits_on_a_first_screen(tmp):
     eq(r("EXISTS", "hl:s:{at-ussd:lim-2}"), 0, "nothing saved")
     eq(at_ussd(hl, "lim-3", "", phone="+84901000405")[0], 429,
        "the 9th request from this address")
+
+
+REF_RE = re.compile(r"reference is ([346789ABCDEFGHJKMNPQRTWXY]{6})")
+
+
+def test_cached_filing_is_one_round_trip(tmp):
+    redis, hl, r = setup(tmp)
+    phone = "+84901000406"
+    for t in HELP[:-1]:
+        at_ussd(hl, "cf-at", t, phone=phone)
+    (st, body), s = counting(r, lambda: at_ussd(hl, "cf-at", HELP[-1],
+                                                  phone=phone))
+    assert body.startswith("END Sent. Your reference is "), body
+    eq(s.get("evalsha"), 1, "Africa's Talking: the filing in one EVALSHA")
+    ref = REF_RE.search(body).group(1)
+    entries = r.xrange("hl:q:urgent")
+    eq([f["ref"] for _, f in entries], [ref], "filed once, the told ref")
+    eq(entries[0][1]["phone"], phone)
+    eq(entries[0][1]["f:location"], "Hanoi")
+    eq(r.hgetall("hl:s:{at-ussd:cf-at}").get("r"), ref, "the session's r")
+    eq(r("EXISTS", "hl:r:" + phone_key(phone)), 0, "the place goes")
+    eq(r("GET", "hl:rl:f:" + phone_key(phone)), "1", "counted for the limit")
+    # A retry of the filing step: the same screen, nothing filed again.
+    eq(at_ussd(hl, "cf-at", HELP[-1], phone=phone)[1], body, "the retry")
+    eq(len(r.xrange("hl:q:urgent")), 1, "still once")
+    # Hubtel.
+    for i, m in enumerate(["*714#", "2", "1", "Hanoi", "1"]):
+        hub(hl, "cf-hub", i + 1, m, phone="233200000406")
+    out, s = counting(r, lambda: hub(hl, "cf-hub", 6, "2",
+                                     phone="233200000406"))
+    contains(out, "Release Sent. Your reference is ")
+    eq(s.get("evalsha"), 1, "Hubtel: the filing in one EVALSHA")
+    eq([f["ref"] for _, f in r.xrange("hl:q:urgent")][1:],
+       [REF_RE.search(out).group(1)], "filed once, the told ref")
+
+
+def test_second_filing_today_meets_the_daily_limit(tmp):
+    redis, hl, r = setup(tmp, config=limited_config(tmp, requests=1))
+    phone = "+84901000407"
+    for t in HELP:
+        body = at_ussd(hl, "dl-1", t, phone=phone)[1]
+    assert body.startswith("END Sent."), body
+    for t in HELP[:-1]:
+        at_ussd(hl, "dl-2", t, phone=phone)
+    (st, body), s = counting(r, lambda: at_ussd(hl, "dl-2", HELP[-1],
+                                                  phone=phone))
+    eq(body, "END " + LIMIT_MSG, "over the daily limit: the hotline's number")
+    eq(s.get("evalsha"), 1, "decided again from what the STEP returned")
+    eq(len(r.xrange("hl:q:urgent")), 1, "no second request filed")
+    contains(get(hl.url("/metrics"))[1],
+             'hotline_limited_total{limit="requests"} 1')
+
+
+def test_with_wait_replicas_a_filing_loads_first(tmp):
+    with open(os.path.join(ROOT, "config", "hotlined.cfg")) as f:
+        text = f.read()
+    text = text.replace("# wait_replicas = 1;", "wait_replicas = 1;")
+    text = text.replace("# wait_ms = 100;", "wait_ms = 100;")
+    path = os.path.join(tmp, "wait.cfg")
+    with open(path, "w") as f:
+        f.write(text)
+    redis, hl, r = setup(tmp, config=path)
+    phone = "+84901000408"
+    for t in HELP[:-1]:
+        at_ussd(hl, "wr", t, phone=phone)
+    (st, body), s = counting(r, lambda: at_ussd(hl, "wr", HELP[-1],
+                                                  phone=phone))
+    assert body.startswith("END Sent."), body
+    eq(s.get("evalsha"), 2, "LOAD, then the STEP")
+    eq(s.get("wait"), 1, "the WAIT with it")
+
+
+def test_cached_filing_whose_reply_never_comes(tmp):
+    redis, hl, r = setup(tmp)
+    phone = "+84901000409"
+    for t in HELP[:-1]:
+        at_ussd(hl, "lost", t, phone=phone)
+    r("CLIENT", "PAUSE", "1500", "ALL")   # past timeout_ms (250) twice
+    t0 = time.time()
+    st, body = at_ussd(hl, "lost", HELP[-1], phone=phone)
+    eq(st, 200)
+    assert body.startswith("END Sent. Your reference is "), body
+    assert time.time() - t0 < 1.4, "answered before Redis came back"
+    ref = REF_RE.search(body).group(1)
+    spooled = os.path.join(tmp, "var", "spool.jsonl")
+    wait_for(lambda: len(r.xrange("hl:q:urgent")) >= 1, 20,
+             what="the request in Redis once it answers again")
+    time.sleep(1.0)
+    entries = r.xrange("hl:q:urgent")
+    eq([f["ref"] for _, f in entries], [ref],
+       "filed once, under the reference the caller was told")
+    assert not os.path.exists(spooled) or \
+        open(spooled).read().strip() == "", "the spool drained"
+    contains(hl.log(), "spooled", "told once it was spooled")
 
 
 if __name__ == "__main__":
