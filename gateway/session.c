@@ -467,7 +467,8 @@ static const char step_write[] =
     "elseif save then\n"
     "  now = redis.call('TIME')[1]\n"
     "  v = (tonumber(cur[1]) or 0) + 1\n"
-    "  local f = {'st', st, 'h', hist, 't', now, 'v', v}\n"
+    "  local f = {'st', st, 'h', hist, 't', now, 'v',"
+    " string.format('%d', v)}\n"
     "  local function put(k, x) f[#f + 1] = k; f[#f + 1] = x end\n"
     "  if cur[3] ~= wid then put('w', wid) end\n"
     "  if cur[7] ~= mv then put('mv', mv) end\n"
@@ -502,7 +503,7 @@ static const char step_write[] =
     "end\n"
     "if ttl ~= '' and fk ~= s then\n"
     "  for k = first_funnel, #ARGV do\n"
-    "    redis.call('HINCRBY', fk, ARGV[k], 1)\n"
+    "    redis.call('HINCRBY', fk, ARGV[k], '1')\n"
     "  end\n"
     "end\n"
     "return {res[1], res[2], 1, v}\n";
