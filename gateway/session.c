@@ -62,10 +62,19 @@
  * counted once, by the STEP). Only a first screen that saves a new walk and
  * does nothing else goes this way (fresh_ok: no filing from pre-dialled
  * input, no lookup, no limit screen); anything else is redone from a LOAD.
+ * A filing decided from the cache takes the same compare-and-set path
+ * when redis.wait_replicas is off (cas_ok): the STEP files only if the
+ * number filed nothing today (else it returns LOAD's reply and the daily
+ * limit is checked from it), and a filing STEP Redis refuses or does not
+ * answer is redone from a LOAD — which files it, finds it filed (the walk
+ * files once) or spools it — so the caller is told "sent" only when it is
+ * filed or spooled, as without the cache. With redis.wait_replicas a
+ * filing is redone from a LOAD before any write, its WAIT sent with the
+ * STEP, as before.
  * Round trips per screen: a first screen 1 (2 when the STEP finds one of
- * those), a middle screen from the cache 1, a filing 2 (LOAD, STEP; with
- * redis.wait_replicas the WAIT goes with the STEP), any step the cache
- * does not hold 2.
+ * those), a middle screen or a filing from the cache 1 (a filing 2 with
+ * redis.wait_replicas or after the number's first filing of the day), any
+ * step the cache does not hold 2 (LOAD, STEP).
  *
  * Retries without a history. Africa's Talking's history tells a retried
  * step (same history) from a new one; Hubtel numbers its steps (Sequence,
