@@ -65,10 +65,11 @@
  * A filing decided from the cache takes the same compare-and-set path
  * when redis.wait_replicas is off (cas_ok): the STEP files only if the
  * number filed nothing today (else it returns LOAD's reply and the daily
- * limit is checked from it), and a filing STEP Redis refuses or does not
- * answer is redone from a LOAD — which files it, finds it filed (the walk
- * files once) or spools it — so the caller is told "sent" only when it is
- * filed or spooled, as without the cache. With redis.wait_replicas a
+ * limit is checked from it); a filing STEP Redis refuses is redone from a
+ * LOAD (which files it or spools it), and one it does not answer may have
+ * been filed and is spooled, as without the cache (the drain files it
+ * once, under the reference told): the caller is told "sent" only when it
+ * is filed or spooled. With redis.wait_replicas a
  * filing is redone from a LOAD before any write, its WAIT sent with the
  * STEP, as before.
  * Round trips per screen: a first screen 1 (2 when the STEP finds one of
@@ -1304,16 +1305,15 @@ static void on_saved(struct redisReply *reply, void *arg)
     if (r->fresh && r->began)
         metrics_add(r->gw->metrics, "hotline_sessions_total", "channel",
                     r->ch->name, 1);
-    if (r->cas && r->file &&
-        (!reply || reply->type != REDIS_REPLY_ARRAY ||
-         reply->elements != 4)) {
-        /* A filing decided from the cache that Redis refused, or whose
-         * reply never came: taken again from a LOAD, which files, finds it
-         * filed, or spools it exactly as a step without the cache would
-         * (see "One round trip"). */
+    if (r->cas && r->file && reply && reply->type == REDIS_REPLY_ERROR) {
+        /* A filing decided from the cache that Redis refused: nothing was
+         * written and the daily limit was not checked. Taken again from a
+         * LOAD, which files it or spools it exactly as a step without the
+         * cache would (see "One round trip"). One whose reply never came
+         * may have been filed: it is spooled below, as without the cache
+         * (the drain files it once, under the reference told). */
         scache_del(r->gw->scache, r->skey);
-        if (reply && reply->type == REDIS_REPLY_ERROR)
-            redis_full_note(r->gw, reply, "step");
+        redis_full_note(r->gw, reply, "step");
         redo(r, REDO_LOAD);
         return;
     }
