@@ -33,6 +33,8 @@ struct gw {
     struct alert *alert;        /* alert delivery worker (alert.h) */
     struct evhttp *http;
     struct mpub *mpub;          /* published menus followed (menu_pub.h) */
+    struct fcount *fcount;      /* the funnel's counts, flushed each second
+                                 * (gateway/fcount.h) */
     struct scache *scache;      /* recent session states (scache.h), made
                                  * on first use; NULL = off */
     int scache_failed;          /* could not be made: not tried again */

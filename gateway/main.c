@@ -33,6 +33,7 @@
 #include "cfg.h"
 #include "confirm.h"
 #include "dialect.h"
+#include "fcount.h"
 #include "gw.h"
 #include "http_client.h"
 #include "log.h"
@@ -213,10 +214,17 @@ static void on_stop_timer(evutil_socket_t fd, short ev, void *arg)
     (void)ev;
     (void)arg;
     evutil_gettimeofday(&now, NULL);
-    if (gw.inflight == 0 || evutil_timercmp(&now, &stop_deadline, >)) {
+    if (gw.inflight == 0)
+        fcount_flush(gw.fcount);    /* the funnel's last counts */
+    if ((gw.inflight == 0 && (fcount_pending(gw.fcount) == 0 ||
+                              !store_ready(gw.store))) ||
+        evutil_timercmp(&now, &stop_deadline, >)) {
         if (gw.inflight)
             log_warn("drain time over with %d requests in flight",
                      gw.inflight);
+        if (fcount_pending(gw.fcount))
+            log_warn("stopping with %lld funnel counts not written",
+                     fcount_pending(gw.fcount));
         event_base_loopexit(gw.base, NULL);
     }
 }
@@ -289,7 +297,9 @@ static int start(char *err, size_t errlen)
     gw.store = store_new(gw.base, &so);
     gw.fstore = store_new(gw.base, &so);
     gw.confirm = gw.fstore ? confirm_new(gw.fstore) : NULL;
-    if (!gw.metrics || !gw.store || !gw.fstore || !gw.confirm || !gw.hc) {
+    gw.fcount = fcount_new(gw.base, gw.store, gw.metrics, gw.cfg->prefix);
+    if (!gw.metrics || !gw.store || !gw.fstore || !gw.confirm || !gw.hc ||
+        !gw.fcount) {
         snprintf(err, errlen, "out of memory");
         return -1;
     }
@@ -477,6 +487,7 @@ out:
     hc_free(gw.hc);
     store_free(gw.store);
     store_free(gw.fstore);      /* settles a WAIT in flight first */
+    fcount_free(gw.fcount);     /* after its store: a reply out comes first */
     confirm_free(gw.confirm);
     mpub_free(gw.mpub);         /* after the stores: their callbacks ran */
     spool_close(gw.spool);

@@ -124,6 +124,7 @@
 #include "cfg.h"
 #include "confirm.h"
 #include "dialect.h"
+#include "fcount.h"
 #include "gw.h"
 #include "log.h"
 #include "lookup.h"
@@ -332,7 +333,10 @@ static const char script_step_legacy[] =
  *   10 cx, 11 cq   the case index P cx:new and P cx:new:QUEUE (cases.h)
  *   12 live  the consoles' live stream P ev:live (staff/live.h)
  *   13 rk    the number's saved place (resume key), or s
- *   14 fk    the funnel hash of the pinned menu version, or s
+ *   14 fk    the funnel hash of the pinned menu version, or s: not
+ *            written here (the gateway counts the funnel of an applied
+ *            step itself and flushes it each second: fcount.h); kept so
+ *            the layout stays
  *   15 rla   the requests-per-address counter, or s
  * ARGV, by name:
  *   1 layout ('step3')   2 ttl ('' = a replay from the spool, '0' deletes)
@@ -346,8 +350,9 @@ static const char script_step_legacy[] =
  *   computed from ('' expv: no check; '0': the step begins the session,
  *   see below)   24 awin, 25 alim: the address window in seconds and its
  *   limit ('' or 0: not counted here)
- *   26 n: pairs of the help request, then n field/value pairs, then the
- *   funnel fields ("NODE|LANG|EVENT") to the end.
+ *   26 n: pairs of the help request, then n field/value pairs; anything
+ *   after them (the funnel fields of records spooled by older versions,
+ *   which a replay never counted) is ignored.
  * Compare-and-set: with expv, nothing is written unless the session still
  * holds that version (`v`, a counter every save increments), state and
  * walk id; the gateway then takes the step again from a LOAD.
@@ -390,7 +395,6 @@ static const char step_head[] =
     "local expv, expst, expw = ARGV[21], ARGV[22], ARGV[23]\n"
     "local awin, alim = tonumber(ARGV[24]) or 0, tonumber(ARGV[25]) or 0\n"
     "local n = tonumber(ARGV[26])\n"
-    "local first_funnel = 27 + 2 * n\n"
     "local a = 0\n"
     "if awin > 0 then\n"
     "  a = redis.pcall('INCR', rla)\n"
@@ -511,11 +515,6 @@ static const char step_write[] =
     "  redis.call('HSET', rk, 'm', mname, 'st', st, 't',"
     " now or redis.call('TIME')[1])\n"
     "  redis.call('EXPIRE', rk, resume_s)\n"
-    "end\n"
-    "if ttl ~= '' and fk ~= s then\n"
-    "  for k = first_funnel, #ARGV do\n"
-    "    redis.call('HINCRBY', fk, ARGV[k], '1')\n"
-    "  end\n"
     "end\n"
     "return {res[1], res[2], 1, v}\n";
 
@@ -1076,8 +1075,6 @@ static int step_args(struct sreq *r, const char **av, size_t *al,
     }
     snprintf(x->npairs, sizeof x->npairs, "%d", npairs);
     av[npos] = x->npairs;
-    for (int i = 0; i < r->nff; i++)
-        av[n++] = r->ff[i];
     for (int i = 0; i < n; i++)
         al[i] = strlen(av[i]);
     return n;
@@ -1347,6 +1344,11 @@ static void on_saved(struct redisReply *reply, void *arg)
         return;
     }
     redis_full_note(r->gw, reply, "step");
+    if (reply->element[2]->integer == 1) {
+        /* Applied: the funnel counts it (fcount.h: written within ~1 s) */
+        for (int i = 0; i < r->nff; i++)
+            fcount_add(r->gw->fcount, r->fkey, r->ff[i]);
+    }
     cache_store(r, reply->element[3]->integer,
                 r->file && reply->element[0]->integer >= 0 ?
                     reply->element[1]->str : NULL);

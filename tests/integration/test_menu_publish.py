@@ -13,7 +13,9 @@ on one redis-server, as an operator and callers meet them:
 - Without accounts a publish needs a staff token; a staff account (hash
   hl:staff:NAME) must have the operator role.
 - The funnel of a scripted set of walks (some dropping, some invalid, one
-  back, one duress exit) is exactly what `menu funnel` and /metrics show.
+  back, one duress exit) is exactly what `menu funnel` and /metrics show;
+  the gateways write it within ~1 s, before they exit on SIGTERM, and
+  neither lose nor double a count when Redis stops answering a flush.
 """
 import os
 import re
@@ -310,9 +312,10 @@ def expected_funnel():
     return e
 
 
-def test_funnel_counts_exactly(tmp):
-    s = Setup(tmp)
-    v1 = variant(tmp, "v1", ("What do you need? Press 99", "How can we help? Press 99"))
+def funnel_walks(s):
+    """Publishes version 1 and walks WALKS on it, alternating gateways."""
+    v1 = variant(s.tmp, "v1", ("What do you need? Press 99",
+                               "How can we help? Press 99"))
     eq(s.ctl("publish", v1)[0], 0)
     wait_for(lambda: (s.version(s.a), s.version(s.b)) == (1, 1), 2,
              what="version 1 on both")
@@ -326,12 +329,35 @@ def test_funnel_counts_exactly(tmp):
             assert body.startswith("END"), body
         # a retry of the last step counts nothing
         at_ussd(s.a, sid, "*".join(steps), phone="+8490666%04d" % i)
-    want = expected_funnel()
+
+
+def funnel_hash(s):
     got = {}
     for f, n in s.r.hgetall("hl:menu:hotline:f:1").items():
         node, lang, ev = f.split("|")
         got[(node, lang, ev)] = int(n)
-    eq(got, want, "funnel hash")
+    return got
+
+
+BUSY = """local t = redis.call('TIME')
+repeat local n = redis.call('TIME')
+until (n[1] - t[1]) * 1000000 + n[2] - t[2] > tonumber(ARGV[1])
+return 1"""
+
+
+def funnel_exact(s, what, want=None):
+    """The funnel reaches Redis within ~1 s of the steps (each gateway
+    flushes its counts once a second), and then stays exact."""
+    want = want or expected_funnel()
+    wait_for(lambda: funnel_hash(s) == want, 4, what=what + ": flushed")
+    time.sleep(1.5)             # a second flush adds nothing
+    eq(funnel_hash(s), want, what)
+
+
+def test_funnel_counts_exactly(tmp):
+    s = Setup(tmp)
+    funnel_walks(s)
+    funnel_exact(s, "funnel hash")
     # The CLI's table: one row per node and language.
     rc, out, err = s.ctl("funnel", "hotline")
     eq(rc, 0, err)
@@ -361,6 +387,53 @@ def test_funnel_counts_exactly(tmp):
                     'hotline_menu_funnel_total{menu="hotline",version="1",'
                     'node="main",lang="en",event="duress"} 1' in text)
         wait_for(shows, 3, what="funnel in /metrics")
+
+
+def test_funnel_flushed_on_sigterm(tmp):
+    """A gateway stopped (SIGTERM) right after the walks writes the counts
+    it holds before it exits: the funnel is exact at once."""
+    s = Setup(tmp)
+    funnel_walks(s)
+    eq(s.a.stop(), 0, "gw-a exits cleanly")
+    eq(s.b.stop(), 0, "gw-b exits cleanly")
+    eq(funnel_hash(s), expected_funnel(), "funnel after SIGTERM")
+    for hl in (s.a, s.b):
+        assert "funnel counts not written" not in hl.log(), hl.log()
+
+
+def test_funnel_survives_redis_outage(tmp):
+    """Redis stops answering (CLIENT PAUSE, past the command deadline, so
+    the flush times out and is sent again, maybe several times, and Redis
+    runs every copy when it comes back): no count is lost or doubled."""
+    s = Setup(tmp)
+    funnel_walks(s)
+    wait_for(lambda: funnel_hash(s) == expected_funnel(), 4,
+             what="the walks flushed")
+    # one more first screen on each gateway, its count held when Redis
+    # stops answering
+    for i, hl in enumerate((s.a, s.b)):
+        eq(at_ussd(hl, "ATUid_out_%d" % i, "", phone="+849077700%02d" % i)[0],
+           200)
+    # Redis busy for 1.1 s (a script that spins): a flush sent then times
+    # out (timeout_ms 250), Redis runs it afterwards, its reply is lost,
+    # and the gateway sends the batch again
+    s.r("EVAL", BUSY, "0", "1100000")
+    time.sleep(1.2)
+    want = expected_funnel()
+    want[("language", "vi", "visit")] += 2
+    funnel_exact(s, "funnel after the outage", want)
+    # 3.5 s: three timeouts in a row drop the connection; the batch goes
+    # again on the next one
+    for i, hl in enumerate((s.a, s.b)):
+        eq(at_ussd(hl, "ATUid_out2_%d" % i, "",
+                   phone="+849077701%02d" % i)[0], 200)
+    s.r("CLIENT", "PAUSE", "3500", "ALL")
+    time.sleep(3.6)
+    want[("language", "vi", "visit")] += 2
+    funnel_exact(s, "funnel after the longer outage", want)
+    eq(len(s.r("KEYS", "hl:fc:*")) > 0, True, "flush tokens kept a while")
+    for k in s.r("KEYS", "hl:fc:*"):
+        assert 0 < s.r("TTL", k) <= 3600, k
 
 
 def test_bad_version_keeps_last_good(tmp):
@@ -455,6 +528,9 @@ if __name__ == "__main__":
          test_publish_follow_pin_refuse_rollback_restart),
         ("test_who_may_publish", test_who_may_publish),
         ("test_funnel_counts_exactly", test_funnel_counts_exactly),
+        ("test_funnel_flushed_on_sigterm", test_funnel_flushed_on_sigterm),
+        ("test_funnel_survives_redis_outage",
+         test_funnel_survives_redis_outage),
         ("test_bad_version_keeps_last_good", test_bad_version_keeps_last_good),
         ("test_evicted_version_restarts_cleanly_and_backstop",
          test_evicted_version_restarts_cleanly_and_backstop),

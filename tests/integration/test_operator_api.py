@@ -271,9 +271,16 @@ def test_publish_rollback_diff_funnel_like_the_cli(tmp):
     eq(st, 409, "the current version is no rollback")
 
     real_walk(s, s.a, ["2", "7"])          # version 3: one invalid at main
-    st, out = api(s.a, "GET", "/api/operator/menus/hotline/funnel?v=3", thu)
-    eq(st, 200)
-    row = [x for x in out["rows"] if x["node"] == "main"][0]
+
+    def main_row():         # the gateways write the funnel within ~1 s
+        st, out = api(s.a, "GET", "/api/operator/menus/hotline/funnel?v=3",
+                      thu)
+        eq(st, 200)
+        row = [x for x in out["rows"] if x["node"] == "main"]
+        if row and row[0]["visit"] >= 2 and row[0]["invalid"] >= 1:
+            return row[0]
+        return None
+    row = wait_for(main_row, 4, what="the funnel of version 3")
     eq((row["lang"], row["visit"], row["invalid"]), ("en", 2, 1), row)
 
 

@@ -376,6 +376,9 @@ def test_published_menu_followed_by_all_funnel_in_every_scrape(tmp):
                  mp.NEW_MAIN, "the published menu, session %d" % i)
     visits = ('hotline_menu_funnel_total{menu="hotline",version="1",'
               'node="main",lang="en",event="visit"} 12')
+    # each worker writes its counts within ~1 s and reads the totals back
+    # each second
+    wait_for(lambda: visits in metrics(hl), 5, what="the funnel written")
     time.sleep(2.5)             # every worker has read the funnel since
     for k in range(6):
         contains(metrics(hl), visits, "scrape %d" % k)
