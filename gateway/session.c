@@ -553,44 +553,40 @@ static const char ref_alphabet[] = "346789ABCDEFGHJKMNPQRTWXY";
 struct loaded {
     int ok;                     /* Redis answered */
     int have_state;             /* a state that decodes against this menu */
-    struct menu_state st;
-    char hist[MENU_HISTORY_MAX];
-    char marker[IN_ID_MAX];
     char ref[SESSION_REF_LEN + 1];
     char wid[WALK_ID_LEN + 1];  /* the walk id, "" before this version */
     char pk[33];                /* the number the session began with */
     char ver[SCACHE_VER_MAX];   /* `v`: the session's version ("" none) */
-    char st_enc[MENU_STATE_ENC_MAX]; /* `st` as stored */
-    char base_enc[MENU_STATE_ENC_MAX]; /* `b`: the session's first screen
-                                   when not start's (the resume question) */
     int have_base;
-    struct menu_state base;
     int have_place;             /* the number dropped a walk of this menu
                                    less than resume_s ago: its state */
-    struct menu_state place;
     long long idle;             /* seconds since its last step, -1 unknown */
     int opted_out;
     long long sessions;         /* the number's sessions this hour */
     long long requests;         /* its help requests today */
     long long from_addr;        /* requests from the peer this window */
+    /* From here on not cleared (loaded_clear): the strings are emptied,
+     * the states are read only under have_state, have_base, have_place. */
+    char hist[MENU_HISTORY_MAX];
+    char marker[IN_ID_MAX];
+    char st_enc[MENU_STATE_ENC_MAX]; /* `st` as stored */
+    char base_enc[MENU_STATE_ENC_MAX]; /* `b`: the session's first screen
+                                   when not start's (the resume question) */
+    struct menu_state st;
+    struct menu_state base;
+    struct menu_state place;
 };
 
 struct sreq {
     struct gw *gw;
     struct cfg *cfg;
     const struct cfg_channel *ch;
-    struct inbound in;
-    char skey[KEY_MAX];         /* session key */
     int by_number;              /* skey is the number's (SMS, Nalo) */
     char wid[WALK_ID_LEN + 1];  /* this walk's id ("" = a legacy walk) */
-    char owner[KEY_MAX + WALK_ID_LEN + 2]; /* the case owner: skey#wid */
     char pkey[33];              /* HMAC of the number */
     char peer[64];              /* the aggregator's address */
     int began;                  /* this step began a session */
-    char okey[KEY_MAX];         /* opt-out key (SMS), else = skey */
-    char rkey[KEY_MAX];         /* the number's saved place (USSD), or "" */
     const char *resume_op;      /* "", "set", "del": the saved place */
-    char base[MENU_STATE_ENC_MAX]; /* `b` to store (see struct loaded) */
     char refs[NREFS][SESSION_REF_LEN + 1];
     int refs_done;              /* refs derived (refs_need) */
     struct menu_ctx ctx;
@@ -602,9 +598,6 @@ struct sreq {
     char fkey[KEY_MAX];
     char ff[FUNNEL_MAX][2 * MENU_NAME_MAX + 16];
     int nff;
-    struct loaded L;
-    struct menu_state st;
-    struct menu_result res;
     /* the decision */
     int save;                   /* write st */
     int del;                    /* delete the session */
@@ -613,9 +606,7 @@ struct sreq {
     int silent;                 /* send nothing (SMS) */
     int risk;                   /* duress exit after a filed request */
     int status;                 /* answer this HTTP status instead */
-    char riskkey[KEY_MAX];      /* that request's case key */
     const char *text;           /* reply text when not res.screen */
-    char textbuf[MENU_SCREEN_MAX]; /* room for such a text, folded */
     int end;
     /* a filing confirmed by replicas (redis.wait_replicas) */
     int waiting;                /* WAIT sent after the STEP, not answered */
@@ -630,9 +621,23 @@ struct sreq {
                                    session without a LOAD: the STEP
                                    checks that (see "One round trip") */
     int addr_counted;           /* the address was counted (LOAD or STEP) */
-    char state_enc[MENU_STATE_ENC_MAX]; /* the state the STEP saves */
     session_done_cb done;
     void *arg;
+    /* Not cleared for each request (sreq_get clears what is above): the
+     * large buffers, each written before it is read or cleared by
+     * sreq_clear where a request may read it unwritten. */
+    struct inbound in;          /* copied whole */
+    char skey[KEY_MAX];         /* session key (set first) */
+    char okey[KEY_MAX];         /* opt-out key (SMS), else = skey (set) */
+    char rkey[KEY_MAX];         /* the number's saved place (USSD), or "" */
+    char owner[KEY_MAX + WALK_ID_LEN + 2]; /* the case owner: skey#wid */
+    char base[MENU_STATE_ENC_MAX]; /* `b` to store (see struct loaded) */
+    char riskkey[KEY_MAX];      /* the duress request's case key (risk) */
+    char textbuf[MENU_SCREEN_MAX]; /* room for a text, folded (text) */
+    char state_enc[MENU_STATE_ENC_MAX]; /* the state the STEP saves */
+    struct loaded L;            /* loaded_clear */
+    struct menu_state st;       /* state_clear */
+    struct menu_result res;     /* result_clear */
 };
 
 static void serve_current(struct sreq *r);
@@ -839,14 +844,50 @@ static void walk_begin(struct sreq *r)
 static struct sreq *sreq_free_list[SREQ_KEEP];
 static int sreq_nfree;
 
+/* Empties L without writing its large buffers (see struct loaded). */
+static void loaded_clear(struct loaded *L)
+{
+    memset(L, 0, offsetof(struct loaded, hist));
+    L->idle = -1;
+    L->hist[0] = L->marker[0] = L->st_enc[0] = L->base_enc[0] = '\0';
+}
+
+/* A state with no node, variable or frame: its fields before `stack`, and
+ * nvars (the frames and variables are read only below depth and nvars). */
+static void state_clear(struct menu_state *st)
+{
+    memset(st, 0, offsetof(struct menu_state, stack));
+    st->nvars = 0;
+}
+
+/* A result with no screen, action or node: all but the screen's text
+ * (emptied) and the lookup (read only on MENU_ACT_LOOKUP, which fills
+ * it). */
+static void result_clear(struct menu_result *res)
+{
+    res->screen.text[0] = '\0';
+    memset((char *)res + offsetof(struct menu_result, screen.page), 0,
+           offsetof(struct menu_result, lookup) -
+               offsetof(struct menu_result, screen.page));
+}
+
+/* A request record as if zeroed, without clearing its ~44 KB: the fields
+ * above `in` are zeroed, the large buffers below emptied where a request
+ * may read them before it writes them. */
 static struct sreq *sreq_get(void)
 {
     struct sreq *r;
 
-    if (sreq_nfree == 0)
-        return calloc(1, sizeof(struct sreq));
-    r = sreq_free_list[--sreq_nfree];
-    memset(r, 0, sizeof *r);
+    if (sreq_nfree > 0)
+        r = sreq_free_list[--sreq_nfree];
+    else if (!(r = malloc(sizeof *r)))
+        return NULL;
+    memset(r, 0, offsetof(struct sreq, in));
+    r->skey[0] = r->okey[0] = r->rkey[0] = r->owner[0] = '\0';
+    r->base[0] = r->riskkey[0] = r->textbuf[0] = r->state_enc[0] = '\0';
+    loaded_clear(&r->L);
+    state_clear(&r->st);
+    result_clear(&r->res);
     return r;
 }
 
@@ -1533,7 +1574,7 @@ static void decide_ussd(struct sreq *r)
 {
     struct loaded *L = &r->L;
 
-    memcpy(r->base, L->base_enc, sizeof r->base);
+    memcpy(r->base, L->base_enc, strlen(L->base_enc) + 1);
     if (r->in.is_release) {
         r->text = "";
         r->end = 1;
@@ -1593,7 +1634,7 @@ static int sms_page(struct sreq *r)
     r->ctx.ref = r->L.ref;
     if (menu_step(&r->ctx, &st, r->in.text, &r->res) == MENU_EENDED) {
         r->ctx.ref = ref;
-        memset(&r->res, 0, sizeof r->res);
+        result_clear(&r->res);
         return 0;
     }
     r->st = st;
@@ -1848,8 +1889,7 @@ static int from_cache(struct sreq *r)
         cache_field(L->base_enc, sizeof L->base_enc, &v, SC_B) ||
         strlen(v.ver) >= sizeof L->ver) {
         scache_del(r->gw->scache, r->skey);
-        memset(L, 0, sizeof *L);
-        L->idle = -1;
+        loaded_clear(L);
         return 0;
     }
     memcpy(L->ver, v.ver, strlen(v.ver) + 1);
@@ -2165,10 +2205,9 @@ static void redo_reset(struct sreq *r)
 {
     r->cas = 0;
     r->fresh = 0;
-    memset(&r->L, 0, sizeof r->L);
-    r->L.idle = -1;
-    memset(&r->st, 0, sizeof r->st);
-    memset(&r->res, 0, sizeof r->res);
+    loaded_clear(&r->L);
+    state_clear(&r->st);
+    result_clear(&r->res);
     r->began = r->restart = r->nff = 0;
     r->fin = NULL;
     r->resume_op = "";

@@ -20,7 +20,8 @@ Sequential walks batch nothing: under wrk's 50 connections one epoll_wait
 or write serves several requests, so the syscall counts here are an upper
 bound. `make bench`'s CPU µs per request is the figure under load.
 
-Options: WALKS=100. Needs valgrind (callgrind_control) and strace.
+Options: WALKS=100; PROFILE=DIR keeps each build's callgrind dump of the
+walks there (DIR/LABEL.callgrind, for callgrind_annotate). Needs valgrind (callgrind_control) and strace.
 """
 import glob
 import http.client
@@ -92,6 +93,10 @@ def instructions(ctx, label, path):
         subprocess.run(dump, capture_output=True, timeout=120, check=True)
         time.sleep(0.5)
         last = sorted(glob.glob(out + ".*"), key=os.path.getmtime)[-1]
+        if os.environ.get("PROFILE"):
+            os.makedirs(os.environ["PROFILE"], exist_ok=True)
+            shutil.copy(last, os.path.join(os.environ["PROFILE"],
+                                           label + ".callgrind"))
         with open(last) as f:
             m = re.search(r"^(?:summary|totals): (\d+)", f.read(), flags=re.M)
         return int(m.group(1)) / float(n)
