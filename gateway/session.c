@@ -112,6 +112,8 @@
 #include <openssl/hmac.h>
 #include <openssl/params.h>
 #include <openssl/rand.h>
+#include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -549,6 +551,49 @@ const char *const gw_scripts[GW_SCRIPT_COUNT] = {
 
 static const char ref_alphabet[] = "346789ABCDEFGHJKMNPQRTWXY";
 
+/* ---- strings without printf (keys and numbers of every request) ---- */
+
+/* Joins the strings given (up to a NULL) into dst, cut to cap - 1 bytes as
+ * snprintf would. cap > 0. Returns the length written. */
+static size_t sjoin(char *dst, size_t cap, ...)
+{
+    va_list ap;
+    const char *p;
+    size_t n = 0;
+
+    va_start(ap, cap);
+    while ((p = va_arg(ap, const char *)) != NULL) {
+        size_t l = strlen(p);
+
+        if (l > cap - 1 - n)
+            l = cap - 1 - n;
+        memcpy(dst + n, p, l);
+        n += l;
+    }
+    va_end(ap);
+    dst[n] = '\0';
+    return n;
+}
+
+/* v in decimal into dst (cap >= 21 holds any long long). Returns dst. */
+static char *sdec(char *dst, size_t cap, long long v)
+{
+    char t[24];
+    size_t i = sizeof t;
+    unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v
+                                 : (unsigned long long)v;
+
+    t[--i] = '\0';
+    do {
+        t[--i] = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    if (v < 0)
+        t[--i] = '-';
+    sjoin(dst, cap, t + i, (const char *)NULL);
+    return dst;
+}
+
 /* What the LOAD script returned. */
 struct loaded {
     int ok;                     /* Redis answered */
@@ -706,8 +751,10 @@ void session_ref(const char *pepper, const char *key, int attempt,
 {
     unsigned char mac[32];
     char data[KEY_MAX + 16];
+    char num[24];
 
-    snprintf(data, sizeof data, "ref:%d:%s", attempt, key);
+    sjoin(data, sizeof data, "ref:", sdec(num, sizeof num, attempt), ":",
+          key, (const char *)NULL);
     hmac256(pepper, data, mac);
     for (int i = 0; i < SESSION_REF_LEN; i++)
         out[i] = ref_alphabet[mac[i] % (sizeof ref_alphabet - 1)];
@@ -720,7 +767,7 @@ void session_phone_key(const char *pepper, const char *phone, char out[33])
     unsigned char mac[32];
     char data[IN_PHONE_MAX + 8];
 
-    snprintf(data, sizeof data, "phone:%s", phone);
+    sjoin(data, sizeof data, "phone:", phone, (const char *)NULL);
     hmac256(pepper, data, mac);
     for (int i = 0; i < 16; i++) {
         out[2 * i] = hex[mac[i] >> 4];
@@ -764,11 +811,11 @@ static void walk_set(struct sreq *r, const char *wid)
 {
     char owner[sizeof r->owner];
 
-    snprintf(r->wid, sizeof r->wid, "%s", wid);
+    sjoin(r->wid, sizeof r->wid, wid, (const char *)NULL);
     if (r->wid[0])
-        snprintf(owner, sizeof owner, "%s#%s", r->skey, r->wid);
+        sjoin(owner, sizeof owner, r->skey, "#", r->wid, (const char *)NULL);
     else
-        snprintf(owner, sizeof owner, "%s", r->skey);
+        sjoin(owner, sizeof owner, r->skey, (const char *)NULL);
     /* The same walk again (a step redone from a LOAD): its references,
      * derived already, stand (three HMACs saved). */
     if (strcmp(owner, r->owner) != 0)
@@ -785,7 +832,7 @@ static void walk_derived(struct sreq *r, char out[WALK_ID_LEN + 1])
 {
     char data[KEY_MAX + 8];
 
-    snprintf(data, sizeof data, "walk:%s", r->skey);
+    sjoin(data, sizeof data, "walk:", r->skey, (const char *)NULL);
     session_phone_key(r->cfg->pepper, data, out);
 }
 
@@ -1028,25 +1075,27 @@ static int step_args(struct sreq *r, const char **av, size_t *al,
     av[n++] = r->skey;
     for (int i = 0; i < NREFS; i++) {
         if (r->file) {
-            snprintf(x->ck[i], sizeof x->ck[i], "%scase:%s", P, r->refs[i]);
+            sjoin(x->ck[i], sizeof x->ck[i], P, "case:", r->refs[i],
+                  (const char *)NULL);
             av[n++] = x->ck[i];
         } else {
             av[n++] = r->skey;          /* not touched: nothing to file */
         }
     }
-    snprintf(x->queue, sizeof x->queue, "%sq:%s", P, r->file ? q : "none");
+    sjoin(x->queue, sizeof x->queue, P, "q:", r->file ? q : "none",
+          (const char *)NULL);
     av[n++] = x->queue;
     av[n++] = r->okey;
     av[n++] = r->risk ? r->riskkey : r->skey;
-    snprintf(x->rls, sizeof x->rls, "%srl:s:%s", P, r->pkey);
-    snprintf(x->rlf, sizeof x->rlf, "%srl:f:%s", P, r->pkey);
+    sjoin(x->rls, sizeof x->rls, P, "rl:s:", r->pkey, (const char *)NULL);
+    sjoin(x->rlf, sizeof x->rlf, P, "rl:f:", r->pkey, (const char *)NULL);
     av[n++] = x->rls;
     av[n++] = x->rlf;
-    snprintf(x->cx, sizeof x->cx, "%scx:new", P);
-    snprintf(x->cq, sizeof x->cq, "%scx:new:%s", P, q);
+    sjoin(x->cx, sizeof x->cx, P, "cx:new", (const char *)NULL);
+    sjoin(x->cq, sizeof x->cq, P, "cx:new:", q, (const char *)NULL);
     av[n++] = x->cx;
     av[n++] = x->cq;
-    snprintf(x->live, sizeof x->live, "%sev:live", P);
+    sjoin(x->live, sizeof x->live, P, "ev:live", (const char *)NULL);
     av[n++] = x->live;
     av[n++] = r->rkey[0] ? r->rkey : r->skey;
     snprintf(r->fkey, sizeof r->fkey, "%smenu:%s:f:%lld", P,
@@ -1054,14 +1103,15 @@ static int step_args(struct sreq *r, const char **av, size_t *al,
     av[n++] = r->fkey;
     if ((r->cas || r->fresh) && r->cfg->limit_addr_minute &&
         !r->addr_counted) {
-        snprintf(x->rla, sizeof x->rla, "%srl:a:%s", P, r->peer);
+        sjoin(x->rla, sizeof x->rla, P, "rl:a:", r->peer,
+              (const char *)NULL);
         av[n++] = x->rla;
     } else {
         av[n++] = r->skey;
     }
     /* ARGV */
     av[n++] = GW_STEP_LAYOUT;
-    snprintf(x->ttl, sizeof x->ttl, "%d", r->del ? 0 : r->ch->timeout_s);
+    sdec(x->ttl, sizeof x->ttl, r->del ? 0 : r->ch->timeout_s);
     av[n++] = x->ttl;
     av[n++] = r->save ? state : "";
     av[n++] = hist;
@@ -1079,7 +1129,7 @@ static int step_args(struct sreq *r, const char **av, size_t *al,
     av[n++] = r->base;
     av[n++] = r->resume_op;
     av[n++] = r->ctx.menu->name ? r->ctx.menu->name : "";
-    snprintf(x->resume_s, sizeof x->resume_s, "%d", resume_seconds(r));
+    sdec(x->resume_s, sizeof x->resume_s, resume_seconds(r));
     av[n++] = x->resume_s;
     snprintf(r->mvs, sizeof r->mvs, "%lld", r->mv);
     av[n++] = r->mvs;
@@ -1089,15 +1139,15 @@ static int step_args(struct sreq *r, const char **av, size_t *al,
     av[n++] = r->fresh ? "0" : r->cas ? r->L.ver : "";
     av[n++] = r->cas ? r->L.st_enc : "";
     av[n++] = r->cas ? r->L.wid : "";
-    snprintf(x->awin, sizeof x->awin, "%d",
-             (r->cas || r->fresh) && r->cfg->limit_addr_minute &&
-             !r->addr_counted ? 60 : 0);
-    snprintf(x->alim, sizeof x->alim, "%d", r->cfg->limit_addr_minute);
+    sdec(x->awin, sizeof x->awin,
+         (r->cas || r->fresh) && r->cfg->limit_addr_minute &&
+         !r->addr_counted ? 60 : 0);
+    sdec(x->alim, sizeof x->alim, r->cfg->limit_addr_minute);
     av[n++] = x->awin;
     av[n++] = x->alim;
     npos = n++;
     if (r->file && fw) {
-        snprintf(x->created, sizeof x->created, "%.0f", now_ms());
+        sdec(x->created, sizeof x->created, (long long)now_ms());
         av[n++] = "queue";    av[n++] = q;
         av[n++] = "channel";  av[n++] = r->ch->name;
         av[n++] = "phone";    av[n++] = r->in.phone;
@@ -1108,13 +1158,14 @@ static int step_args(struct sreq *r, const char **av, size_t *al,
         for (size_t i = 0; i < fw->nfields && i < MENU_VARS_MAX; i++) {
             const char *v = menu_state_get(&r->st, fw->fields[i]);
 
-            snprintf(x->fname[i], sizeof x->fname[i], "f:%s", fw->fields[i]);
+            sjoin(x->fname[i], sizeof x->fname[i], "f:", fw->fields[i],
+                  (const char *)NULL);
             av[n++] = x->fname[i];
             av[n++] = v ? v : "";
             npairs++;
         }
     }
-    snprintf(x->npairs, sizeof x->npairs, "%d", npairs);
+    sdec(x->npairs, sizeof x->npairs, npairs);
     av[npos] = x->npairs;
     for (int i = 0; i < n; i++)
         al[i] = strlen(av[i]);
@@ -1917,7 +1968,7 @@ static void cache_store(struct sreq *r, long long v, const char *ref)
         scache_del(r->gw->scache, r->skey);
         return;
     }
-    snprintf(ver, sizeof ver, "%lld", v);
+    sdec(ver, sizeof ver, v);
     e.ver = ver;
     e.mv = r->mv;
     e.exp = (long long)time(NULL) + r->ch->timeout_s;
@@ -2174,12 +2225,13 @@ static void send_load(struct sreq *r, int count_addr)
     char window[16];
     const char *av[9];
     size_t al[9];
+    const char *P = cfg->prefix;
 
-    snprintf(keys[0], KEY_MAX, "%srl:s:%s", cfg->prefix, r->pkey);
-    snprintf(keys[1], KEY_MAX, "%srl:f:%s", cfg->prefix, r->pkey);
-    snprintf(keys[2], KEY_MAX, "%srl:a:%s", cfg->prefix, r->peer);
-    snprintf(window, sizeof window, "%d",
-             cfg->limit_addr_minute && count_addr ? 60 : 0);
+    sjoin(keys[0], KEY_MAX, P, "rl:s:", r->pkey, (const char *)NULL);
+    sjoin(keys[1], KEY_MAX, P, "rl:f:", r->pkey, (const char *)NULL);
+    sjoin(keys[2], KEY_MAX, P, "rl:a:", r->peer, (const char *)NULL);
+    sdec(window, sizeof window,
+         cfg->limit_addr_minute && count_addr ? 60 : 0);
     av[0] = r->skey;
     av[1] = r->okey;
     av[2] = keys[0];
@@ -2292,23 +2344,25 @@ void session_handle(struct gw *gw, struct cfg *cfg,
     r->optout_op = "";
     serve_current(r);
     r->ctx.render = ch->render;
-    snprintf(r->peer, sizeof r->peer, "%s", peer ? peer : "");
+    sjoin(r->peer, sizeof r->peer, peer ? peer : "", (const char *)NULL);
     session_phone_key(cfg->pepper, in->phone, r->pkey);
     r->by_number = in->kind == IN_SMS ||
                    strcmp(ch->dialect_name, "nalo-ussd") == 0;
     if (r->by_number) {
         /* Keyed by number: only its HMAC goes into Redis keys. */
-        snprintf(r->skey, sizeof r->skey, "%ss:{%s:%s}", cfg->prefix,
-                 ch->name, r->pkey);
-        snprintf(r->okey, sizeof r->okey, "%so:%s", cfg->prefix, r->pkey);
+        sjoin(r->skey, sizeof r->skey, cfg->prefix, "s:{", ch->name, ":",
+              r->pkey, "}", (const char *)NULL);
+        sjoin(r->okey, sizeof r->okey, cfg->prefix, "o:", r->pkey,
+              (const char *)NULL);
     } else {
-        snprintf(r->skey, sizeof r->skey, "%ss:{%s:%s}", cfg->prefix,
-                 ch->name, in->session);
-        snprintf(r->okey, sizeof r->okey, "%s", r->skey);
+        sjoin(r->skey, sizeof r->skey, cfg->prefix, "s:{", ch->name, ":",
+              in->session, "}", (const char *)NULL);
+        memcpy(r->okey, r->skey, strlen(r->skey) + 1);
     }
     r->resume_op = "";
     if (in->kind == IN_USSD && resume_seconds(r) > 0)
-        snprintf(r->rkey, sizeof r->rkey, "%sr:%s", cfg->prefix, r->pkey);
+        sjoin(r->rkey, sizeof r->rkey, cfg->prefix, "r:", r->pkey,
+              (const char *)NULL);
     if (in->kind == IN_USSD && in->is_new && !in->has_history)
         dialled_input(r);
     r->L.idle = -1;
