@@ -34,7 +34,14 @@ static int is_tchar(unsigned char c)
     if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') ||
         (c >= 'A' && c <= 'Z'))
         return 1;
-    return c && strchr("!#$%&'*+-.^_`|~", c) != NULL;
+    switch (c) {
+    case '!': case '#': case '$': case '%': case '&': case '\'':
+    case '*': case '+': case '-': case '.': case '^': case '_':
+    case '`': case '|': case '~':
+        return 1;
+    default:
+        return 0;
+    }
 }
 
 static int is_value_char(unsigned char c)
@@ -287,6 +294,30 @@ static enum frame_ev step_lf(struct frame *f)
     }
 }
 
+/* The bytes from p (n > 0) that step_request_line or step_header would
+ * take one at a time without a change of state or verdict, taken at once:
+ * a request target's characters, or the value of a header not kept (not
+ * Content-Length or Transfer-Encoding). Returns how many (0: none). */
+static size_t run(struct frame *f, const unsigned char *p, size_t n)
+{
+    size_t k = 0;
+
+    if (f->st == S_TARGET) {
+        while (k < n && p[k] > 0x20 && p[k] < 0x7f) {
+            if (f->tlen + 1 < FRAME_TARGET_KEEP) {
+                f->target[f->tlen] = (char)p[k];
+                f->target[f->tlen + 1] = '\0';
+            }
+            f->tlen++;
+            k++;
+        }
+        return k;
+    }
+    while (k < n && p[k] != '\r' && is_value_char(p[k]))
+        k++;
+    return k;
+}
+
 /* One step: body bytes in bulk, others one at a time. Returns the bytes
  * taken; *ev as for frame_feed. */
 static size_t step(struct frame *f, const unsigned char *p, size_t n,
@@ -309,6 +340,14 @@ static size_t step(struct frame *f, const unsigned char *p, size_t n,
                 *ev = FRAME_DONE;
         }
         return k;
+    }
+    if ((f->st == S_VALUE && f->hdr == H_OTHER) || f->st == S_TARGET) {
+        size_t k = run(f, p, n);
+
+        if (k) {
+            *ev = FRAME_MORE;
+            return k;
+        }
     }
     if (ch == '\n')
         *ev = step_lf(f);
