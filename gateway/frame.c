@@ -18,6 +18,7 @@
 #include "frame.h"
 #include "form.h"
 
+#include <stdint.h>
 #include <string.h>
 #include <strings.h>
 
@@ -29,19 +30,18 @@ enum {
 
 enum { H_OTHER, H_CL, H_TE };
 
+/* RFC 9110's tchar: ALPHA, DIGIT and !#$%&'*+-.^_`|~, as bits of the
+ * characters 0-63 and 64-127 (test_frame tries every byte). */
 static int is_tchar(unsigned char c)
 {
-    if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') ||
-        (c >= 'A' && c <= 'Z'))
-        return 1;
-    switch (c) {
-    case '!': case '#': case '$': case '%': case '&': case '\'':
-    case '*': case '+': case '-': case '.': case '^': case '_':
-    case '`': case '|': case '~':
-        return 1;
-    default:
-        return 0;
-    }
+    static const uint64_t lo = 0x03ff6cfa00000000ULL;
+    static const uint64_t hi = 0x57ffffffc7fffffeULL;
+
+    if (c < 64)
+        return (int)((lo >> c) & 1);
+    if (c < 128)
+        return (int)((hi >> (c - 64)) & 1);
+    return 0;
 }
 
 static int is_value_char(unsigned char c)
@@ -296,8 +296,9 @@ static enum frame_ev step_lf(struct frame *f)
 
 /* The bytes from p (n > 0) that step_request_line or step_header would
  * take one at a time without a change of state or verdict, taken at once:
- * a request target's characters, or the value of a header not kept (not
- * Content-Length or Transfer-Encoding). Returns how many (0: none). */
+ * a request target's characters, a header name's after its first, or the
+ * value of a header not kept (not Content-Length or Transfer-Encoding).
+ * Returns how many (0: none). */
 static size_t run(struct frame *f, const unsigned char *p, size_t n)
 {
     size_t k = 0;
@@ -313,6 +314,14 @@ static size_t run(struct frame *f, const unsigned char *p, size_t n)
         }
         return k;
     }
+    if (f->st == S_NAME) {
+        while (k < n && is_tchar(p[k])) {
+            if (f->nlen < FRAME_NAME_KEEP)
+                f->name[f->nlen++] = (char)p[k];
+            k++;
+        }
+        return k;
+    }
     while (k < n && p[k] != '\r' && is_value_char(p[k]))
         k++;
     return k;
@@ -324,9 +333,6 @@ static size_t step(struct frame *f, const unsigned char *p, size_t n,
                       enum frame_ev *ev)
 {
     unsigned char ch = p[0];
-    int cr_expected = f->st == S_RL_LF || f->st == S_HL_LF ||
-                      f->st == S_END_LF || f->st == S_CH_SIZE_LF ||
-                      f->st == S_CH_DATA_LF || f->st == S_CH_END_LF;
 
     if (f->st == S_BODY || f->st == S_CH_DATA) {
         size_t k = f->left < n ? (size_t)f->left : n;
@@ -341,7 +347,8 @@ static size_t step(struct frame *f, const unsigned char *p, size_t n,
         }
         return k;
     }
-    if ((f->st == S_VALUE && f->hdr == H_OTHER) || f->st == S_TARGET) {
+    if ((f->st == S_VALUE && f->hdr == H_OTHER) || f->st == S_TARGET ||
+        f->st == S_NAME) {
         size_t k = run(f, p, n);
 
         if (k) {
@@ -351,7 +358,9 @@ static size_t step(struct frame *f, const unsigned char *p, size_t n,
     }
     if (ch == '\n')
         *ev = step_lf(f);
-    else if (cr_expected)
+    else if (f->st == S_RL_LF || f->st == S_HL_LF || f->st == S_END_LF ||
+             f->st == S_CH_SIZE_LF || f->st == S_CH_DATA_LF ||
+             f->st == S_CH_END_LF)
         *ev = bad(f, "CR not followed by LF");
     else if (f->st <= S_RL_LF)
         *ev = step_request_line(f, ch);

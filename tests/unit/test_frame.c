@@ -156,6 +156,34 @@ static void test_malformed(void **state)
         "trailer fields refused");
 }
 
+/* Every byte as a header name's character: the tokens of RFC 9110
+ * (ALPHA, DIGIT, !#$%&'*+-.^_`|~) pass, any other byte is refused. */
+static void test_header_name_bytes(void **state)
+{
+    static const char extra[] = "!#$%&'*+-.^_`|~";
+
+    (void)state;
+    for (int c = 0; c < 256; c++) {
+        char req[64];
+        int n;
+        int tchar = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') ||
+                    (c >= 'A' && c <= 'Z') ||
+                    (c && memchr(extra, c, sizeof extra - 1) != NULL);
+
+        memcpy(req, "GET / HTTP/1.1\r\nX", 17);
+        n = 17;
+        req[n++] = (char)c;
+        memcpy(req + n, "Y: 1\r\n\r\n", 8);
+        n += 8;
+        if (tchar || c == ':')          /* "X:Y: 1": the value "Y: 1" */
+            expect_done(req, (size_t)n);
+        else if (c == '\n')
+            expect_bad(req, (size_t)n, "bare LF line end");
+        else
+            expect_bad(req, (size_t)n, "invalid header name");
+    }
+}
+
 static void test_bad_stays_bad(void **state)
 {
     struct frame f;
@@ -226,6 +254,7 @@ int main(void)
         cmocka_unit_test(test_stops_at_the_end_of_a_request),
         cmocka_unit_test(test_phases),
         cmocka_unit_test(test_malformed),
+        cmocka_unit_test(test_header_name_bytes),
         cmocka_unit_test(test_bad_stays_bad),
         cmocka_unit_test(test_body_limits),
     };
