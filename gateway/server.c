@@ -31,6 +31,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/time.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "api.h"
@@ -71,6 +72,31 @@ static double since(const struct timeval *t0)
 }
 
 /* Sends the one reply of a request and records it. */
+/* The Date header (RFC 9110's IMF-fixdate), made once a second: evhttp
+ * would format it for every reply that has none. */
+static const char *http_date(void)
+{
+    static const char day[7][4] = { "Sun", "Mon", "Tue", "Wed", "Thu",
+                                    "Fri", "Sat" };
+    static const char mon[12][4] = { "Jan", "Feb", "Mar", "Apr", "May",
+                                     "Jun", "Jul", "Aug", "Sep", "Oct",
+                                     "Nov", "Dec" };
+    static char buf[40];
+    static time_t made = -1;
+    time_t now = time(NULL);
+    struct tm tm;
+
+    if (now == made)
+        return buf;
+    if (!gmtime_r(&now, &tm))
+        return NULL;
+    snprintf(buf, sizeof buf, "%s, %02d %s %04d %02d:%02d:%02d GMT",
+             day[tm.tm_wday % 7], tm.tm_mday, mon[tm.tm_mon % 12],
+             tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
+    made = now;
+    return buf;
+}
+
 static void reply(struct gw *gw, struct evhttp_request *req,
                   const char *channel, const struct timeval *t0, int status,
                   const char *ctype, const char *body, size_t len)
@@ -78,8 +104,11 @@ static void reply(struct gw *gw, struct evhttp_request *req,
     struct evkeyvalq *h = evhttp_request_get_output_headers(req);
     struct evbuffer *out = evhttp_request_get_output_buffer(req);
     const char *reason = status == 200 ? "OK" : "Error";
+    const char *date = http_date();
 
     evhttp_add_header(h, "Content-Type", ctype);
+    if (date)
+        evhttp_add_header(h, "Date", date);
     evhttp_add_header(h, "Cache-Control", "no-store");
     if (len)
         evbuffer_add(out, body, len);

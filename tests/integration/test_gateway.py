@@ -10,7 +10,9 @@ Help path of config/menus/hotline.cfg in English:
   2 (no, do not call) -> send: END "Sent. Your reference is REF. ..."
 """
 import base64
+import email.utils
 import hashlib
+import http.client
 import hmac
 import json
 import os
@@ -442,6 +444,36 @@ def test_no_phone_number_in_logs(tmp):
     log = hl.log()
     for number in ("84987654321", "84987654322", "987654"):
         assert number not in log, "phone number in the log:\n" + log
+
+
+
+def test_reply_has_one_date_header(tmp):
+    """A channel's reply and an error reply carry one Date header (hotlined
+    makes it, once a second; evhttp then adds none), in IMF-fixdate, the
+    time it was sent."""
+    redis, hl, r = setup(tmp)
+    fixdate = re.compile(r"(Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d\d (Jan|Feb|Mar|"
+                         r"Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) \d{4} "
+                         r"\d\d:\d\d:\d\d GMT")
+    c = http.client.HTTPConnection("127.0.0.1", hl.port, timeout=10)
+    for i, path in enumerate(["/ussd/africastalking"] * 3 + ["/nowhere"]):
+        before = time.time()
+        c.request("POST", path, urllib.parse.urlencode({
+            "sessionId": "ATUdate", "serviceCode": "*384*123#",
+            "phoneNumber": PHONE, "networkCode": "45204",
+            "text": "2" * min(i, 1)}),
+            {"Content-Type": "application/x-www-form-urlencoded"})
+        resp = c.getresponse()
+        resp.read()
+        after = time.time()
+        eq(resp.status, 404 if path == "/nowhere" else 200, "status")
+        dates = [v for k, v in resp.getheaders() if k.lower() == "date"]
+        eq(len(dates), 1, "Date headers of %s" % path)
+        assert fixdate.fullmatch(dates[0]), dates[0]
+        t = email.utils.parsedate_to_datetime(dates[0]).timestamp()
+        assert int(before) <= t <= after, (before, dates[0], after)
+        time.sleep(0.6)
+    c.close()
 
 
 if __name__ == "__main__":
