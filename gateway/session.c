@@ -668,9 +668,9 @@ struct sreq {
     int addr_counted;           /* the address was counted (LOAD or STEP) */
     session_done_cb done;
     void *arg;
-    /* Not cleared for each request (sreq_get clears what is above): the
-     * large buffers, each written before it is read or cleared by
-     * sreq_clear where a request may read it unwritten. */
+    /* Not cleared for each request (sreq_get zeroes what is above): the
+     * large buffers, each written before it is read, or emptied by
+     * sreq_get where a request may read it unwritten. */
     struct inbound in;          /* copied whole */
     char skey[KEY_MAX];         /* session key (set first) */
     char okey[KEY_MAX];         /* opt-out key (SMS), else = skey (set) */
