@@ -23,6 +23,10 @@ CFLAGS   += -Werror
 endif
 ifneq ($(SANITIZE),)
 CFLAGS   += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all
+# Request records are reused without being cleared whole (session.c):
+# here each is filled with a poison byte first, so a field read before
+# it is written shows in the tests instead of holding an old request's.
+CFLAGS   += -DHOTLINE_POISON_REQUESTS
 LDFLAGS  += -fsanitize=$(SANITIZE)
 B        ?= build/san
 else

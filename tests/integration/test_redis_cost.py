@@ -25,17 +25,17 @@ Redis's INFO commandstats:
   command deadline) tells the caller "sent" only with the request filed or
   spooled, and it is filed once, under the reference the caller was told.
 """
-import json
 import os
 import re
 import sys
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import (RedisServer, Hotlined, at_ussd, post_json, get,  # noqa: E402
+from harness import (RedisServer, Hotlined, at_ussd, get,  # noqa: E402
                      eq, contains, run, wait_for, ROOT)
 from test_abuse import limited_config, LIMIT_MSG  # noqa: E402
 from test_resume import phone_key  # noqa: E402
+from test_session_cache import hub  # noqa: E402
 
 HELP = ["", "2", "2*1", "2*1*Hanoi", "2*1*Hanoi*1", "2*1*Hanoi*1*2"]
 LANGUAGE = "CON Chon ngon ngu"
@@ -71,16 +71,6 @@ def setup(tmp, config=None):
     hl = Hotlined(tmp, redis.port, config=config)
     hl.wait_ready()
     return redis, hl, redis.client()
-
-
-def hub(hl, session, seq, msg, phone="233200000321"):
-    st, body, _ = post_json(hl.url("/ussd/hubtel"), {
-        "SessionId": session, "Mobile": phone, "ServiceCode": "714",
-        "Type": "Initiation" if seq == 1 else "Response", "Message": msg,
-        "Operator": "mtn", "ClientState": "", "Sequence": seq})
-    eq(st, 200, "hubtel step %d" % seq)
-    out = json.loads(body)
-    return out["Type"] + " " + out["Message"]
 
 
 def test_first_screen_is_one_round_trip(tmp):
