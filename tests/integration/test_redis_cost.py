@@ -31,11 +31,12 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import (RedisServer, Hotlined, at_ussd, get,  # noqa: E402
-                     eq, contains, run, wait_for, ROOT)
+from harness import (at_ussd, get, eq, contains, run, wait_for,  # noqa: E402
+                     ROOT)
 from test_abuse import limited_config, LIMIT_MSG  # noqa: E402
 from test_resume import phone_key  # noqa: E402
 from test_session_cache import hub  # noqa: E402
+from test_callers import setup  # noqa: E402
 
 HELP = ["", "2", "2*1", "2*1*Hanoi", "2*1*Hanoi*1", "2*1*Hanoi*1*2"]
 LANGUAGE = "CON Chon ngon ngu"
@@ -59,18 +60,19 @@ def counting(r, fn):
     return out, s
 
 
+def filing_counted(hl, r, session, phone):
+    """Walks HELP up to its filing step, then takes that step counting the
+    Redis commands it causes: ((status, body), {command: calls})."""
+    for t in HELP[:-1]:
+        at_ussd(hl, session, t, phone=phone)
+    return counting(r, lambda: at_ussd(hl, session, HELP[-1], phone=phone))
+
+
 def metric(hl, name, label=""):
     text = get(hl.url("/metrics"))[1]
     m = re.search(r"^%s%s (\S+)$" % (re.escape(name), re.escape(label)),
                   text, re.M)
     return float(m.group(1)) if m else None
-
-
-def setup(tmp, config=None):
-    redis = RedisServer(tmp)
-    hl = Hotlined(tmp, redis.port, config=config)
-    hl.wait_ready()
-    return redis, hl, redis.client()
 
 
 def test_first_screen_is_one_round_trip(tmp):
@@ -201,10 +203,7 @@ REF_RE = re.compile(r"reference is ([346789ABCDEFGHJKMNPQRTWXY]{6})")
 def test_cached_filing_is_one_round_trip(tmp):
     redis, hl, r = setup(tmp)
     phone = "+84901000406"
-    for t in HELP[:-1]:
-        at_ussd(hl, "cf-at", t, phone=phone)
-    (st, body), s = counting(r, lambda: at_ussd(hl, "cf-at", HELP[-1],
-                                                  phone=phone))
+    (st, body), s = filing_counted(hl, r, "cf-at", phone)
     assert body.startswith("END Sent. Your reference is "), body
     eq(s.get("evalsha"), 1, "Africa's Talking: the filing in one EVALSHA")
     ref = REF_RE.search(body).group(1)
@@ -235,10 +234,7 @@ def test_second_filing_today_meets_the_daily_limit(tmp):
     for t in HELP:
         body = at_ussd(hl, "dl-1", t, phone=phone)[1]
     assert body.startswith("END Sent."), body
-    for t in HELP[:-1]:
-        at_ussd(hl, "dl-2", t, phone=phone)
-    (st, body), s = counting(r, lambda: at_ussd(hl, "dl-2", HELP[-1],
-                                                  phone=phone))
+    (st, body), s = filing_counted(hl, r, "dl-2", phone)
     eq(body, "END " + LIMIT_MSG, "over the daily limit: the hotline's number")
     eq(s.get("evalsha"), 1, "decided again from what the STEP returned")
     eq(len(r.xrange("hl:q:urgent")), 1, "no second request filed")
@@ -256,10 +252,7 @@ def test_with_wait_replicas_a_filing_loads_first(tmp):
         f.write(text)
     redis, hl, r = setup(tmp, config=path)
     phone = "+84901000408"
-    for t in HELP[:-1]:
-        at_ussd(hl, "wr", t, phone=phone)
-    (st, body), s = counting(r, lambda: at_ussd(hl, "wr", HELP[-1],
-                                                  phone=phone))
+    (st, body), s = filing_counted(hl, r, "wr", phone)
     assert body.startswith("END Sent."), body
     eq(s.get("evalsha"), 2, "LOAD, then the STEP")
     eq(s.get("wait"), 1, "the WAIT with it")
