@@ -1,7 +1,8 @@
 """`make bench`: hotlined against the ceiling of any evhttp server on this
 machine, and how its cost grows, in one run (issue 17, item 4).
 
-Servers (loopback only, one redis-server with AOF everysec for all):
+Servers (loopback only, one redis-server with the AOF on for all, fsync
+REDIS_FSYNC):
 - ceiling: tests/bench/ceiling.c answers every POST with a constant screen;
 - ceiling+1rt: the same, replying only after one trivial EVALSHA (hiredis
   async on the same loop): the limit of a one-Redis-round-trip design;
@@ -32,9 +33,10 @@ Figures, one function each (fig_*; main() runs them in order):
   slowalert   USSD p99 while the alert webhook answers after 2 s, against
               the plain hotlined, ROUNDS rounds alternating
   rediscost   Redis's own cost of the walk (issue 17): redis-server CPU
-              (utime+stime, /proc) and INFO commandstats (EVALSHA calls,
-              commands the scripts ran, their usec) per request over a
-              SECONDS wrk run of hotlined w=1, ROUNDS rounds, medians;
+              (utime+stime, /proc), INFO commandstats (EVALSHA calls,
+              commands the scripts ran, their usec) and AOF bytes per
+              request over a SECONDS wrk run of hotlined w=1, ROUNDS
+              rounds, medians;
               BASE_HOTLINED=path runs another build alternating with it
   consoles    USSD p99, req/s and CPU per request of hotlined and Redis with
               CONSOLES staff consoles' live queues open (GET /api/events,
@@ -67,6 +69,8 @@ Options (environment variables; defaults keep one run under 5 minutes):
                     the consoles figure and wrk seconds per round
   FEED_PAIRS=4 FEED_SECONDS=2  pairs of the consoles figure's rounds
                     without wrk (the live queue's work alone) and their length
+  REDIS_FSYNC=everysec  Redis's appendfsync in every figure (always: as
+                    deploy/redis/redis.conf ships; no)
   ONLY=a,b          run only these figures (development: e.g.
                     ONLY=menus,longwalk SECONDS=1); default all
 Every wait is bounded: wrk by its duration, walks by their counts, drains
@@ -122,6 +126,9 @@ CONSOLE_PAIRS = opt("CONSOLE_PAIRS", 6)
 CONSOLE_SECONDS = opt("CONSOLE_SECONDS", 3)
 FEED_PAIRS = opt("FEED_PAIRS", 4)
 FEED_SECONDS = opt("FEED_SECONDS", 2)
+FSYNC = opt("REDIS_FSYNC", "everysec")
+if FSYNC not in ("everysec", "always", "no"):
+    raise SystemExit("REDIS_FSYNC must be everysec, always or no")
 ONLY = [x for x in os.environ.get("ONLY", "").split(",") if x]
 
 RESULT = re.compile(r"RESULT rps=([\d.]+) p50_us=(\d+) p99_us=(\d+) "
@@ -305,7 +312,7 @@ class Ctx:
             f.write(chain_menu(WALK_STEPS))
         self.redis = RedisServer(self.tmp)
         self.r = self.redis.client()
-        self.r("CONFIG", "SET", "appendfsync", "everysec")
+        self.r("CONFIG", "SET", "appendfsync", FSYNC)
         self.base_mem = used_memory(self.r)     # an empty Redis
         self.hl = self.hotlined("w1", 1)
 
@@ -421,9 +428,11 @@ def rediscost_round(ctx, r, redis, url):
     """One wrk run against url, whose Redis is `redis` (client r): Redis's
     CPU and commands per request."""
     r("CONFIG", "RESETSTAT")
+    a0 = aof_size(r)
     c0 = redis_cpu_s(redis.proc.pid)
     w = wrk(url)
     c1 = redis_cpu_s(redis.proc.pid)
+    a1 = aof_size(r)
     st = commandstats(r)
     n = max(w["requests"], 1)
     ev = st.get("evalsha", (0, 0))
@@ -434,7 +443,15 @@ def rediscost_round(ctx, r, redis, url):
     return {"cpu_us": (c1 - c0) * 1e6 / n, "evalsha": ev[0] / n,
             "evalsha_us": ev[1] / max(ev[0], 1), "inner": inner / n,
             "inner_per_call": inner / max(ev[0], 1), "rps": w["rps"],
-            "requests": n, "stats": st}
+            "requests": n, "stats": st,
+            # a rewrite during the run shrinks the file: no figure then
+            "aof_bytes": (a1 - a0) / n if a1 >= a0 else float("nan")}
+
+
+def aof_size(r):
+    """The AOF's current size (INFO persistence), 0 with the AOF off."""
+    m = re.search(r"aof_current_size:(\d+)", r("INFO", "persistence"))
+    return int(m.group(1)) if m else 0
 
 
 def fig_rediscost(ctx):
@@ -449,7 +466,7 @@ def fig_rediscost(ctx):
         import harness
         redis = RedisServer(ctx.tmp)
         r = redis.client()
-        r("CONFIG", "SET", "appendfsync", "everysec")
+        r("CONFIG", "SET", "appendfsync", FSYNC)
         saved, harness.HOTLINED = harness.HOTLINED, base
         try:
             hl = ctx.hotlined("base", 1, redis_port=redis.port)
@@ -470,9 +487,11 @@ def fig_rediscost(ctx):
             n = row["requests"]
             ctx.say("  round %d %s: %d requests, Redis CPU %.1f us/request, "
                     "EVALSHA %.3f/request at %.1f us each, %.2f commands in "
-                    "scripts per request (%.2f per EVALSHA)" % (
+                    "scripts per request (%.2f per EVALSHA), AOF %.0f "
+                    "bytes/request, %.0f req/s" % (
                         i + 1, name, n, row["cpu_us"], row["evalsha"],
-                        row["evalsha_us"], row["inner"], row["inner_per_call"]))
+                        row["evalsha_us"], row["inner"], row["inner_per_call"],
+                        row["aof_bytes"], row["rps"]))
             ctx.say("    per request: " + ", ".join(
                 "%s %.2f" % (k, c / n) for k, (c, _) in
                 sorted(row["stats"].items(), key=lambda kv: -kv[1][0])
@@ -480,12 +499,14 @@ def fig_rediscost(ctx):
     for name, _, _, _ in servers:
         ctx.say("  median of %d, %s: Redis CPU %.1f us/request, EVALSHA "
                 "%.3f/request, %.1f us per EVALSHA, %.2f script "
-                "commands/request, %.2f per EVALSHA, %.0f req/s" % (
+                "commands/request, %.2f per EVALSHA, AOF %.0f bytes/request, "
+                "%.0f req/s" % (
                     ROUNDS, name, median(rows[name], "cpu_us"),
                     median(rows[name], "evalsha"),
                     median(rows[name], "evalsha_us"),
                     median(rows[name], "inner"),
                     median(rows[name], "inner_per_call"),
+                    median(rows[name], "aof_bytes"),
                     median(rows[name], "rps")))
     ctx.fig["rediscost"] = rows["this"]
     if base:
@@ -617,7 +638,7 @@ def start_loaded_redis(ctx, n, template):
     write_aof_base(os.path.join(data, "appendonlydir"), template, n)
     p = subprocess.Popen(["redis-server", "--port", str(port), "--bind", "127.0.0.1",
                           "--dir", data, "--save", "", "--appendonly", "yes",
-                          "--appendfsync", "everysec", "--daemonize", "no",
+                          "--appendfsync", FSYNC, "--daemonize", "no",
                           "--logfile", os.path.join(data, "redis.log")],
                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     ctx.procs.append(p)
