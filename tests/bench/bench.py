@@ -428,11 +428,13 @@ def rediscost_round(ctx, r, redis, url):
     """One wrk run against url, whose Redis is `redis` (client r): Redis's
     CPU and commands per request."""
     r("CONFIG", "RESETSTAT")
+    f0, busy0 = forks(r), rewriting(r)
     a0 = aof_size(r)
     c0 = redis_cpu_s(redis.proc.pid)
     w = wrk(url)
     c1 = redis_cpu_s(redis.proc.pid)
     a1 = aof_size(r)
+    rewritten = forks(r) != f0 or busy0 or rewriting(r) or a1 < a0
     st = commandstats(r)
     n = max(w["requests"], 1)
     ev = st.get("evalsha", (0, 0))
@@ -444,14 +446,29 @@ def rediscost_round(ctx, r, redis, url):
             "evalsha_us": ev[1] / max(ev[0], 1), "inner": inner / n,
             "inner_per_call": inner / max(ev[0], 1), "rps": w["rps"],
             "requests": n, "stats": st,
-            # a rewrite during the run shrinks the file: no figure then
-            "aof_bytes": (a1 - a0) / n if a1 >= a0 else float("nan")}
+            # an AOF rewrite during the run (a fork, or one under way at
+            # either end) resets the file's size: no figure for that round
+            "aof_bytes": None if rewritten else (a1 - a0) / n}
+
+
+def forks(r):
+    return int(re.search(r"total_forks:(\d+)", r("INFO", "stats")).group(1))
+
+
+def rewriting(r):
+    return "aof_rewrite_in_progress:1" in r("INFO", "persistence")
 
 
 def aof_size(r):
     """The AOF's current size (INFO persistence), 0 with the AOF off."""
     m = re.search(r"aof_current_size:(\d+)", r("INFO", "persistence"))
     return int(m.group(1)) if m else 0
+
+
+def aof_text(rows):
+    """Median AOF bytes a request over the rounds no rewrite disturbed."""
+    v = [r["aof_bytes"] for r in rows if r["aof_bytes"] is not None]
+    return "%.0f" % statistics.median(v) if v else "? (rewritten)"
 
 
 def fig_rediscost(ctx):
@@ -487,11 +504,11 @@ def fig_rediscost(ctx):
             n = row["requests"]
             ctx.say("  round %d %s: %d requests, Redis CPU %.1f us/request, "
                     "EVALSHA %.3f/request at %.1f us each, %.2f commands in "
-                    "scripts per request (%.2f per EVALSHA), AOF %.0f "
+                    "scripts per request (%.2f per EVALSHA), AOF %s "
                     "bytes/request, %.0f req/s" % (
                         i + 1, name, n, row["cpu_us"], row["evalsha"],
                         row["evalsha_us"], row["inner"], row["inner_per_call"],
-                        row["aof_bytes"], row["rps"]))
+                        aof_text([row]), row["rps"]))
             ctx.say("    per request: " + ", ".join(
                 "%s %.2f" % (k, c / n) for k, (c, _) in
                 sorted(row["stats"].items(), key=lambda kv: -kv[1][0])
@@ -499,14 +516,14 @@ def fig_rediscost(ctx):
     for name, _, _, _ in servers:
         ctx.say("  median of %d, %s: Redis CPU %.1f us/request, EVALSHA "
                 "%.3f/request, %.1f us per EVALSHA, %.2f script "
-                "commands/request, %.2f per EVALSHA, AOF %.0f bytes/request, "
+                "commands/request, %.2f per EVALSHA, AOF %s bytes/request, "
                 "%.0f req/s" % (
                     ROUNDS, name, median(rows[name], "cpu_us"),
                     median(rows[name], "evalsha"),
                     median(rows[name], "evalsha_us"),
                     median(rows[name], "inner"),
                     median(rows[name], "inner_per_call"),
-                    median(rows[name], "aof_bytes"),
+                    aof_text(rows[name]),
                     median(rows[name], "rps")))
     ctx.fig["rediscost"] = rows["this"]
     if base:
