@@ -70,7 +70,8 @@ Options (environment variables; defaults keep one run under 5 minutes):
   FEED_PAIRS=4 FEED_SECONDS=2  pairs of the consoles figure's rounds
                     without wrk (the live queue's work alone) and their length
   REDIS_FSYNC=everysec  Redis's appendfsync in every figure (always: as
-                    deploy/redis/redis.conf ships; no)
+                    deploy/redis/redis.conf ships; no; off: the AOF off,
+                    to show what it costs)
   ONLY=a,b          run only these figures (development: e.g.
                     ONLY=menus,longwalk SECONDS=1); default all
 Every wait is bounded: wrk by its duration, walks by their counts, drains
@@ -127,8 +128,17 @@ CONSOLE_SECONDS = opt("CONSOLE_SECONDS", 3)
 FEED_PAIRS = opt("FEED_PAIRS", 4)
 FEED_SECONDS = opt("FEED_SECONDS", 2)
 FSYNC = opt("REDIS_FSYNC", "everysec")
-if FSYNC not in ("everysec", "always", "no"):
-    raise SystemExit("REDIS_FSYNC must be everysec, always or no")
+if FSYNC not in ("everysec", "always", "no", "off"):
+    raise SystemExit("REDIS_FSYNC must be everysec, always, no or off")
+
+
+def redis_durability(r):
+    """Applies REDIS_FSYNC to a running redis-server (off: no AOF at all,
+    to show what the AOF costs; never a way to run a hotline)."""
+    if FSYNC == "off":
+        r("CONFIG", "SET", "appendonly", "no")
+    else:
+        r("CONFIG", "SET", "appendfsync", FSYNC)
 ONLY = [x for x in os.environ.get("ONLY", "").split(",") if x]
 
 RESULT = re.compile(r"RESULT rps=([\d.]+) p50_us=(\d+) p99_us=(\d+) "
@@ -312,7 +322,7 @@ class Ctx:
             f.write(chain_menu(WALK_STEPS))
         self.redis = RedisServer(self.tmp)
         self.r = self.redis.client()
-        self.r("CONFIG", "SET", "appendfsync", FSYNC)
+        redis_durability(self.r)
         self.base_mem = used_memory(self.r)     # an empty Redis
         self.hl = self.hotlined("w1", 1)
 
@@ -483,7 +493,7 @@ def fig_rediscost(ctx):
         import harness
         redis = RedisServer(ctx.tmp)
         r = redis.client()
-        r("CONFIG", "SET", "appendfsync", FSYNC)
+        redis_durability(r)
         saved, harness.HOTLINED = harness.HOTLINED, base
         try:
             hl = ctx.hotlined("base", 1, redis_port=redis.port)
@@ -648,14 +658,15 @@ def write_aof_base(path, template, n):
 
 
 def start_loaded_redis(ctx, n, template):
-    """redis-server (AOF everysec, like the main one) holding n sessions."""
+    """redis-server (loaded from an AOF, then REDIS_FSYNC like the main
+    one) holding n sessions."""
     port = free_port()
     data = os.path.join(ctx.tmp, "redis-scale-%d" % n)
     t0 = time.time()
     write_aof_base(os.path.join(data, "appendonlydir"), template, n)
     p = subprocess.Popen(["redis-server", "--port", str(port), "--bind", "127.0.0.1",
                           "--dir", data, "--save", "", "--appendonly", "yes",
-                          "--appendfsync", FSYNC, "--daemonize", "no",
+                          "--appendfsync", "everysec", "--daemonize", "no",
                           "--logfile", os.path.join(data, "redis.log")],
                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     ctx.procs.append(p)
@@ -670,6 +681,7 @@ def start_loaded_redis(ctx, n, template):
             r.close()
             return False
     wait_for(up, 120, step=0.2, what="redis-server loading %d sessions" % n)
+    redis_durability(r)
     return p, port, r, time.time() - t0
 
 
@@ -1177,12 +1189,12 @@ def main():
                 "LOOKUPS=%d LIVE_SESSIONS=%d SCALE=%s SCALE_SECONDS=%d "
                 "MENU_SIZES=%s MENU_RUNS=%d WALK_STEPS=%d WALKS=%d ALERT_SECONDS=%d "
                 "SLOW_SECONDS=%d CONSOLES=%d CONSOLE_PAIRS=%d CONSOLE_SECONDS=%d "
-                "FEED_PAIRS=%d FEED_SECONDS=%d%s"
+                "FEED_PAIRS=%d FEED_SECONDS=%d REDIS_FSYNC=%s%s"
                 % (ROUNDS, SECONDS, CONNS, THREADS, WORKERS, LOOKUPS, LIVE,
                    ",".join(map(str, SCALE)), SCALE_SECONDS,
                    ",".join(map(str, MENU_SIZES)), MENU_RUNS, WALK_STEPS, WALKS,
                    ALERT_SECONDS, SLOW_SECONDS, CONSOLES, CONSOLE_PAIRS,
-                   CONSOLE_SECONDS, FEED_PAIRS, FEED_SECONDS,
+                   CONSOLE_SECONDS, FEED_PAIRS, FEED_SECONDS, FSYNC,
                    " ONLY=" + ",".join(ONLY) if ONLY else ""))
         for name, fn in FIGURES:
             if not ONLY or name in ONLY:
