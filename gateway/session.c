@@ -1226,15 +1226,23 @@ static int spool_request(struct sreq *r, const char **av, const size_t *al,
         /* A full disk, say: nothing of the record is left in the spool. */
         metrics_add(r->gw->metrics, "hotline_spool_failures_total",
                     "channel", r->ch->name, 1);
-        log_error("channel %s: help request %s not spooled: %s",
-                  r->ch->name, r->refs[0], strerror(err));
+        if (r->file)
+            log_error("channel %s: help request %s not spooled: %s",
+                      r->ch->name, r->refs[0], strerror(err));
+        else
+            log_error("channel %s: duress flag of request %s not "
+                      "spooled: %s", r->ch->name, r->L.ref, strerror(err));
     }
     if (rc == 0) {
         r->spooled = 1;
         metrics_add(r->gw->metrics, "hotline_spooled_total", "channel",
                     r->ch->name, 1);
-        log_warn("channel %s: help request %s spooled (%s)", r->ch->name,
-                 r->refs[0], why);
+        if (r->file)
+            log_warn("channel %s: help request %s spooled (%s)",
+                     r->ch->name, r->refs[0], why);
+        else
+            log_warn("channel %s: duress flag of request %s spooled (%s)",
+                     r->ch->name, r->L.ref, why);
     }
     return rc;
 }
@@ -1298,12 +1306,19 @@ static void save(struct sreq *r)
         metrics_add(r->gw->metrics, "hotline_forwards_total", "queue",
                     r->res.node && r->res.node->queue ? r->res.node->queue
                                                       : "default", 1);
+    } else if (r->risk) {
+        /* The duress exit after a filing: the flag waits in the spool
+         * too (the drain sets it; a record that sets it twice is
+         * harmless). */
+        spool_request(r, av, al, argc, "Redis unreachable");
     }
     finish(r);
 }
 
-/* Spools the filing of r after Redis may or may not have kept it. The
- * drain's filing is idempotent by owner, so spooling is safe either way.
+/* Spools the filing of r (or the duress flag on the request it filed
+ * earlier) after Redis may or may not have kept it. The drain's filing is
+ * idempotent by owner, and setting the flag twice is harmless, so spooling
+ * is safe either way.
  * Returns 0, or -1 when the spool could not be written. */
 static int spool_filing(struct sreq *r, const char *why)
 {
@@ -1443,6 +1458,11 @@ static void on_saved(struct redisReply *reply, void *arg)
             }
             metrics_add(r->gw->metrics, "hotline_forwards_total", "queue",
                         queue, 1);
+        } else if (r->risk) {
+            /* The duress exit's flag on the request filed earlier: kept
+             * in the spool for the drain, its screen shown as usual. */
+            spool_filing(r, refused ? "Redis refused the write"
+                                    : "Redis did not answer");
         } else if (refused && !r->in.has_history &&
                    (!ends_session(r) || r->optout_op[0])) {
             /* Without a history to replay, the next step would start

@@ -182,5 +182,36 @@ def full_redis_walks(tmp, config):
     wait_for(lambda: spool_records(tmp) == [], 10, what="the spool emptied")
 
 
+def test_duress_flag_waits_in_the_spool_while_redis_is_full(tmp):
+    """The duress exit after a filing (T2: the phone taken after the
+    victim asked for help) while Redis refuses writes: the flag on the
+    filed request is spooled and set once memory is freed. (It was lost:
+    only filings were spooled.)"""
+    redis = RedisServer(tmp)
+    hl = Hotlined(tmp, redis.port)
+    hl.wait_ready()
+    r = redis.client()
+    body = None
+    for i, s in enumerate(["HELP", "2", "1", "Hanoi", "1", "2"]):
+        body = sms(hl, s, "dw-%d" % i)
+    ref = REF_RE.search(body).group(1)
+    names = fill(r)
+    never = sms(hl, "99", "ds-0", frm="+84933000999")
+    eq(sms(hl, "99", "dw-q"), never,
+       "the duress exit answers as for a number that never texted")
+    eq(r.hgetall("hl:case:" + ref).get("risk"), None,
+       "not flagged while Redis is full")
+    recs = spool_records(tmp)
+    eq(len(recs), 1, "records in the spool")
+    eq(recs[0][15 + 11], "high", "the record carries the flag (ARGV 12, "
+       "after the 15 keys: core/gw.h GW_STEP_NKEYS)")
+    contains(hl.log(), "duress flag of request %s spooled" % ref, "the log")
+    free(r, names)
+    wait_for(lambda: r.hgetall("hl:case:" + ref).get("risk") == "high", 20,
+             what="the case flagged high-risk by the drain")
+    eq(len(r.xrange("hl:q:urgent")), 1, "nothing filed again")
+    wait_for(lambda: not spool_records(tmp), 10, what="the spool emptied")
+
+
 if __name__ == "__main__":
     run([(n, f) for n, f in sorted(globals().items()) if n.startswith("test_")])
