@@ -12,7 +12,8 @@
  *            worker; each success is recorded at once (HSET d:FP 1)
  *   WAIT     all answered, some failed: backoff timer, then ATTEMPT
  *   DONE     script DONE: XACK + DEL of the delivery hash, then freed
- *   DEAD     script DEAD: XADD P dead:QUEUE + XACK + DEL, then freed
+ *   DEAD     script DEAD: XADD P dead:QUEUE (with the targets delivered
+ *            before) + XACK + DEL, then freed
  *
  * A target that answers again (a receiver back after an outage) wakes the
  * entries backing off on it alone, so they go now, not when their backoff
@@ -98,10 +99,21 @@ static const char script_done[] =
     "return n\n";
 
 /* KEYS 1 stream, 2 delivery hash, 3 case, 4 dead-letter stream; ARGV 1
- * group, 2 id, then field/value pairs of the dead letter. */
+ * group, 2 id, then field/value pairs of the dead letter. The targets
+ * delivered before (the hash's d:FP fields) go with it as `delivered`
+ * ("d:FP d:FP ..."), so that a retry sends only to the others. */
 static const char script_dead[] =
     "local kv = {}\n"
     "for i = 3, #ARGV do kv[#kv + 1] = ARGV[i] end\n"
+    "local done = {}\n"
+    "local h = redis.call('HGETALL', KEYS[2])\n"
+    "for i = 1, #h, 2 do\n"
+    "  if string.sub(h[i], 1, 2) == 'd:' then done[#done + 1] = h[i] end\n"
+    "end\n"
+    "if #done > 0 then\n"
+    "  kv[#kv + 1] = 'delivered'\n"
+    "  kv[#kv + 1] = table.concat(done, ' ')\n"
+    "end\n"
     "local id = redis.call('XADD', KEYS[4], '*', unpack(kv))\n"
     "redis.call('XACK', KEYS[1], ARGV[1], ARGV[2])\n"
     "redis.call('DEL', KEYS[2])\n"

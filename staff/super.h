@@ -24,13 +24,14 @@
  * cx:claimed), each member checked against its case's status.
  *
  * Retry is one Lua script (super_script_retry) that hotlinectl's `alerts
- * retry` runs too: each dead letter's fields (less error, attempts and
- * entry) are appended to P q:QUEUE as a new entry, the dead letter and the
- * old queue entry (acknowledged already) deleted, and the case's `entry`
- * pointed at the new one. A dead letter whose case is resolved or gone is
- * dropped instead (nobody needs the alert; it held the number). Every
- * alert of the queue is sent again (which targets had succeeded is not
- * kept in a dead letter).
+ * retry` runs too: each dead letter's fields (less error, attempts,
+ * entry and delivered) are appended to P q:QUEUE as a new entry, the dead
+ * letter and the old queue entry (acknowledged already) deleted, and the
+ * case's `entry` pointed at the new one. A dead letter whose case is
+ * resolved or gone is dropped instead (nobody needs the alert; it held the
+ * number). The targets that had received it (the dead letter's
+ * `delivered`, written by alert.c's DEAD script) are marked delivered on
+ * the new entry, so only the others get it again.
  */
 #ifndef HOTLINE_SUPER_H
 #define HOTLINE_SUPER_H

@@ -43,9 +43,9 @@ def console_block(path):
 ENV = {"TEST_WEBHOOK_SECRET": ta.SECRET, "STAFF_TOKEN_LAN": LAN_TOKEN}
 
 
-def setup(tmp, receiver, attempts=20):
+def setup(tmp, receiver, attempts=20, smtp=None):
     redis = RedisServer(tmp)
-    cfg = ta.write_config(tmp, receiver, None, attempts=attempts)
+    cfg = ta.write_config(tmp, receiver, smtp, attempts=attempts)
     console_block(cfg)
     hl = Hotlined(tmp, redis.port, config=cfg, env=ENV)
     hl.wait_ready()
@@ -238,6 +238,35 @@ def test_dead_letter_retried_from_the_console_and_cli(tmp):
     eq(rc, 1, out)
     hl.stop()
     receiver.stop()
+    ta.check_log(hl)
+
+
+def test_retry_sends_only_to_targets_that_missed_it(tmp):
+    """A help request whose staff e-mail went out but whose webhook was
+    down until it was dead-lettered: a retry calls the webhook and sends
+    no second e-mail. (Every target got it again: the dead letter did not
+    keep which had.)"""
+    receiver = ta.Receiver()
+    receiver.stop()
+    smtp = ta.SmtpSink()
+    r, hl, ctl, people = setup(tmp, receiver, attempts=3, smtp=smtp)
+    ref = walk(hl, "ATUid_p1", PHONES[0])
+    dead_lettered(r, 1)
+    eq(len(smtp.got), 1, "the e-mail went out once")
+    contains(r.xrange("hl:dead:urgent")[0][1].get("delivered", ""), "d:",
+             "the dead letter keeps the target that had it")
+    receiver.start()
+    st, body = api(hl, people, "sara", "POST", "/api/super/dead/retry",
+                   {"all": True})
+    eq((st, body["retried"]), (200, 1), body)
+    wait_for(lambda: receiver.items(), 15, what="the retried webhook")
+    wait_for(lambda: ta.pending(r) == 0, 15, what="acknowledged")
+    time.sleep(1.0)             # nothing more comes
+    eq([g[1]["ref"] for g in receiver.items()], [ref], "the webhook, once")
+    eq(len(smtp.got), 1, "no second e-mail to staff")
+    hl.stop()
+    receiver.stop()
+    smtp.stop()
     ta.check_log(hl)
 
 
