@@ -381,10 +381,11 @@ static const char script_step_legacy[] =
  * both: the help request (case, stream, index, live event) and the
  * session of the step that files it, the counters of the limits,
  * opt-outs, the duress flag, and the DEL of a session or saved place that
- * ends (a walk that filed is never offered back after a Redis restart). A Redis restart therefore ends the walks in
- * progress (Africa's Talking ones go on from their history; the others
- * start again), or, when an AOF rewrite caught a session in the minutes
- * before, brings it back at that older step (its TTL bounds how old).
+ * ends (a walk that filed is never offered back after a Redis restart).
+ * A Redis restart therefore ends the walks in progress (Africa's Talking
+ * ones go on from their history; the others start again), or, when an
+ * AOF rewrite caught a session in the minutes before, brings it back at
+ * that older step (its TTL bounds how old).
  * Returns {code, ref, cas, v}: code 1 filed, 0 already filed by this owner,
  * -1 every candidate taken, 2 nothing to file; cas 1 applied, 0 the
  * session changed (nothing written: a fifth element then holds the
