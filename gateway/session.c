@@ -373,19 +373,21 @@ static const char script_step_legacy[] =
  * it is fixed when the session begins — and r when filed), HDEL b only
  * when b is held and the step has none, one TIME, no DEL of a saved place
  * known to be absent.
- * What reaches the disk: the session's fields and the saved place are
- * written with redis.set_repl(REPL_REPLICA): to replicas (a failover keeps
- * every walk in progress) but not to the AOF, so a screen that only moves
- * a walk on adds no command to the file (Redis 7.0 still writes an empty
+ * What reaches the disk: a USSD session's fields and the number's saved
+ * place (rk given: USSD with resume on) are written with
+ * redis.set_repl(REPL_REPLICA): to replicas (a failover keeps every walk
+ * in progress) but not to the AOF, so a USSD screen that only moves a walk
+ * on adds no command to the file (Redis 7.0 still writes an empty
  * MULTI/EXEC there while a replica is attached). Everything else goes to
- * both: the help request (case, stream, index, live event) and the
+ * both: SMS sessions (a texted walk may last minutes and has no history
+ * to replay), the help request (case, stream, index, live event) and the
  * session of the step that files it, the counters of the limits,
  * opt-outs, the duress flag, and the DEL of a session or saved place that
  * ends (a walk that filed is never offered back after a Redis restart).
- * A Redis restart therefore ends the walks in progress (Africa's Talking
- * ones go on from their history; the others start again), or, when an
- * AOF rewrite caught a session in the minutes before, brings it back at
- * that older step (its TTL bounds how old).
+ * A Redis restart therefore ends the USSD walks in progress (Africa's
+ * Talking ones go on from their history; the others start again), or,
+ * when an AOF rewrite caught a session in the minutes before, brings it
+ * back at that older step (its TTL bounds how old).
  * Returns {code, ref, cas, v}: code 1 filed, 0 already filed by this owner,
  * -1 every candidate taken, 2 nothing to file; cas 1 applied, 0 the
  * session changed (nothing written: a fifth element then holds the
@@ -494,7 +496,8 @@ static const char step_write[] =
     "if ttl == '0' then\n"
     "  redis.call('DEL', s)\n"
     "elseif save then\n"
-    "  if file ~= '1' then redis.set_repl(redis.REPL_REPLICA) end\n"
+    "  if file ~= '1' and rk ~= s then"
+    " redis.set_repl(redis.REPL_REPLICA) end\n"
     "  now = redis.call('TIME')[1]\n"
     "  v = (tonumber(cur[1]) or 0) + 1\n"
     "  local f = {'st', st, 'h', hist, 't', now, 'v',"

@@ -1,10 +1,11 @@
-"""What of a USSD walk reaches Redis's disk (issue 17; gateway/session.c,
+"""What of a walk reaches Redis's disk (issue 17; gateway/session.c,
 "What reaches the disk"; deploy/README.md, "appendfsync always"), against
 real redis-servers on loopback with the AOF on and `appendfsync always`,
 as shipped:
 
-- a screen that only moves a walk on adds nothing to the AOF (so it waits
-  on no fsync), yet a replica receives the session and the saved place;
+- a USSD screen that only moves a walk on adds nothing to the AOF (so it
+  waits on no fsync), yet a replica receives the session and the saved
+  place; an SMS step still writes its session to the AOF;
 - the filing step writes the help request and the end of the walk (the
   DEL of the session and of the saved place) to the AOF before the caller
   reads the reference;
@@ -18,6 +19,7 @@ import os
 import re
 import sys
 import time
+import urllib.parse
 
 sys.path.insert(0, os.path.dirname(__file__))
 from harness import (RedisServer, Hotlined, at_ussd, eq, contains,  # noqa: E402
@@ -87,6 +89,23 @@ def test_middle_screen_adds_nothing_to_the_aof(tmp):
         assert needle in tail, "%s is not in the AOF after the filing " \
             "step: %r" % (what, tail[:400])
     eq(r("EXISTS", rkey), 0, "the saved place after the filing")
+
+
+def test_sms_walk_stays_on_disk(tmp):
+    """A texted walk has no history to replay and may last minutes: its
+    session is written to the AOF at every step, as before."""
+    redis, hl, r = setup(tmp)
+    frm = "+84933000505"
+    for i, text in enumerate(["HELP", "2"]):
+        q = urllib.parse.urlencode({"from": frm, "to": "1234", "text": text,
+                                    "id": "aof-sms-%d" % i, "smsc": "fake",
+                                    "coding": "0", "charset": "UTF-8"})
+        before = len(aof(redis))
+        st, body, _ = get(hl.url("/sms/kannel?" + q))
+        eq(st, 200, "kannel status")
+        added = aof(redis)[before:]
+        assert b"HSET" in added and b"hl:s:{" in added, \
+            "SMS step %r wrote no session to the AOF: %r" % (text, added[:300])
 
 
 def test_middle_screen_reaches_a_replica(tmp):
