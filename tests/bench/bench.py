@@ -130,6 +130,7 @@ FEED_SECONDS = opt("FEED_SECONDS", 2)
 FSYNC = opt("REDIS_FSYNC", "everysec")
 if FSYNC not in ("everysec", "always", "no", "off"):
     raise SystemExit("REDIS_FSYNC must be everysec, always, no or off")
+ONLY = [x for x in os.environ.get("ONLY", "").split(",") if x]
 
 
 def redis_durability(r):
@@ -139,7 +140,7 @@ def redis_durability(r):
         r("CONFIG", "SET", "appendonly", "no")
     else:
         r("CONFIG", "SET", "appendfsync", FSYNC)
-ONLY = [x for x in os.environ.get("ONLY", "").split(",") if x]
+
 
 RESULT = re.compile(r"RESULT rps=([\d.]+) p50_us=(\d+) p99_us=(\d+) "
                     r"requests=(\d+) errors=(\d+) non2xx=(\d+)")
