@@ -60,7 +60,6 @@
 #define KV_MAX (2 * (ALERT_FIELDS_MAX + 16))
 #define VALUE_MAX 4096          /* bytes of one field value kept */
 #define REDIS_RETRY_MS 1000
-#define AD_TTL_S "86400"        /* a delivery hash outlives any retry */
 #define KEY_MAX 256
 #define ERROR_MAX 240
 #define QUEUES_MAX 64
@@ -472,7 +471,7 @@ static void run_attempt(struct entry *e)
 {
     char key[KEY_MAX];
     char stream[KEY_MAX];
-    const char *av[] = { key, stream, AD_TTL_S, e->id, GROUP };
+    const char *av[] = { key, stream, ALERT_AD_TTL_S, e->id, GROUP };
 
     key_of(key, sizeof key, e, "ad");
     key_of(stream, sizeof stream, e, "q");

@@ -22,7 +22,9 @@
  *                    fingerprint of the target (so a reload that reorders
  *                    alerts neither skips nor repeats one); expires in a day
  *   P dead:QUEUE     dead letters: the entry's fields + error, attempts,
- *                    entry (the original id)
+ *                    entry (the original id), delivered (the d:FP of the
+ *                    targets that had it, space-separated; super.h's retry
+ *                    marks them delivered on the new entry)
  *
  * Metrics: hotline_alerts_sent_total{type}, hotline_alerts_failed_total{type}
  * (type = webhook | sms | email), hotline_alerts_acked_total{queue},
@@ -30,6 +32,10 @@
  */
 #ifndef HOTLINE_ALERT_H
 #define HOTLINE_ALERT_H
+
+/* Seconds a delivery hash (P ad:QUEUE:ID) lives after its last attempt, as
+ * a string for the scripts: it outlives any retry. */
+#define ALERT_AD_TTL_S "86400"
 
 struct gw;
 struct alert;

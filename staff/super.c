@@ -149,7 +149,7 @@ const char super_script_retry[] =
     "    for f in string.gmatch(done, '%S+') do\n"
     "      redis.call('HSET', ad, f, '1')\n"
     "    end\n"
-    "    redis.call('EXPIRE', ad, 86400)\n"      /* alert.c's AD_TTL_S */
+    "    redis.call('EXPIRE', ad, " ALERT_AD_TTL_S ")\n"
     "  end\n"
     "  if not old or redis.call('HGET', ck, 'entry') == old then\n"
     "    redis.call('HSET', ck, 'entry', nid)\n"
