@@ -22,8 +22,9 @@ import time
 import urllib.parse
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import (RedisServer, Hotlined, at_ussd, eq, contains,  # noqa: E402
+from harness import (RedisServer, at_ussd, eq, contains,  # noqa: E402
                      get, run, wait_for)
+from test_callers import setup  # noqa: E402
 from test_resume import phone_key  # noqa: E402
 
 HELP = ["", "2", "2*1", "2*1*Hanoi", "2*1*Hanoi*1", "2*1*Hanoi*1*2"]
@@ -66,13 +67,6 @@ def of_the_walk(data):
     return [c for c in commands(data)
             if c[0].upper() not in (b"MULTI", b"EXEC", b"SELECT") and
             not (len(c) > 1 and (b":fc:" in c[1] or b":f:" in c[1]))]
-
-
-def setup(tmp):
-    redis = RedisServer(tmp)
-    hl = Hotlined(tmp, redis.port)
-    hl.wait_ready()
-    return redis, hl, redis.client()
 
 
 def middle_steps(hl, session, phone):

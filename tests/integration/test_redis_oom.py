@@ -19,6 +19,7 @@ import urllib.parse
 sys.path.insert(0, os.path.dirname(__file__))
 from harness import (RedisServer, Hotlined, post_json, get, eq, contains,  # noqa: E402
                      run, wait_for, ROOT)
+from test_callers import setup  # noqa: E402
 
 REF_RE = re.compile(r"reference is ([346789ABCDEFGHJKMNPQRTWXY]{6})")
 HUB_PHONE = "233200000555"
@@ -187,10 +188,7 @@ def test_duress_flag_waits_in_the_spool_while_redis_is_full(tmp):
     victim asked for help) while Redis refuses writes: the flag on the
     filed request is spooled and set once memory is freed. (It was lost:
     only filings were spooled.)"""
-    redis = RedisServer(tmp)
-    hl = Hotlined(tmp, redis.port)
-    hl.wait_ready()
-    r = redis.client()
+    redis, hl, r = setup(tmp)
     body = None
     for i, s in enumerate(["HELP", "2", "1", "Hanoi", "1", "2"]):
         body = sms(hl, s, "dw-%d" % i)
